@@ -78,7 +78,7 @@ struct ValType {
 enum class PackedKind : uint8_t { None = 0, I8 = 0x78, I16 = 0x77 };
 
 struct FieldType {
-  ValType type{};                      // meaningful when packed == None
+  ValType type{};  // meaningful when packed == None
   PackedKind packed = PackedKind::None;
   bool mutable_ = false;
   friend bool operator==(const FieldType&, const FieldType&) = default;
@@ -108,9 +108,9 @@ struct SubType {
   bool final_ = true;
   std::optional<uint32_t> supertype;  // type index
   CompositeKind kind = CompositeKind::Func;
-  FuncType func;      // kind == Func
-  StructType struct_;  // kind == Struct
-  ArrayType array;    // kind == Array
+  FuncType func;           // kind == Func
+  StructType struct_;      // kind == Struct
+  ArrayType array;         // kind == Array
   uint32_t rec_group = 0;  // index into ModuleInfo::rec_groups
 };
 
@@ -216,10 +216,10 @@ struct LocalRun {
 };
 
 struct FunctionBody {
-  ByteRange range;              // the whole body entry after its size (locals + code)
-  ByteRange code;               // the operators, ending with the final `end`
-  std::vector<LocalRun> locals; // declared locals (params are not included)
-  uint64_t local_count = 0;     // total declared locals
+  ByteRange range;               // the whole body entry after its size (locals + code)
+  ByteRange code;                // the operators, ending with the final `end`
+  std::vector<LocalRun> locals;  // declared locals (params are not included)
+  uint64_t local_count = 0;      // total declared locals
 };
 
 struct CustomSection {
@@ -256,21 +256,21 @@ struct ModuleInfo {
   std::vector<RecGroup> rec_groups;
   std::vector<Import> imports;
   // Index spaces: imported entities first, then the module's own.
-  uint32_t imported_funcs = 0, imported_tables = 0, imported_memories = 0,
-           imported_globals = 0, imported_tags = 0;
-  std::vector<uint32_t> func_types;       // type index per function (imports included)
-  std::vector<TableType> table_types;     // per table (imports included)
-  std::vector<Table> tables;              // defined tables only
-  std::vector<MemoryType> memories;       // per memory (imports included)
-  std::vector<GlobalType> global_types;   // per global (imports included)
-  std::vector<Global> globals;            // defined globals only
-  std::vector<TagType> tags;              // per tag (imports included)
+  uint32_t imported_funcs = 0, imported_tables = 0, imported_memories = 0, imported_globals = 0,
+           imported_tags = 0;
+  std::vector<uint32_t> func_types;      // type index per function (imports included)
+  std::vector<TableType> table_types;    // per table (imports included)
+  std::vector<Table> tables;             // defined tables only
+  std::vector<MemoryType> memories;      // per memory (imports included)
+  std::vector<GlobalType> global_types;  // per global (imports included)
+  std::vector<Global> globals;           // defined globals only
+  std::vector<TagType> tags;             // per tag (imports included)
   std::vector<Export> exports;
   std::optional<uint32_t> start;
   std::vector<ElementSegment> elements;
   std::optional<uint32_t> data_count;
   std::vector<DataSegment> data;
-  std::vector<FunctionBody> bodies;       // defined functions only, in order
+  std::vector<FunctionBody> bodies;  // defined functions only, in order
   std::vector<CustomSection> customs;
   Names names;
 

@@ -22,7 +22,7 @@ constexpr uint32_t kMaxPrefixedCode = 0x200;  // every prefixed opcode of 3.0 is
 struct DecodeTables {
   std::array<uint16_t, 256> single;
   std::array<std::array<uint16_t, kMaxPrefixedCode>, 4> prefixed;  // FB, FC, FD, FE
-  std::vector<std::pair<std::string_view, Op>> by_mnemonic;          // sorted by name
+  std::vector<std::pair<std::string_view, Op>> by_mnemonic;        // sorted by name
 
   DecodeTables() {
     single.fill(kNoOp);
@@ -46,9 +46,13 @@ const DecodeTables& tables() {
 
 }  // namespace
 
-std::span<const OpcodeInfo> all_opcodes() { return kOpcodes; }
+std::span<const OpcodeInfo> all_opcodes() {
+  return kOpcodes;
+}
 
-const OpcodeInfo& opcode_info(Op op) { return kOpcodes[size_t(op)]; }
+const OpcodeInfo& opcode_info(Op op) {
+  return kOpcodes[size_t(op)];
+}
 
 std::optional<Op> lookup_opcode(uint8_t prefix, uint32_t code) {
   const DecodeTables& t = tables();
@@ -64,33 +68,53 @@ std::optional<Op> lookup_opcode(uint8_t prefix, uint32_t code) {
 
 std::optional<Op> lookup_mnemonic(std::string_view mnemonic) {
   const auto& names = tables().by_mnemonic;
-  auto it = std::lower_bound(names.begin(), names.end(), mnemonic,
-                             [](const auto& entry, std::string_view key) { return entry.first < key; });
+  auto it =
+      std::lower_bound(names.begin(), names.end(), mnemonic,
+                       [](const auto& entry, std::string_view key) { return entry.first < key; });
   if (it == names.end() || it->first != mnemonic) return std::nullopt;
   return it->second;
 }
 
 std::string_view proposal_name(Proposal proposal) {
   switch (proposal) {
-    case Proposal::Mvp: return "mvp";
-    case Proposal::SignExtension: return "sign-extension";
-    case Proposal::SaturatingConversions: return "saturating-float-to-int";
-    case Proposal::MultiValue: return "multi-value";
-    case Proposal::BulkMemory: return "bulk-memory";
-    case Proposal::ReferenceTypes: return "reference-types";
-    case Proposal::Simd: return "simd";
-    case Proposal::RelaxedSimd: return "relaxed-simd";
-    case Proposal::TailCall: return "tail-call";
-    case Proposal::ExtendedConst: return "extended-const";
-    case Proposal::MultiMemory: return "multi-memory";
-    case Proposal::Memory64: return "memory64";
-    case Proposal::Exceptions: return "exceptions";
-    case Proposal::LegacyExceptions: return "legacy-exceptions";
-    case Proposal::FunctionReferences: return "function-references";
-    case Proposal::Gc: return "gc";
-    case Proposal::Threads: return "threads";
-    case Proposal::WideArithmetic: return "wide-arithmetic";
-    case Proposal::CustomPageSizes: return "custom-page-sizes";
+    case Proposal::Mvp:
+      return "mvp";
+    case Proposal::SignExtension:
+      return "sign-extension";
+    case Proposal::SaturatingConversions:
+      return "saturating-float-to-int";
+    case Proposal::MultiValue:
+      return "multi-value";
+    case Proposal::BulkMemory:
+      return "bulk-memory";
+    case Proposal::ReferenceTypes:
+      return "reference-types";
+    case Proposal::Simd:
+      return "simd";
+    case Proposal::RelaxedSimd:
+      return "relaxed-simd";
+    case Proposal::TailCall:
+      return "tail-call";
+    case Proposal::ExtendedConst:
+      return "extended-const";
+    case Proposal::MultiMemory:
+      return "multi-memory";
+    case Proposal::Memory64:
+      return "memory64";
+    case Proposal::Exceptions:
+      return "exceptions";
+    case Proposal::LegacyExceptions:
+      return "legacy-exceptions";
+    case Proposal::FunctionReferences:
+      return "function-references";
+    case Proposal::Gc:
+      return "gc";
+    case Proposal::Threads:
+      return "threads";
+    case Proposal::WideArithmetic:
+      return "wide-arithmetic";
+    case Proposal::CustomPageSizes:
+      return "custom-page-sizes";
   }
   return "unknown";
 }

@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
 """Sums the results of `meson test` into one line: "N passed, N failed, N skipped".
 
-Catch2 test cases are counted from the unit tests' JUnit report, spec commands from the spec
+Catch2 test cases are counted from each unit-AREA test's JUnit report, spec commands from the spec
 runner's JSON report (expected failures count as skipped), and every other meson test as one.
 Exits non-zero when anything failed.
 """
+import glob
 import json
 import os
 import sys
@@ -20,8 +21,9 @@ if not os.path.exists(log_path):
 for line in open(log_path):
     test = json.loads(line)
     name, result = test["name"].split(" / ")[-1], test["result"]
-    if name == "unit":
-        report = os.path.join(build, "tests", "unit.junit.xml")
+    if name.startswith("unit-"):
+        found = glob.glob(os.path.join(build, "**", name + ".junit.xml"), recursive=True)
+        report = found[0] if found else ""
         if result == "OK" and os.path.exists(report):
             for case in ET.parse(report).getroot().iter("testcase"):
                 if case.find("failure") is not None or case.find("error") is not None:

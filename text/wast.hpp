@@ -41,29 +41,45 @@ struct ScriptModule {
 // A value in an action's arguments (and the bits of an exact expected result).
 struct Value {
   enum class Kind : uint8_t {
-    I32, I64, F32, F64, V128,
+    I32,
+    I64,
+    F32,
+    F64,
+    V128,
     RefNull,    // (ref.null ht): `heap` says which null
     RefExtern,  // (ref.extern N): a host reference with payload N
     RefHost,    // (ref.host N): a host reference (custom-descriptors tests)
   };
   Kind kind = Kind::I32;
-  uint64_t bits = 0;                // I32/I64 (zero-extended), F32/F64 raw bits, Ref* payload
-  std::array<uint8_t, 16> v128{};   // V128, little-endian lane bytes
-  wasm::HeapType heap{};            // RefNull
+  uint64_t bits = 0;               // I32/I64 (zero-extended), F32/F64 raw bits, Ref* payload
+  std::array<uint8_t, 16> v128{};  // V128, little-endian lane bytes
+  wasm::HeapType heap{};           // RefNull
 };
 
 // An expected result of assert_return.
 struct ResultPattern {
   enum class Kind : uint8_t {
-    I32, I64, F32, F64,  // exact bits (float patterns may also be NaN kinds below)
-    F32CanonicalNan, F32ArithmeticNan, F64CanonicalNan, F64ArithmeticNan,
-    V128,        // per-lane patterns in `lanes` with the shape in `lane_shape`
-    RefNull,     // (ref.null): null of any type; `heap` set when the script names one
-    RefExtern,   // (ref.extern) any non-null extern ref, or (ref.extern N) a specific one
-    RefHost,     // (ref.host N)
-    RefFunc,     // (ref.func) any non-null funcref, or (ref.func $f / N)
-    RefStruct, RefArray, RefI31, RefAny, RefEq, RefExn, RefNullOrAny,
-    Either,      // one of `alternatives`
+    I32,
+    I64,
+    F32,
+    F64,  // exact bits (float patterns may also be NaN kinds below)
+    F32CanonicalNan,
+    F32ArithmeticNan,
+    F64CanonicalNan,
+    F64ArithmeticNan,
+    V128,       // per-lane patterns in `lanes` with the shape in `lane_shape`
+    RefNull,    // (ref.null): null of any type; `heap` set when the script names one
+    RefExtern,  // (ref.extern) any non-null extern ref, or (ref.extern N) a specific one
+    RefHost,    // (ref.host N)
+    RefFunc,    // (ref.func) any non-null funcref, or (ref.func $f / N)
+    RefStruct,
+    RefArray,
+    RefI31,
+    RefAny,
+    RefEq,
+    RefExn,
+    RefNullOrAny,
+    Either,  // one of `alternatives`
   };
   Kind kind = Kind::I32;
   uint64_t bits = 0;
@@ -90,12 +106,12 @@ struct Command;
 
 struct Command {
   enum class Kind : uint8_t {
-    Module,                // module
-    ModuleInstance,        // (module instance $i $m)
-    Register,              // register "name" $m?
-    Action,                // a bare (invoke ...) or (get ...)
+    Module,          // module
+    ModuleInstance,  // (module instance $i $m)
+    Register,        // register "name" $m?
+    Action,          // a bare (invoke ...) or (get ...)
     AssertReturn,
-    AssertTrap,            // on an action, or on a module (instantiation traps)
+    AssertTrap,  // on an action, or on a module (instantiation traps)
     AssertExhaustion,
     AssertException,
     AssertMalformed,
@@ -104,20 +120,20 @@ struct Command {
     AssertUninstantiable,
     AssertMalformedCustom,  // custom/ folder: a custom-section or annotation error
     AssertInvalidCustom,
-    Thread,                // (thread $t (shared (module $m))* command*)
-    Wait,                  // (wait $t)
+    Thread,  // (thread $t (shared (module $m))* command*)
+    Wait,    // (wait $t)
   };
   Kind kind = Kind::Module;
   Location location;
-  std::optional<ScriptModule> module;      // Module, AssertTrap on a module, assert_* on modules
-  std::optional<Action> action;            // Action, AssertReturn/Trap/Exhaustion/Exception
-  std::vector<ResultPattern> results;      // AssertReturn
-  std::string text;                        // expected failure message; register name
-  std::optional<std::string> name;         // Register: module $name; Thread/Wait: thread name;
-                                           // ModuleInstance: instance name
-  std::optional<std::string> module_name;  // ModuleInstance: the defined module's name
-  std::vector<std::string> shared_modules; // Thread: (shared (module $m)) names
-  std::vector<Command> body;               // Thread: the thread's commands
+  std::optional<ScriptModule> module;       // Module, AssertTrap on a module, assert_* on modules
+  std::optional<Action> action;             // Action, AssertReturn/Trap/Exhaustion/Exception
+  std::vector<ResultPattern> results;       // AssertReturn
+  std::string text;                         // expected failure message; register name
+  std::optional<std::string> name;          // Register: module $name; Thread/Wait: thread name;
+                                            // ModuleInstance: instance name
+  std::optional<std::string> module_name;   // ModuleInstance: the defined module's name
+  std::vector<std::string> shared_modules;  // Thread: (shared (module $m)) names
+  std::vector<Command> body;                // Thread: the thread's commands
 };
 
 // The keyword of a command kind as scripts write it ("assert_return", "module", ...).

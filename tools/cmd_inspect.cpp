@@ -2,6 +2,8 @@
 
 namespace kiln::tools {
 
-int cmd_inspect(Args) { return not_implemented("inspect", "needs the binary decoder (issue 5)"); }
+int cmd_inspect(Args) {
+  return not_implemented("inspect", "needs the binary decoder (issue 5)");
+}
 
 }  // namespace kiln::tools

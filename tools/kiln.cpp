@@ -30,8 +30,8 @@ struct Subcommand {
 };
 
 constexpr Subcommand kSubcommands[] = {
-    {"run", kiln::tools::cmd_run},         {"wast", kiln::tools::cmd_wast},
-    {"compile", kiln::tools::cmd_compile}, {"inspect", kiln::tools::cmd_inspect},
+    {"run", kiln::tools::cmd_run},           {"wast", kiln::tools::cmd_wast},
+    {"compile", kiln::tools::cmd_compile},   {"inspect", kiln::tools::cmd_inspect},
     {"wat2wasm", kiln::tools::cmd_wat2wasm},
 };
 

@@ -96,5 +96,4 @@ class [[nodiscard]] Result<void, E> {
   std::optional<E> error_;
 };
 
-
 }  // namespace kiln
