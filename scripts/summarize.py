@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Sums the results of `meson test` into one line: "N passed, N failed, N skipped".
+"""Sums the results of `meson test` in each build directory given into one line: "N passed, N failed, N skipped".
 
 Catch2 test cases are counted from each unit-AREA test's JUnit report, spec commands from the spec
 runner's JSON report (expected failures count as skipped), and every other meson test as one.
@@ -11,15 +11,19 @@ import os
 import sys
 import xml.etree.ElementTree as ET
 
-build = sys.argv[1]
 passed = failed = skipped = 0
-log_path = os.path.join(build, "meson-logs", "testlog.json")
-if not os.path.exists(log_path):
-    print("summarize: no meson test log at " + log_path, file=sys.stderr)
-    sys.exit(1)
 
-for line in open(log_path):
-    test = json.loads(line)
+
+def test_results(build):
+    log_path = os.path.join(build, "meson-logs", "testlog.json")
+    if not os.path.exists(log_path):
+        print("summarize: no meson test log at " + log_path, file=sys.stderr)
+        sys.exit(1)
+    for line in open(log_path):
+        yield build, json.loads(line)
+
+
+for build, test in (r for b in sys.argv[1:] for r in test_results(b)):
     name, result = test["name"].split(" / ")[-1], test["result"]
     if name.startswith("unit-"):
         found = glob.glob(os.path.join(build, "**", name + ".junit.xml"), recursive=True)
