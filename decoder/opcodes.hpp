@@ -12,6 +12,8 @@
 //     Proposal     the proposal that introduced the operator (enum below)
 //     memory_bytes access width in bytes for loads/stores/atomics (natural alignment); 0 otherwise
 //     signature    "params -> results" over i32 i64 f32 f64 v128 funcref externref exnref
+//                  (and the other nullable abstract shorthands: anyref eqref i31ref structref
+//                  arrayref nullref nullfuncref nullexternref nullexnref)
 //                  when fixed, e.g. "i32 i32 -> i32"; "" when it depends on immediates or context
 #pragma once
 
