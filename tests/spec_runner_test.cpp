@@ -1,1 +1,3 @@
 #include <catch2/catch.hpp>
+
+#include "spec-tests/runner.hpp"
