@@ -1,1 +1,273 @@
+// Module-level validation: everything outside function bodies, then every body.
 #include "validator/validator.hpp"
+
+#include <string_view>
+#include <unordered_set>
+
+#include "decoder/decoder.hpp"
+
+namespace kiln::wasm {
+
+namespace {
+
+constexpr uint32_t kNoOffset = 0;
+
+Result<void> check_limits(const Limits& limits, uint64_t bound, const char* too_large) {
+  if (limits.max && limits.min > *limits.max)
+    return Error("size minimum must not be greater than maximum", kNoOffset);
+  if (limits.min > bound || (limits.max && *limits.max > bound)) return Error(too_large, kNoOffset);
+  return {};
+}
+
+Result<void> check_memory_type(const MemoryType& memory, const Features& features) {
+  if (memory.page_size_log2 != 0 && memory.page_size_log2 != 16)
+    return Error("invalid custom page size", kNoOffset);
+  if (memory.page_size_log2 != 16 && !features.has(Proposal::CustomPageSizes))
+    return Error("custom page sizes require the custom-page-sizes proposal", kNoOffset);
+  if (memory.index_type == IndexType::I64 && !features.has(Proposal::Memory64))
+    return Error("64-bit memories require the memory64 proposal", kNoOffset);
+  if (memory.shared && !features.has(Proposal::Threads))
+    return Error("shared memories require the threads proposal", kNoOffset);
+  // The byte size must fit the index type: 2^32 bytes for i32, 2^64 for i64.
+  unsigned address_bits = memory.index_type == IndexType::I64 ? 64 : 32;
+  unsigned page_bits = memory.page_size_log2;
+  uint64_t max_pages =
+      address_bits - page_bits >= 64 ? ~uint64_t(0) : uint64_t(1) << (address_bits - page_bits);
+  const char* message =
+      memory.index_type == IndexType::I64
+          ? (page_bits == 16 ? "memory size must be at most 2^48 pages (256 TiB)"
+                             : "memory size must be at most 2^64 bytes")
+          : (page_bits == 16 ? "memory size must be at most 65536 pages (4GiB)"
+                             : "memory size must be at most 4294967296 pages (4GiB)");
+  if (auto r = check_limits(memory.limits, max_pages, message); !r) return r;
+  if (memory.shared && !memory.limits.max)
+    return Error("shared memory must have maximum", kNoOffset);
+  return {};
+}
+
+Result<void> check_table_type(const ModuleTypes& types, const TableType& table) {
+  if (auto r = types.check_val_type(table.element, kNoOffset); !r) return r;
+  if (!table.element.is_ref()) return Error("malformed reference type", kNoOffset);
+  if (table.index_type == IndexType::I64 && !types.features().has(Proposal::Memory64))
+    return Error("64-bit tables require the memory64 proposal", kNoOffset);
+  uint64_t bound = table.index_type == IndexType::I64 ? ~uint64_t(0) : 0xFFFFFFFFull;
+  return check_limits(table.limits, bound,
+                      table.index_type == IndexType::I64 ? "table size must be at most 2^64-1"
+                                                         : "table size must be at most 2^32-1");
+}
+
+Result<void> check_func_type_index(const ModuleInfo& module, uint32_t type_index) {
+  if (type_index >= module.types.size() || module.types[type_index].kind != CompositeKind::Func)
+    return Error("unknown type " + std::to_string(type_index), kNoOffset);
+  return {};
+}
+
+Result<void> check_global_type(const ModuleTypes& types, const GlobalType& global) {
+  return types.check_val_type(global.type, kNoOffset);
+}
+
+Result<void> check_tag_type(const ModuleInfo& module, const TagType& tag) {
+  if (auto r = check_func_type_index(module, tag.type_index); !r) return r;
+  if (!module.types[tag.type_index].func.results.empty())
+    return Error("non-empty tag result type", kNoOffset);
+  return {};
+}
+
+Result<void> validate_const_expr(FuncValidator& validator, std::span<const uint8_t> bytes,
+                                 const ConstExpr& expr, ValType expected,
+                                 uint32_t visible_globals) {
+  validator.reset_const_expr(expected, visible_globals);
+  if (uint64_t(expr.range.offset) + expr.range.size > bytes.size())
+    return Error("unexpected end", expr.range.offset);
+  OperatorReader reader(bytes, expr.range);
+  Operator op;
+  while (!reader.at_end()) {
+    if (auto r = reader.read(op); !r) return r;
+    if (auto r = validator.visit(op); !r) return r;
+  }
+  return validator.finish(expr.range.end());
+}
+
+}  // namespace
+
+Result<ModuleTypes> validate_module_sections(const ModuleInfo& module,
+                                             std::span<const uint8_t> bytes,
+                                             const Features& features, TypeRegistry& registry) {
+  auto built = ModuleTypes::build(module, bytes, features, registry);
+  if (!built) return std::move(built).err();
+  const ModuleTypes& types = built.ok();
+
+  // Functions (imported and defined) name function types.
+  for (uint32_t type_index : module.func_types)
+    if (auto r = check_func_type_index(module, type_index); !r) return std::move(r).err();
+  if (module.bodies.size() + module.imported_funcs != module.func_types.size())
+    return Error("function and code section have inconsistent lengths", kNoOffset);
+
+  if (module.table_types.size() > 1 && !features.has(Proposal::ReferenceTypes))
+    return Error("multiple tables", kNoOffset);
+  for (const TableType& table : module.table_types)
+    if (auto r = check_table_type(types, table); !r) return std::move(r).err();
+  if (module.memories.size() > 1 && !features.has(Proposal::MultiMemory))
+    return Error("multiple memories", kNoOffset);
+  for (const MemoryType& memory : module.memories)
+    if (auto r = check_memory_type(memory, features); !r) return std::move(r).err();
+  for (const GlobalType& global : module.global_types)
+    if (auto r = check_global_type(types, global); !r) return std::move(r).err();
+  for (const TagType& tag : module.tags)
+    if (auto r = check_tag_type(module, tag); !r) return std::move(r).err();
+
+  FuncValidator validator(types);
+
+  // Table initialisers see only imported globals (tables precede globals).
+  for (size_t i = 0; i < module.tables.size(); ++i) {
+    const Table& table = module.tables[i];
+    if (table.init) {
+      if (auto r = validate_const_expr(validator, bytes, *table.init, table.type.element,
+                                       module.imported_globals);
+          !r)
+        return std::move(r).err();
+    } else if (!table.type.element.nullable) {
+      return Error("type mismatch: a table of non-nullable references needs an initialiser",
+                   kNoOffset);
+    }
+  }
+  // Global initialisers see imported globals and the globals defined before them.
+  for (size_t i = 0; i < module.globals.size(); ++i) {
+    const Global& global = module.globals[i];
+    if (auto r = validate_const_expr(validator, bytes, global.init, global.type.type,
+                                     module.imported_globals + uint32_t(i));
+        !r)
+      return std::move(r).err();
+  }
+  const uint32_t all_globals = uint32_t(module.global_types.size());
+
+  {
+    std::unordered_set<std::string_view> names;
+    names.reserve(module.exports.size());
+    for (const Export& e : module.exports) {
+      if (!names.insert(e.name).second) return Error("duplicate export name", kNoOffset);
+      auto unknown = [&](const char* what, size_t count) -> Result<void> {
+        if (e.index >= count)
+          return Error(std::string("unknown ") + what + " " + std::to_string(e.index), kNoOffset);
+        return {};
+      };
+      Result<void> r;
+      switch (e.kind) {
+        case ExternKind::Func:
+          r = unknown("function", module.func_types.size());
+          break;
+        case ExternKind::Table:
+          r = unknown("table", module.table_types.size());
+          break;
+        case ExternKind::Memory:
+          r = unknown("memory", module.memories.size());
+          break;
+        case ExternKind::Global:
+          r = unknown("global", module.global_types.size());
+          break;
+        case ExternKind::Tag:
+          r = unknown("tag", module.tags.size());
+          break;
+      }
+      if (!r) return std::move(r).err();
+    }
+  }
+
+  if (module.start) {
+    uint32_t start = *module.start;
+    if (start >= module.func_types.size())
+      return Error("unknown function " + std::to_string(start), kNoOffset);
+    const FuncType& type = types.func_type(start);
+    if (!type.params.empty() || !type.results.empty())
+      return Error("start function must have type [] -> []", kNoOffset);
+  }
+
+  for (const ElementSegment& segment : module.elements) {
+    if (auto r = types.check_val_type(segment.type, kNoOffset); !r) return std::move(r).err();
+    if (!segment.type.is_ref()) return Error("malformed reference type", kNoOffset);
+    if (segment.mode == SegmentMode::Active) {
+      if (segment.table >= module.table_types.size())
+        return Error("unknown table " + std::to_string(segment.table), kNoOffset);
+      const TableType& table = module.table_types[segment.table];
+      ValType index_type = table.index_type == IndexType::I64 ? ValType::i64() : ValType::i32();
+      if (auto r = validate_const_expr(validator, bytes, segment.offset, index_type, all_globals);
+          !r)
+        return std::move(r).err();
+      if (!types.is_subtype(segment.type, table.element))
+        return Error("type mismatch: element segment does not fit the table", kNoOffset);
+    }
+    if (segment.uses_exprs) {
+      for (const ConstExpr& expr : segment.exprs)
+        if (auto r = validate_const_expr(validator, bytes, expr, segment.type, all_globals); !r)
+          return std::move(r).err();
+    } else {
+      for (uint32_t f : segment.func_indices) {
+        if (f >= module.func_types.size())
+          return Error("unknown function " + std::to_string(f), kNoOffset);
+        ValType ref = ValType::ref({HeapKind::Concrete, module.func_types[f]}, false);
+        if (!types.is_subtype(ref, segment.type))
+          return Error("type mismatch: function does not fit the element segment", kNoOffset);
+      }
+    }
+  }
+
+  if (module.data_count && *module.data_count != module.data.size())
+    return Error("data count and data section have inconsistent lengths", kNoOffset);
+  for (const DataSegment& segment : module.data) {
+    if (segment.mode != SegmentMode::Active) continue;
+    if (segment.memory >= module.memories.size())
+      return Error("unknown memory " + std::to_string(segment.memory), kNoOffset);
+    ValType index_type = module.memories[segment.memory].index_type == IndexType::I64
+                             ? ValType::i64()
+                             : ValType::i32();
+    if (auto r = validate_const_expr(validator, bytes, segment.offset, index_type, all_globals); !r)
+      return std::move(r).err();
+  }
+  return built;
+}
+
+Result<void> validate_function_body(const ModuleTypes& types, uint32_t defined_index,
+                                    FuncValidator& validator) {
+  const ModuleInfo& module = types.module();
+  if (defined_index >= module.bodies.size()) return Error("unknown function body", kNoOffset);
+  const FunctionBody& body = module.bodies[defined_index];
+  std::span<const uint8_t> bytes = types.bytes();
+  if (uint64_t(body.code.offset) + body.code.size > bytes.size())
+    return Error("unexpected end", body.code.offset);
+  if (body.range.size > kMaxFunctionSize) return Error("function too large", body.range.offset);
+  if (auto r = validator.reset(module.imported_funcs + defined_index, body.locals); !r) {
+    Error error = std::move(r).err();
+    return Error(error.message(), body.range.offset);
+  }
+  OperatorReader reader(bytes, body.code);
+  Operator op;
+  while (!reader.at_end()) {
+    if (auto r = reader.read(op); !r) return r;
+    if (auto r = validator.visit(op); !r) return r;
+  }
+  return validator.finish(body.code.end());
+}
+
+Result<void> validate_module(const ModuleInfo& module, std::span<const uint8_t> bytes,
+                             const Features& features) {
+  auto types = validate_module_sections(module, bytes, features);
+  if (!types) return std::move(types).err();
+  FuncValidator validator(types.ok());
+  for (uint32_t i = 0; i < module.bodies.size(); ++i)
+    if (auto r = validate_function_body(types.ok(), i, validator); !r) return r;
+  return {};
+}
+
+}  // namespace kiln::wasm
+
+namespace kiln {
+
+Result<wasm::ModuleInfo> decode_and_validate(std::span<const uint8_t> bytes,
+                                             const wasm::Features& features) {
+  auto module = wasm::decode_module(bytes, features);
+  if (!module) return std::move(module).err();
+  if (auto r = wasm::validate_module(module.ok(), bytes, features); !r) return std::move(r).err();
+  return std::move(module).ok();
+}
+
+}  // namespace kiln

@@ -1,3 +1,263 @@
 // The validator: module-level rules and function-body typing, as a visitor over operators
 // that the JIT drives in the same pass (see ../shared/DESIGN.md).
+//
+//   TypeRegistry   engine-wide canonical ids for iso-recursive rec groups (thread-safe)
+//   ModuleTypes    per-module type facts: canonical ids, subtyping, function types, the set of
+//                  declared function references; built once per module
+//   FuncValidator  the operand/control-stack machine for one function body (or one constant
+//                  expression); reusable across functions so validation never allocates per op
+//
+// Typical JIT use:
+//   auto types = ModuleTypes::build(module, bytes, features);          // + module rules
+//   FuncValidator v(types.ok());
+//   v.reset(func_index, module.bodies[i].locals);
+//   for each operator: v.visit(op) then lower it (v.reachable(), v.operand_type(0), ...)
+//   v.finish();
 #pragma once
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <span>
+#include <unordered_map>
+#include <vector>
+
+#include "decoder/features.hpp"
+#include "decoder/module.hpp"
+#include "decoder/operators.hpp"
+#include "kiln/error.hpp"
+
+namespace kiln::wasm {
+
+// Implementation limits (the spec leaves them to the embedder; these are V8's).
+inline constexpr uint32_t kMaxSubtypingDepth = 63;
+inline constexpr uint64_t kMaxFunctionLocals = 50000;
+inline constexpr uint32_t kMaxFunctionSize = 7654321;  // bytes of one body
+inline constexpr uint32_t kMaxControlDepth = 100000;   // nested blocks in one body
+inline constexpr uint32_t kMaxArrayNewFixed = 10000;   // operands of one array.new_fixed
+
+// Canonical type ids. Two rec groups that are structurally identical (references to types
+// outside the group compared by canonical id, references inside by position) get the same ids,
+// whichever module they come from, so a canonical id can be compared across modules and
+// instances (call_indirect signature checks, import matching, casts).
+//
+// One registry is shared engine-wide: `TypeRegistry::global()` is the default everywhere, an
+// Engine may own its own. Lookups hash the group's encoding (linear in its size), so
+// canonicalising a module is linear, never pairwise. Entries are never freed: the registry
+// grows with the number of distinct rec groups seen, which an embedder bounds by the modules
+// it accepts. A mutex guards it; a module takes the lock once per rec group at build time and
+// never on the validation hot path (ModuleTypes caches everything it needs).
+class TypeRegistry {
+ public:
+  static TypeRegistry& global();
+
+  // Canonical description of one type: SubType with every Concrete heap index replaced by a
+  // canonical id and `supertype` a canonical id.
+  struct Entry {
+    SubType type;
+    uint32_t depth = 0;  // length of the declared supertype chain
+  };
+
+  // Canonicalises the rec group [first, first+count) of `types`, whose references to types
+  // below `first` resolve through `canonical_of_earlier`. Returns the canonical id of `first`
+  // (the group's types get consecutive ids).
+  uint32_t intern_group(std::span<const SubType> group, uint32_t first,
+                        std::span<const uint32_t> canonical_of_earlier);
+
+  // True when canonical type `sub` is `super` or declares it (transitively) as supertype.
+  bool is_subtype(uint32_t sub, uint32_t super) const;
+  Entry entry(uint32_t canonical_id) const;
+  size_t size() const;
+
+ private:
+  struct KeyHash {
+    size_t operator()(const std::vector<uint32_t>& key) const;
+  };
+  mutable std::mutex mutex_;
+  std::unordered_map<std::vector<uint32_t>, uint32_t, KeyHash> groups_;
+  std::vector<Entry> entries_;
+};
+
+// Module-level type facts, built once per module after the type section is validated.
+class ModuleTypes {
+ public:
+  // Validates the type section (references, rec groups, declared supertypes, depth) and
+  // canonicalises it; also collects the function references declared outside function bodies
+  // (exports, element segments, constant expressions), which `ref.func` in a body needs.
+  static Result<ModuleTypes> build(const ModuleInfo& module, std::span<const uint8_t> bytes,
+                                   const Features& features,
+                                   TypeRegistry& registry = TypeRegistry::global());
+
+  const ModuleInfo& module() const { return *module_; }
+  const Features& features() const { return features_; }
+  std::span<const uint8_t> bytes() const { return bytes_; }
+  TypeRegistry& registry() const { return *registry_; }
+
+  uint32_t canonical_id(uint32_t type_index) const { return canonical_[type_index]; }
+  bool types_equal(uint32_t a, uint32_t b) const { return canonical_[a] == canonical_[b]; }
+  // Type-index subtyping: walks a's declared supertype chain (at most kMaxSubtypingDepth).
+  bool is_subtype_index(uint32_t sub, uint32_t super) const;
+  bool is_subtype(HeapType sub, HeapType super) const;
+  bool is_subtype(ValType sub, ValType super) const;
+  bool is_subtype(const FuncType& sub, const FuncType& super) const;
+  bool heap_types_equal(HeapType a, HeapType b) const;
+  bool val_types_equal(ValType a, ValType b) const;
+  // The top of a heap type's hierarchy: Any, Func, Extern or Exn.
+  HeapKind top_of(HeapType heap) const;
+  // The bottom of a heap type's hierarchy: None, NoFunc, NoExtern or NoExn.
+  HeapKind bottom_of(HeapType heap) const;
+
+  const FuncType& func_type(uint32_t func_index) const { return module_->func_type_of(func_index); }
+  bool is_declared_func_ref(uint32_t func_index) const {
+    return func_index < declared_funcs_.size() && declared_funcs_[func_index];
+  }
+
+  // Value/heap types written in the module must name existing types: "unknown type".
+  Result<void> check_val_type(ValType type, uint32_t offset) const;
+  Result<void> check_heap_type(HeapType heap, uint32_t offset) const;
+
+ private:
+  const ModuleInfo* module_ = nullptr;
+  std::span<const uint8_t> bytes_;
+  Features features_;
+  TypeRegistry* registry_ = nullptr;
+  std::vector<uint32_t> canonical_;
+  std::vector<uint8_t> declared_funcs_;
+};
+
+// One frame of the control stack, as the JIT sees it.
+enum class FrameKind : uint8_t {
+  Function,
+  Block,
+  Loop,
+  If,
+  Else,
+  TryTable,
+  LegacyTry,
+  LegacyCatch,
+  LegacyCatchAll,
+  ConstExpr,
+};
+
+struct ControlFrame {
+  FrameKind kind = FrameKind::Block;
+  BlockType block;           // as written (Function/ConstExpr frames: the result, if any)
+  uint32_t height = 0;       // operand-stack height below the frame's own operands
+  uint32_t init_height = 0;  // local-initialisation log height at entry
+  uint32_t offset = 0;       // byte offset of the opening operator
+  bool unreachable = false;  // the rest of the frame is unreachable (stack is polymorphic)
+
+  std::span<const ValType> params() const { return {param_data, param_count}; }
+  std::span<const ValType> results() const {
+    if (block.kind == BlockType::Kind::Value) return {&block.value, 1};
+    return {result_data, result_count};
+  }
+  // Types a branch to this frame carries: the params of a loop, else the results.
+  std::span<const ValType> label_types() const {
+    return kind == FrameKind::Loop ? params() : results();
+  }
+
+  // Point into ModuleInfo's function types (stable for the module's lifetime).
+  const ValType* param_data = nullptr;
+  const ValType* result_data = nullptr;
+  uint32_t param_count = 0;
+  uint32_t result_count = 0;
+};
+
+struct OpRule;  // per-opcode typing, precomputed from the opcode table
+
+class FuncValidator {
+ public:
+  explicit FuncValidator(const ModuleTypes& types);
+
+  // Starts function `func_index` (a defined function) with its declared locals.
+  Result<void> reset(uint32_t func_index, std::span<const LocalRun> locals);
+  // Starts a constant expression that must produce `result`. Only constant operators are
+  // accepted ("constant expression required"); global.get may name globals below
+  // `visible_globals` that are immutable.
+  void reset_const_expr(ValType result, uint32_t visible_globals);
+
+  Result<void> visit(const Operator& op);
+  // Checks that the body ended exactly with the function's final `end`.
+  Result<void> finish(uint32_t end_offset);
+
+  // Queries for the compiler, valid between visits.
+  bool reachable() const { return !frames_.empty() && !frames_.back().unreachable; }
+  uint32_t control_depth() const { return uint32_t(frames_.size()); }
+  const ControlFrame& frame(uint32_t depth) const {  // 0 = innermost
+    return frames_[frames_.size() - 1 - depth];
+  }
+  uint32_t operand_height() const { return uint32_t(stack_.size()); }
+  ValType operand_type(uint32_t depth) const {  // 0 = top; Bottom for a polymorphic unknown
+    return stack_[stack_.size() - 1 - depth];
+  }
+  ValType local_type(uint32_t index) const { return locals_[index]; }
+  uint32_t local_count() const { return uint32_t(locals_.size()); }
+  std::span<const ValType> results() const { return func_results_; }
+
+ private:
+  Result<void> visit_slow(const Operator& op, const OpRule& rule);
+  Error mismatch(uint32_t offset, ValType expected, const ValType* actual) const;
+
+  Result<ValType> pop(uint32_t offset);
+  Result<ValType> pop_expect(uint32_t offset, ValType expected);
+  Result<ValType> pop_ref(uint32_t offset);
+  Result<void> pop_values(uint32_t offset, std::span<const ValType> types);
+  void push(ValType type) { stack_.push_back(type); }
+  void push_values(std::span<const ValType> types);
+  // Checks the operands of a branch without popping them (br_table).
+  Result<void> check_branch_values(uint32_t offset, std::span<const ValType> types);
+  void set_unreachable();
+  Result<void> block_signature(uint32_t offset, const BlockType& block, ControlFrame& frame);
+  Result<void> push_frame(uint32_t offset, FrameKind kind, const BlockType& block);
+  // The innermost frame's results are on the stack and nothing else: pops them.
+  Result<void> check_frame_end(uint32_t offset);
+  void undo_local_inits(uint32_t height);
+  Result<const ControlFrame*> label(uint32_t offset, uint32_t depth);
+  Result<const FuncType*> func_type_at(uint32_t offset, uint32_t type_index);
+  Result<const StructType*> struct_type(uint32_t offset, uint32_t type_index);
+  Result<const ArrayType*> array_type(uint32_t offset, uint32_t type_index);
+  Result<ValType> memory_index_type(uint32_t offset, uint32_t memory);
+  Result<ValType> table_index_type(uint32_t offset, uint32_t table);
+  Result<void> check_data_index(uint32_t offset, uint32_t index);
+  Result<const ElementSegment*> elem_segment(uint32_t offset, uint32_t index);
+  Result<void> check_return_call(uint32_t offset, const FuncType& callee);
+  Result<std::span<const ValType>> tag_params(uint32_t offset, uint32_t tag);
+
+  const ModuleTypes& types_;
+  const ModuleInfo& module_;
+  const OpRule* rules_;
+  std::vector<ValType> stack_;
+  std::vector<ControlFrame> frames_;
+  std::vector<ValType> locals_;
+  std::vector<uint8_t> local_initialized_;  // 1 for params and defaultable locals
+  std::vector<uint32_t> init_log_;          // locals initialised, undone at the end of blocks
+  std::span<const ValType> func_results_;
+  uint32_t visible_globals_ = 0;
+  bool const_mode_ = false;
+  bool ended_ = false;
+};
+
+// Everything except the function bodies: types, imports, functions, tables, memories, globals
+// and their initialisers, tags, exports, start, elements, data. Returns the type facts the
+// body validator (or the JIT driving it) needs.
+Result<ModuleTypes> validate_module_sections(const ModuleInfo& module,
+                                             std::span<const uint8_t> bytes,
+                                             const Features& features,
+                                             TypeRegistry& registry = TypeRegistry::global());
+
+// One defined function's body (`defined_index` counts defined functions only).
+Result<void> validate_function_body(const ModuleTypes& types, uint32_t defined_index,
+                                    FuncValidator& scratch);
+
+// The whole module: sections and every function body.
+Result<void> validate_module(const ModuleInfo& module, std::span<const uint8_t> bytes,
+                             const Features& features);
+
+}  // namespace kiln::wasm
+
+namespace kiln {
+// decode_module + validate_module, for the spec runner and tools.
+Result<wasm::ModuleInfo> decode_and_validate(std::span<const uint8_t> bytes,
+                                             const wasm::Features& features);
+}  // namespace kiln

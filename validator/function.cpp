@@ -1,0 +1,1433 @@
+// Function-body validation: the operand and control stacks, driven one operator at a time.
+//
+// Operators with a fixed signature in decoder/opcodes.def are typed from a table built once
+// from the signature strings; memory accesses derive theirs from the mnemonic (the address type
+// depends on the memory); everything else is a handler selected by the operator's encoding.
+#include <array>
+#include <string>
+
+#include "validator/validator.hpp"
+
+namespace kiln::wasm {
+
+namespace {
+
+enum Handler : uint8_t {
+  kSimple,  // fixed signature
+  kLane,    // fixed signature + lane index below `lanes`
+  kShuffle,
+  kMemory,  // loads, stores, atomics (address type from the memory)
+  kUnsupported,
+  // Control.
+  kUnreachable,
+  kBlock,
+  kLoop,
+  kIf,
+  kElse,
+  kEnd,
+  kBr,
+  kBrIf,
+  kBrTable,
+  kReturn,
+  kCall,
+  kCallIndirect,
+  kReturnCall,
+  kReturnCallIndirect,
+  kCallRef,
+  kReturnCallRef,
+  kDrop,
+  kSelect,
+  kSelectTyped,
+  kThrow,
+  kThrowRef,
+  kTryTable,
+  kTry,
+  kCatch,
+  kCatchAll,
+  kDelegate,
+  kRethrow,
+  // Variables.
+  kLocalGet,
+  kLocalSet,
+  kLocalTee,
+  kGlobalGet,
+  kGlobalSet,
+  // Tables and memories.
+  kTableGet,
+  kTableSet,
+  kTableSize,
+  kTableGrow,
+  kTableFill,
+  kTableCopy,
+  kTableInit,
+  kElemDrop,
+  kMemorySize,
+  kMemoryGrow,
+  kMemoryFill,
+  kMemoryCopy,
+  kMemoryInit,
+  kDataDrop,
+  // References.
+  kRefNull,
+  kRefIsNull,
+  kRefFunc,
+  kRefEq,
+  kRefAsNonNull,
+  kBrOnNull,
+  kBrOnNonNull,
+  kRefTest,
+  kRefTestNull,
+  kRefCast,
+  kRefCastNull,
+  kBrOnCast,
+  kBrOnCastFail,
+  kAnyConvertExtern,
+  kExternConvertAny,
+  kRefI31,
+  kI31Get,
+  // GC aggregates.
+  kStructNew,
+  kStructNewDefault,
+  kStructGet,
+  kStructGetPacked,
+  kStructSet,
+  kArrayNew,
+  kArrayNewDefault,
+  kArrayNewFixed,
+  kArrayNewData,
+  kArrayNewElem,
+  kArrayGet,
+  kArrayGetPacked,
+  kArraySet,
+  kArrayLen,
+  kArrayFill,
+  kArrayCopy,
+  kArrayInitData,
+  kArrayInitElem,
+};
+
+struct SpecialEncoding {
+  uint8_t prefix;
+  uint32_t code;
+  Handler handler;
+};
+
+constexpr SpecialEncoding kSpecials[] = {
+    {0x00, 0x00, kUnreachable},
+    {0x00, 0x02, kBlock},
+    {0x00, 0x03, kLoop},
+    {0x00, 0x04, kIf},
+    {0x00, 0x05, kElse},
+    {0x00, 0x06, kTry},
+    {0x00, 0x07, kCatch},
+    {0x00, 0x08, kThrow},
+    {0x00, 0x09, kRethrow},
+    {0x00, 0x0A, kThrowRef},
+    {0x00, 0x0B, kEnd},
+    {0x00, 0x0C, kBr},
+    {0x00, 0x0D, kBrIf},
+    {0x00, 0x0E, kBrTable},
+    {0x00, 0x0F, kReturn},
+    {0x00, 0x10, kCall},
+    {0x00, 0x11, kCallIndirect},
+    {0x00, 0x12, kReturnCall},
+    {0x00, 0x13, kReturnCallIndirect},
+    {0x00, 0x14, kCallRef},
+    {0x00, 0x15, kReturnCallRef},
+    {0x00, 0x18, kDelegate},
+    {0x00, 0x19, kCatchAll},
+    {0x00, 0x1A, kDrop},
+    {0x00, 0x1B, kSelect},
+    {0x00, 0x1C, kSelectTyped},
+    {0x00, 0x1F, kTryTable},
+    {0x00, 0x20, kLocalGet},
+    {0x00, 0x21, kLocalSet},
+    {0x00, 0x22, kLocalTee},
+    {0x00, 0x23, kGlobalGet},
+    {0x00, 0x24, kGlobalSet},
+    {0x00, 0x25, kTableGet},
+    {0x00, 0x26, kTableSet},
+    {0x00, 0x3F, kMemorySize},
+    {0x00, 0x40, kMemoryGrow},
+    {0x00, 0xD0, kRefNull},
+    {0x00, 0xD1, kRefIsNull},
+    {0x00, 0xD2, kRefFunc},
+    {0x00, 0xD3, kRefEq},
+    {0x00, 0xD4, kRefAsNonNull},
+    {0x00, 0xD5, kBrOnNull},
+    {0x00, 0xD6, kBrOnNonNull},
+    {0xFB, 0, kStructNew},
+    {0xFB, 1, kStructNewDefault},
+    {0xFB, 2, kStructGet},
+    {0xFB, 3, kStructGetPacked},
+    {0xFB, 4, kStructGetPacked},
+    {0xFB, 5, kStructSet},
+    {0xFB, 6, kArrayNew},
+    {0xFB, 7, kArrayNewDefault},
+    {0xFB, 8, kArrayNewFixed},
+    {0xFB, 9, kArrayNewData},
+    {0xFB, 10, kArrayNewElem},
+    {0xFB, 11, kArrayGet},
+    {0xFB, 12, kArrayGetPacked},
+    {0xFB, 13, kArrayGetPacked},
+    {0xFB, 14, kArraySet},
+    {0xFB, 15, kArrayLen},
+    {0xFB, 16, kArrayFill},
+    {0xFB, 17, kArrayCopy},
+    {0xFB, 18, kArrayInitData},
+    {0xFB, 19, kArrayInitElem},
+    {0xFB, 20, kRefTest},
+    {0xFB, 21, kRefTestNull},
+    {0xFB, 22, kRefCast},
+    {0xFB, 23, kRefCastNull},
+    {0xFB, 24, kBrOnCast},
+    {0xFB, 25, kBrOnCastFail},
+    {0xFB, 26, kAnyConvertExtern},
+    {0xFB, 27, kExternConvertAny},
+    {0xFB, 28, kRefI31},
+    {0xFB, 29, kI31Get},
+    {0xFB, 30, kI31Get},
+    {0xFC, 8, kMemoryInit},
+    {0xFC, 9, kDataDrop},
+    {0xFC, 10, kMemoryCopy},
+    {0xFC, 11, kMemoryFill},
+    {0xFC, 12, kTableInit},
+    {0xFC, 13, kElemDrop},
+    {0xFC, 14, kTableCopy},
+    {0xFC, 15, kTableGrow},
+    {0xFC, 16, kTableSize},
+    {0xFC, 17, kTableFill},
+};
+
+// The operators allowed in constant expressions (by encoding).
+bool is_constant_operator(uint8_t prefix, uint32_t code) {
+  if (prefix == 0x00) {
+    switch (code) {
+      case 0x0B:  // end
+      case 0x23:  // global.get
+      case 0x41:
+      case 0x42:
+      case 0x43:
+      case 0x44:  // t.const
+      case 0x6A:
+      case 0x6B:
+      case 0x6C:  // i32.add/sub/mul
+      case 0x7C:
+      case 0x7D:
+      case 0x7E:  // i64.add/sub/mul
+      case 0xD0:  // ref.null
+      case 0xD2:  // ref.func
+        return true;
+      default:
+        return false;
+    }
+  }
+  if (prefix == 0xFB) return code <= 1 || (code >= 6 && code <= 8) || (code >= 26 && code <= 28);
+  if (prefix == 0xFD) return code == 12;  // v128.const
+  return false;
+}
+
+constexpr ValType kI32 = ValType::i32();
+constexpr ValType kI64 = ValType::i64();
+constexpr ValType kBottom = {ValKind::Bottom};
+constexpr ValType kExnRef = ValType::exnref();
+
+}  // namespace
+
+struct OpRule {
+  uint8_t handler = kUnsupported;
+  uint8_t pop_count = 0;
+  uint8_t push_count = 0;
+  uint8_t lanes = 0;
+  bool numeric_only = true;  // every operand is a number/vector: compare kinds only
+  bool constant = false;
+  Proposal proposal = Proposal::Mvp;
+  std::array<ValType, 4> pops{};  // in operand order (pops[0] is deepest)
+  std::array<ValType, 2> pushes{};
+};
+
+namespace {
+
+std::optional<ValType> parse_type_token(std::string_view token) {
+  if (token == "i32") return ValType::i32();
+  if (token == "i64") return ValType::i64();
+  if (token == "f32") return ValType::f32();
+  if (token == "f64") return ValType::f64();
+  if (token == "v128") return ValType::v128();
+  auto nullable = [](HeapKind kind) { return ValType::ref({kind, 0}, true); };
+  if (token == "funcref") return nullable(HeapKind::Func);
+  if (token == "externref") return nullable(HeapKind::Extern);
+  if (token == "exnref") return nullable(HeapKind::Exn);
+  if (token == "anyref") return nullable(HeapKind::Any);
+  if (token == "eqref") return nullable(HeapKind::Eq);
+  if (token == "i31ref") return nullable(HeapKind::I31);
+  if (token == "structref") return nullable(HeapKind::Struct);
+  if (token == "arrayref") return nullable(HeapKind::Array);
+  return std::nullopt;
+}
+
+// "i32 i32 -> i32" into the rule; false when a token is unknown or too many.
+bool parse_signature(std::string_view sig, OpRule& rule) {
+  size_t arrow = sig.find("->");
+  if (arrow == std::string_view::npos) return false;
+  auto parse_list = [](std::string_view list, auto& out, uint8_t& count, bool& numeric) {
+    count = 0;
+    size_t pos = 0;
+    while (pos < list.size()) {
+      while (pos < list.size() && list[pos] == ' ') ++pos;
+      size_t end = list.find(' ', pos);
+      if (end == std::string_view::npos) end = list.size();
+      if (end > pos) {
+        auto type = parse_type_token(list.substr(pos, end - pos));
+        if (!type || count >= out.size()) return false;
+        if (type->is_ref()) numeric = false;
+        out[count++] = *type;
+      }
+      pos = end;
+    }
+    return true;
+  };
+  bool numeric = true;
+  bool ok = parse_list(sig.substr(0, arrow), rule.pops, rule.pop_count, numeric) &&
+            parse_list(sig.substr(arrow + 2), rule.pushes, rule.push_count, numeric);
+  rule.numeric_only = numeric;
+  return ok;
+}
+
+std::optional<ValType> type_prefix(std::string_view mnemonic) {
+  return parse_type_token(mnemonic.substr(0, mnemonic.find('.')));
+}
+
+// Memory accesses: pops[0] is the address placeholder, replaced by the memory's index type.
+bool memory_signature(const OpcodeInfo& info, OpRule& rule) {
+  std::string_view m = info.mnemonic;
+  auto contains = [&](std::string_view part) { return m.find(part) != std::string_view::npos; };
+  rule.pops[0] = kI32;
+  rule.pop_count = 1;
+  rule.push_count = 0;
+  auto pop = [&](ValType t) { rule.pops[rule.pop_count++] = t; };
+  auto push = [&](ValType t) { rule.pushes[rule.push_count++] = t; };
+  if (m == "memory.atomic.notify") {
+    pop(kI32);
+    push(kI32);
+    return true;
+  }
+  if (m == "memory.atomic.wait32" || m == "memory.atomic.wait64") {
+    pop(m.back() == '2' ? kI32 : kI64);
+    pop(kI64);
+    push(kI32);
+    return true;
+  }
+  auto type = type_prefix(m);
+  if (!type) return false;
+  if (contains("_lane")) {
+    pop(ValType::v128());
+    if (contains(".load")) push(ValType::v128());
+    rule.lanes = uint8_t(16 / (info.memory_bytes ? info.memory_bytes : 16));
+    return true;
+  }
+  if (contains(".load")) {
+    push(*type);
+  } else if (contains(".store")) {
+    pop(*type);
+  } else if (contains("cmpxchg")) {
+    pop(*type);
+    pop(*type);
+    push(*type);
+  } else if (contains(".rmw")) {
+    pop(*type);
+    push(*type);
+  } else {
+    return false;
+  }
+  return true;
+}
+
+uint8_t lanes_of_shape(std::string_view mnemonic) {
+  if (mnemonic.starts_with("i8x16")) return 16;
+  if (mnemonic.starts_with("i16x8")) return 8;
+  if (mnemonic.starts_with("i32x4") || mnemonic.starts_with("f32x4")) return 4;
+  if (mnemonic.starts_with("i64x2") || mnemonic.starts_with("f64x2")) return 2;
+  return 0;
+}
+
+struct RuleTable {
+  std::vector<OpRule> rules;
+  RuleTable() {
+    auto ops = all_opcodes();
+    rules.resize(ops.size());
+    for (const OpcodeInfo& info : ops) {
+      OpRule& rule = rules[size_t(info.op)];
+      rule.proposal = info.proposal;
+      rule.constant = is_constant_operator(info.prefix, info.code);
+      bool special = false;
+      for (const SpecialEncoding& s : kSpecials) {
+        if (s.prefix == info.prefix && s.code == info.code) {
+          rule.handler = s.handler;
+          special = true;
+          break;
+        }
+      }
+      if (special) continue;
+      if (info.imm == ImmKind::MemArg || info.imm == ImmKind::MemArgLane) {
+        rule.handler = memory_signature(info, rule) ? kMemory : kUnsupported;
+        continue;
+      }
+      if (info.signature.empty() || !parse_signature(info.signature, rule)) {
+        rule.handler = kUnsupported;
+        continue;
+      }
+      rule.handler = kSimple;
+      if (info.imm == ImmKind::Lane) {
+        rule.handler = kLane;
+        rule.lanes = lanes_of_shape(info.mnemonic);
+      } else if (info.imm == ImmKind::Shuffle) {
+        rule.handler = kShuffle;
+      }
+    }
+  }
+};
+
+const RuleTable& rule_table() {
+  static const RuleTable table;
+  return table;
+}
+
+std::string heap_name(HeapType heap) {
+  switch (heap.kind) {
+    case HeapKind::Exn:
+      return "exn";
+    case HeapKind::NoExn:
+      return "noexn";
+    case HeapKind::Func:
+      return "func";
+    case HeapKind::NoFunc:
+      return "nofunc";
+    case HeapKind::Extern:
+      return "extern";
+    case HeapKind::NoExtern:
+      return "noextern";
+    case HeapKind::Any:
+      return "any";
+    case HeapKind::Eq:
+      return "eq";
+    case HeapKind::I31:
+      return "i31";
+    case HeapKind::Struct:
+      return "struct";
+    case HeapKind::Array:
+      return "array";
+    case HeapKind::None:
+      return "none";
+    case HeapKind::Concrete:
+      return std::to_string(heap.index);
+    case HeapKind::Bottom:
+      return "bot";
+  }
+  return "?";
+}
+
+std::string type_name(ValType type) {
+  switch (type.kind) {
+    case ValKind::I32:
+      return "i32";
+    case ValKind::I64:
+      return "i64";
+    case ValKind::F32:
+      return "f32";
+    case ValKind::F64:
+      return "f64";
+    case ValKind::V128:
+      return "v128";
+    case ValKind::Bottom:
+      return "bot";
+    case ValKind::Ref:
+      return std::string("(ref ") + (type.nullable ? "null " : "") + heap_name(type.heap) + ")";
+  }
+  return "?";
+}
+
+bool is_defaultable(ValType type) {
+  return type.kind != ValKind::Ref || type.nullable;
+}
+
+ValType unpacked(const FieldType& field) {
+  return field.packed == PackedKind::None ? field.type : kI32;
+}
+
+bool is_numeric_or_vector(ValType type) {
+  return type.kind == ValKind::I32 || type.kind == ValKind::I64 || type.kind == ValKind::F32 ||
+         type.kind == ValKind::F64 || type.kind == ValKind::V128;
+}
+
+}  // namespace
+
+FuncValidator::FuncValidator(const ModuleTypes& types)
+    : types_(types), module_(types.module()), rules_(rule_table().rules.data()) {
+  stack_.reserve(256);
+  frames_.reserve(32);
+  init_log_.reserve(16);
+}
+
+Error FuncValidator::mismatch(uint32_t offset, ValType expected, const ValType* actual) const {
+  return Error("type mismatch: instruction requires [" + type_name(expected) + "] but stack has [" +
+                   (actual ? type_name(*actual) : std::string()) + "]",
+               offset);
+}
+
+Result<void> FuncValidator::reset(uint32_t func_index, std::span<const LocalRun> locals) {
+  stack_.clear();
+  frames_.clear();
+  init_log_.clear();
+  locals_.clear();
+  local_initialized_.clear();
+  const_mode_ = false;
+  ended_ = false;
+  if (func_index >= module_.func_types.size())
+    return Error("unknown function " + std::to_string(func_index), 0);
+  const FuncType& type = types_.func_type(func_index);
+  uint64_t total = type.params.size();
+  for (const LocalRun& run : locals) {
+    total += run.count;
+    if (total > kMaxFunctionLocals) return Error("too many locals", 0);
+  }
+  locals_.reserve(size_t(total));
+  for (const ValType& p : type.params) locals_.push_back(p);
+  for (const LocalRun& run : locals) {
+    if (auto r = types_.check_val_type(run.type, 0); !r) return r;
+    locals_.insert(locals_.end(), run.count, run.type);
+  }
+  local_initialized_.resize(locals_.size());
+  for (size_t i = 0; i < locals_.size(); ++i)
+    local_initialized_[i] = i < type.params.size() || is_defaultable(locals_[i]);
+  ControlFrame frame;
+  frame.kind = FrameKind::Function;
+  frame.result_data = type.results.data();
+  frame.result_count = uint32_t(type.results.size());
+  frames_.push_back(frame);
+  func_results_ = type.results;
+  return {};
+}
+
+void FuncValidator::reset_const_expr(ValType result, uint32_t visible_globals) {
+  stack_.clear();
+  frames_.clear();
+  init_log_.clear();
+  locals_.clear();
+  local_initialized_.clear();
+  const_mode_ = true;
+  ended_ = false;
+  visible_globals_ = visible_globals;
+  ControlFrame frame;
+  frame.kind = FrameKind::ConstExpr;
+  frame.block.kind = BlockType::Kind::Value;
+  frame.block.value = result;
+  frames_.push_back(frame);
+  func_results_ = frames_.back().results();
+}
+
+Result<void> FuncValidator::finish(uint32_t end_offset) {
+  if (!ended_) return Error("unexpected end", end_offset);
+  return {};
+}
+
+// ---- Operand stack ----------------------------------------------------------------------------
+
+Result<ValType> FuncValidator::pop(uint32_t offset) {
+  const ControlFrame& frame = frames_.back();
+  if (stack_.size() == frame.height) {
+    if (frame.unreachable) return kBottom;
+    return Error("type mismatch: instruction requires a value but stack is empty", offset);
+  }
+  ValType top = stack_.back();
+  stack_.pop_back();
+  return top;
+}
+
+Result<ValType> FuncValidator::pop_expect(uint32_t offset, ValType expected) {
+  const ControlFrame& frame = frames_.back();
+  if (stack_.size() == frame.height) {
+    if (frame.unreachable) return kBottom;
+    return mismatch(offset, expected, nullptr);
+  }
+  ValType top = stack_.back();
+  if (top.kind != ValKind::Bottom && !types_.is_subtype(top, expected))
+    return mismatch(offset, expected, &top);
+  stack_.pop_back();
+  return top;
+}
+
+Result<ValType> FuncValidator::pop_ref(uint32_t offset) {
+  auto v = pop(offset);
+  if (!v) return v;
+  if (v.ok().kind != ValKind::Ref && v.ok().kind != ValKind::Bottom)
+    return Error(
+        "type mismatch: instruction requires a reference but stack has [" + type_name(v.ok()) + "]",
+        offset);
+  return v;
+}
+
+Result<void> FuncValidator::pop_values(uint32_t offset, std::span<const ValType> types) {
+  for (size_t i = types.size(); i-- > 0;) {
+    auto r = pop_expect(offset, types[i]);
+    if (!r) return std::move(r).err();
+  }
+  return {};
+}
+
+void FuncValidator::push_values(std::span<const ValType> types) {
+  stack_.insert(stack_.end(), types.begin(), types.end());
+}
+
+Result<void> FuncValidator::check_branch_values(uint32_t offset, std::span<const ValType> types) {
+  const ControlFrame& frame = frames_.back();
+  size_t available = stack_.size() - frame.height;
+  for (size_t i = 0; i < types.size(); ++i) {
+    const ValType& expected = types[types.size() - 1 - i];
+    if (i >= available) {
+      if (frame.unreachable) return {};
+      return mismatch(offset, expected, nullptr);
+    }
+    const ValType& actual = stack_[stack_.size() - 1 - i];
+    if (actual.kind != ValKind::Bottom && !types_.is_subtype(actual, expected))
+      return mismatch(offset, expected, &actual);
+  }
+  return {};
+}
+
+void FuncValidator::set_unreachable() {
+  ControlFrame& frame = frames_.back();
+  stack_.resize(frame.height);
+  frame.unreachable = true;
+}
+
+// ---- Control stack ----------------------------------------------------------------------------
+
+Result<void> FuncValidator::block_signature(uint32_t offset, const BlockType& block,
+                                            ControlFrame& frame) {
+  frame.block = block;
+  switch (block.kind) {
+    case BlockType::Kind::Empty:
+      return {};
+    case BlockType::Kind::Value:
+      return types_.check_val_type(block.value, offset);
+    case BlockType::Kind::TypeIndex: {
+      if (block.type_index >= module_.types.size() ||
+          module_.types[block.type_index].kind != CompositeKind::Func)
+        return Error("unknown type " + std::to_string(block.type_index), offset);
+      const FuncType& type = module_.types[block.type_index].func;
+      frame.param_data = type.params.data();
+      frame.param_count = uint32_t(type.params.size());
+      frame.result_data = type.results.data();
+      frame.result_count = uint32_t(type.results.size());
+      return {};
+    }
+  }
+  return {};
+}
+
+Result<void> FuncValidator::push_frame(uint32_t offset, FrameKind kind, const BlockType& block) {
+  if (frames_.size() >= kMaxControlDepth) return Error("nesting too deep", offset);
+  ControlFrame frame;
+  frame.kind = kind;
+  frame.offset = offset;
+  if (auto r = block_signature(offset, block, frame); !r) return r;
+  if (auto r = pop_values(offset, frame.params()); !r) return r;
+  frame.height = uint32_t(stack_.size());
+  frame.init_height = uint32_t(init_log_.size());
+  frames_.push_back(frame);
+  push_values(frames_.back().params());
+  return {};
+}
+
+void FuncValidator::undo_local_inits(uint32_t height) {
+  while (init_log_.size() > height) {
+    local_initialized_[init_log_.back()] = 0;
+    init_log_.pop_back();
+  }
+}
+
+Result<void> FuncValidator::check_frame_end(uint32_t offset) {
+  const ControlFrame& frame = frames_.back();
+  auto results = frame.results();
+  size_t available = stack_.size() - frame.height;
+  bool count_ok = available == results.size() || (frame.unreachable && available < results.size());
+  if (count_ok && check_branch_values(offset, results)) {
+    stack_.resize(frame.height);
+    return {};
+  }
+  auto list = [](auto begin, auto end) {
+    std::string out;
+    for (auto it = begin; it != end; ++it) out += (out.empty() ? "" : " ") + type_name(*it);
+    return out;
+  };
+  return Error("type mismatch: block requires [" + list(results.begin(), results.end()) +
+                   "] but stack has [" + list(stack_.begin() + frame.height, stack_.end()) + "]",
+               offset);
+}
+
+Result<const ControlFrame*> FuncValidator::label(uint32_t offset, uint32_t depth) {
+  if (depth >= frames_.size()) return Error("unknown label", offset);
+  return &frames_[frames_.size() - 1 - depth];
+}
+
+// ---- Immediates -------------------------------------------------------------------------------
+
+Result<const FuncType*> FuncValidator::func_type_at(uint32_t offset, uint32_t type_index) {
+  if (type_index >= module_.types.size())
+    return Error("unknown type " + std::to_string(type_index), offset);
+  if (module_.types[type_index].kind != CompositeKind::Func)
+    return Error("type mismatch: type " + std::to_string(type_index) + " is not a function type",
+                 offset);
+  return &module_.types[type_index].func;
+}
+
+Result<const StructType*> FuncValidator::struct_type(uint32_t offset, uint32_t type_index) {
+  if (type_index >= module_.types.size())
+    return Error("unknown type " + std::to_string(type_index), offset);
+  if (module_.types[type_index].kind != CompositeKind::Struct)
+    return Error("type mismatch: type " + std::to_string(type_index) + " is not a struct type",
+                 offset);
+  return &module_.types[type_index].struct_;
+}
+
+Result<const ArrayType*> FuncValidator::array_type(uint32_t offset, uint32_t type_index) {
+  if (type_index >= module_.types.size())
+    return Error("unknown type " + std::to_string(type_index), offset);
+  if (module_.types[type_index].kind != CompositeKind::Array)
+    return Error("type mismatch: type " + std::to_string(type_index) + " is not an array type",
+                 offset);
+  return &module_.types[type_index].array;
+}
+
+Result<ValType> FuncValidator::memory_index_type(uint32_t offset, uint32_t memory) {
+  if (memory >= module_.memories.size())
+    return Error("unknown memory " + std::to_string(memory), offset);
+  return module_.memories[memory].index_type == IndexType::I64 ? kI64 : kI32;
+}
+
+Result<ValType> FuncValidator::table_index_type(uint32_t offset, uint32_t table) {
+  if (table >= module_.table_types.size())
+    return Error("unknown table " + std::to_string(table), offset);
+  return module_.table_types[table].index_type == IndexType::I64 ? kI64 : kI32;
+}
+
+Result<void> FuncValidator::check_data_index(uint32_t offset, uint32_t index) {
+  if (!module_.data_count) return Error("data count section required", offset);
+  if (index >= *module_.data_count)
+    return Error("unknown data segment " + std::to_string(index), offset);
+  return {};
+}
+
+Result<const ElementSegment*> FuncValidator::elem_segment(uint32_t offset, uint32_t index) {
+  if (index >= module_.elements.size())
+    return Error("unknown elem segment " + std::to_string(index), offset);
+  return &module_.elements[index];
+}
+
+Result<void> FuncValidator::check_return_call(uint32_t offset, const FuncType& callee) {
+  if (callee.results.size() != func_results_.size())
+    return Error("type mismatch: return_call results differ from the caller's", offset);
+  for (size_t i = 0; i < callee.results.size(); ++i)
+    if (!types_.is_subtype(callee.results[i], func_results_[i]))
+      return Error("type mismatch: return_call results differ from the caller's", offset);
+  return {};
+}
+
+// ---- The visitor ------------------------------------------------------------------------------
+
+Result<void> FuncValidator::visit(const Operator& op) {
+  const OpRule& rule = rules_[size_t(op.op)];
+  if (ended_) return Error("operators after the function's end", op.offset);
+  if (!types_.features().has(rule.proposal)) [[unlikely]]
+    return Error(std::string(opcode_info(op.op).mnemonic) + " requires the " +
+                     std::string(proposal_name(rule.proposal)) + " proposal",
+                 op.offset);
+  if (const_mode_ && !rule.constant) return Error("constant expression required", op.offset);
+
+  if (rule.handler == kSimple && rule.numeric_only) {
+    // Hot path: fixed numeric signature; kinds are the whole type.
+    const ControlFrame& frame = frames_.back();
+    size_t n = rule.pop_count;
+    if (stack_.size() >= frame.height + n) {
+      bool match = true;
+      for (size_t i = 0; i < n; ++i)
+        match &= stack_[stack_.size() - n + i].kind == rule.pops[i].kind;
+      if (match) {
+        stack_.resize(stack_.size() - n);
+        for (size_t i = 0; i < rule.push_count; ++i) stack_.push_back(rule.pushes[i]);
+        return {};
+      }
+    }
+  }
+  return visit_slow(op, rule);
+}
+
+Result<void> FuncValidator::visit_slow(const Operator& op, const OpRule& rule) {
+  const uint32_t at = op.offset;
+#define TRY(expr)                               \
+  do {                                          \
+    if (auto r_ = (expr); !r_) return r_.err(); \
+  } while (0)
+#define TRY_ASSIGN(var, expr)         \
+  auto var##_r = (expr);              \
+  if (!var##_r) return var##_r.err(); \
+  auto var = var##_r.ok()
+
+  switch (rule.handler) {
+    case kSimple:
+    case kLane:
+    case kShuffle: {
+      if (rule.handler == kLane && op.lane >= rule.lanes) return Error("invalid lane index", at);
+      if (rule.handler == kShuffle)
+        for (uint8_t lane : op.bytes)
+          if (lane >= 32) return Error("invalid lane index", at);
+      TRY(pop_values(at, std::span(rule.pops.data(), rule.pop_count)));
+      push_values(std::span(rule.pushes.data(), rule.push_count));
+      return {};
+    }
+    case kMemory: {
+      TRY_ASSIGN(index_type, memory_index_type(at, op.memarg.memory));
+      const OpcodeInfo& info = opcode_info(op.op);
+      uint32_t natural = info.memory_bytes;
+      bool atomic = info.prefix == 0xFE;
+      if (op.memarg.align_log2 >= 32 || (uint64_t(1) << op.memarg.align_log2) > natural)
+        return Error("alignment must not be larger than natural", at);
+      if (atomic && (uint64_t(1) << op.memarg.align_log2) != natural)
+        return Error("alignment must be exactly natural for atomics", at);
+      if (index_type.kind == ValKind::I32 && op.memarg.offset > 0xFFFFFFFFull)
+        return Error("offset out of range", at);
+      if (rule.lanes && op.lane >= rule.lanes) return Error("invalid lane index", at);
+      for (size_t i = rule.pop_count; i-- > 1;) TRY(pop_expect(at, rule.pops[i]));
+      TRY(pop_expect(at, index_type));
+      push_values(std::span(rule.pushes.data(), rule.push_count));
+      return {};
+    }
+    case kUnsupported:
+      return Error(std::string(opcode_info(op.op).mnemonic) + " is not supported by the validator",
+                   at);
+
+    // ---- Control ----
+    case kUnreachable:
+      set_unreachable();
+      return {};
+    case kBlock:
+      return push_frame(at, FrameKind::Block, op.block);
+    case kLoop:
+      return push_frame(at, FrameKind::Loop, op.block);
+    case kIf:
+      TRY(pop_expect(at, kI32));
+      return push_frame(at, FrameKind::If, op.block);
+    case kElse: {
+      if (frames_.back().kind != FrameKind::If) return Error("else without matching if", at);
+      TRY(check_frame_end(at));
+      ControlFrame& frame = frames_.back();
+      undo_local_inits(frame.init_height);
+      frame.kind = FrameKind::Else;
+      frame.unreachable = false;
+      push_values(frame.params());
+      return {};
+    }
+    case kEnd: {
+      TRY(check_frame_end(at));
+      ControlFrame frame = frames_.back();
+      if (frame.kind == FrameKind::If) {
+        // An `if` without `else` behaves as if its else branch passed the params through.
+        auto params = frame.params();
+        auto results = frame.results();
+        bool ok = params.size() == results.size();
+        for (size_t i = 0; ok && i < params.size(); ++i)
+          ok = types_.is_subtype(params[i], results[i]);
+        if (!ok) return Error("type mismatch: if without else must pass its params through", at);
+      }
+      undo_local_inits(frame.init_height);
+      frames_.pop_back();
+      push_values(frame.results());
+      if (frames_.empty()) ended_ = true;
+      return {};
+    }
+    case kBr: {
+      TRY_ASSIGN(target, label(at, op.index));
+      TRY(pop_values(at, target->label_types()));
+      set_unreachable();
+      return {};
+    }
+    case kBrIf: {
+      TRY(pop_expect(at, kI32));
+      TRY_ASSIGN(target, label(at, op.index));
+      auto types = target->label_types();
+      TRY(pop_values(at, types));
+      push_values(types);
+      return {};
+    }
+    case kBrTable: {
+      TRY(pop_expect(at, kI32));
+      if (op.targets.empty()) return Error("unknown label", at);
+      TRY_ASSIGN(fallback, label(at, op.targets.back()));
+      size_t arity = fallback->label_types().size();
+      for (uint32_t depth : op.targets) {
+        TRY_ASSIGN(target, label(at, depth));
+        if (target->label_types().size() != arity)
+          return Error("type mismatch: br_table targets have different arities", at);
+        TRY(check_branch_values(at, target->label_types()));
+      }
+      TRY(pop_values(at, fallback->label_types()));
+      set_unreachable();
+      return {};
+    }
+    case kReturn:
+      TRY(pop_values(at, func_results_));
+      set_unreachable();
+      return {};
+    case kCall:
+    case kReturnCall: {
+      if (op.index >= module_.func_types.size())
+        return Error("unknown function " + std::to_string(op.index), at);
+      const FuncType& callee = types_.func_type(op.index);
+      if (rule.handler == kReturnCall) TRY(check_return_call(at, callee));
+      TRY(pop_values(at, callee.params));
+      if (rule.handler == kReturnCall) {
+        set_unreachable();
+      } else {
+        push_values(callee.results);
+      }
+      return {};
+    }
+    case kCallIndirect:
+    case kReturnCallIndirect: {
+      TRY_ASSIGN(index_type, table_index_type(at, op.index2));
+      if (!types_.is_subtype(module_.table_types[op.index2].element, ValType::funcref()))
+        return Error("type mismatch: call_indirect needs a table of functions", at);
+      TRY_ASSIGN(callee, func_type_at(at, op.index));
+      if (rule.handler == kReturnCallIndirect) TRY(check_return_call(at, *callee));
+      TRY(pop_expect(at, index_type));
+      TRY(pop_values(at, callee->params));
+      if (rule.handler == kReturnCallIndirect) {
+        set_unreachable();
+      } else {
+        push_values(callee->results);
+      }
+      return {};
+    }
+    case kCallRef:
+    case kReturnCallRef: {
+      TRY_ASSIGN(callee, func_type_at(at, op.index));
+      if (rule.handler == kReturnCallRef) TRY(check_return_call(at, *callee));
+      TRY(pop_expect(at, ValType::ref({HeapKind::Concrete, op.index}, true)));
+      TRY(pop_values(at, callee->params));
+      if (rule.handler == kReturnCallRef) {
+        set_unreachable();
+      } else {
+        push_values(callee->results);
+      }
+      return {};
+    }
+    case kDrop:
+      TRY(pop(at));
+      return {};
+    case kSelect: {
+      TRY(pop_expect(at, kI32));
+      TRY_ASSIGN(second, pop(at));
+      TRY_ASSIGN(first, pop(at));
+      bool first_ok = first.kind == ValKind::Bottom || is_numeric_or_vector(first);
+      bool second_ok = second.kind == ValKind::Bottom || is_numeric_or_vector(second);
+      if (!first_ok || !second_ok)
+        return Error("type mismatch: select without type needs numeric or vector operands", at);
+      if (first.kind != ValKind::Bottom && second.kind != ValKind::Bottom &&
+          first.kind != second.kind)
+        return mismatch(at, first, &second);
+      push(first.kind == ValKind::Bottom ? second : first);
+      return {};
+    }
+    case kSelectTyped: {
+      if (op.types.size() != 1) return Error("invalid result arity", at);
+      ValType type = op.types[0];
+      TRY(types_.check_val_type(type, at));
+      TRY(pop_expect(at, kI32));
+      TRY(pop_expect(at, type));
+      TRY(pop_expect(at, type));
+      push(type);
+      return {};
+    }
+    case kThrow: {
+      TRY_ASSIGN(params, tag_params(at, op.index));
+      TRY(pop_values(at, params));
+      set_unreachable();
+      return {};
+    }
+    case kThrowRef:
+      TRY(pop_expect(at, kExnRef));
+      set_unreachable();
+      return {};
+    case kTryTable: {
+      for (const CatchClause& clause : op.catches) {
+        TRY_ASSIGN(target, label(at, clause.label));
+        auto label_types = target->label_types();
+        std::span<const ValType> params;
+        if (clause.kind == CatchClause::Kind::Catch || clause.kind == CatchClause::Kind::CatchRef) {
+          TRY_ASSIGN(tag, tag_params(at, clause.tag));
+          params = tag;
+        }
+        bool with_ref = clause.kind == CatchClause::Kind::CatchRef ||
+                        clause.kind == CatchClause::Kind::CatchAllRef;
+        size_t count = params.size() + (with_ref ? 1 : 0);
+        bool ok = label_types.size() == count;
+        for (size_t i = 0; ok && i < params.size(); ++i)
+          ok = types_.is_subtype(params[i], label_types[i]);
+        if (ok && with_ref)
+          ok = types_.is_subtype(ValType::ref({HeapKind::Exn, 0}, false), label_types.back());
+        if (!ok) return Error("type mismatch: catch clause does not match its label", at);
+      }
+      return push_frame(at, FrameKind::TryTable, op.block);
+    }
+    case kTry:
+      return push_frame(at, FrameKind::LegacyTry, op.block);
+    case kCatch:
+    case kCatchAll: {
+      FrameKind kind = frames_.back().kind;
+      if (kind != FrameKind::LegacyTry && kind != FrameKind::LegacyCatch)
+        return Error(rule.handler == kCatch ? "catch without matching try"
+                                            : "catch_all without matching try",
+                     at);
+      std::span<const ValType> params;
+      if (rule.handler == kCatch) {
+        TRY_ASSIGN(tag, tag_params(at, op.index));
+        params = tag;
+      }
+      TRY(check_frame_end(at));
+      ControlFrame& frame = frames_.back();
+      undo_local_inits(frame.init_height);
+      frame.kind = rule.handler == kCatch ? FrameKind::LegacyCatch : FrameKind::LegacyCatchAll;
+      frame.unreachable = false;
+      push_values(params);
+      return {};
+    }
+    case kDelegate: {
+      if (frames_.back().kind != FrameKind::LegacyTry)
+        return Error("delegate without matching try", at);
+      TRY(check_frame_end(at));
+      ControlFrame frame = frames_.back();
+      undo_local_inits(frame.init_height);
+      frames_.pop_back();
+      if (op.index >= frames_.size()) return Error("unknown label", at);
+      push_values(frame.results());
+      return {};
+    }
+    case kRethrow: {
+      TRY_ASSIGN(target, label(at, op.index));
+      if (target->kind != FrameKind::LegacyCatch && target->kind != FrameKind::LegacyCatchAll)
+        return Error("invalid rethrow label", at);
+      set_unreachable();
+      return {};
+    }
+
+    // ---- Variables ----
+    case kLocalGet: {
+      if (op.index >= locals_.size()) return Error("unknown local " + std::to_string(op.index), at);
+      if (!local_initialized_[op.index])
+        return Error("uninitialized local " + std::to_string(op.index), at);
+      push(locals_[op.index]);
+      return {};
+    }
+    case kLocalSet:
+    case kLocalTee: {
+      if (op.index >= locals_.size()) return Error("unknown local " + std::to_string(op.index), at);
+      TRY(pop_expect(at, locals_[op.index]));
+      if (!local_initialized_[op.index]) {
+        local_initialized_[op.index] = 1;
+        init_log_.push_back(op.index);
+      }
+      if (rule.handler == kLocalTee) push(locals_[op.index]);
+      return {};
+    }
+    case kGlobalGet: {
+      uint32_t limit = const_mode_ ? visible_globals_ : uint32_t(module_.global_types.size());
+      if (op.index >= limit) return Error("unknown global " + std::to_string(op.index), at);
+      const GlobalType& global = module_.global_types[op.index];
+      if (const_mode_ && global.mutable_) return Error("constant expression required", at);
+      push(global.type);
+      return {};
+    }
+    case kGlobalSet: {
+      if (op.index >= module_.global_types.size())
+        return Error("unknown global " + std::to_string(op.index), at);
+      const GlobalType& global = module_.global_types[op.index];
+      if (!global.mutable_) return Error("immutable global", at);
+      TRY(pop_expect(at, global.type));
+      return {};
+    }
+
+    // ---- Tables ----
+    case kTableGet: {
+      TRY_ASSIGN(index_type, table_index_type(at, op.index));
+      TRY(pop_expect(at, index_type));
+      push(module_.table_types[op.index].element);
+      return {};
+    }
+    case kTableSet: {
+      TRY_ASSIGN(index_type, table_index_type(at, op.index));
+      TRY(pop_expect(at, module_.table_types[op.index].element));
+      TRY(pop_expect(at, index_type));
+      return {};
+    }
+    case kTableSize: {
+      TRY_ASSIGN(index_type, table_index_type(at, op.index));
+      push(index_type);
+      return {};
+    }
+    case kTableGrow: {
+      TRY_ASSIGN(index_type, table_index_type(at, op.index));
+      TRY(pop_expect(at, index_type));
+      TRY(pop_expect(at, module_.table_types[op.index].element));
+      push(kI32.kind == index_type.kind ? kI32 : kI64);
+      return {};
+    }
+    case kTableFill: {
+      TRY_ASSIGN(index_type, table_index_type(at, op.index));
+      TRY(pop_expect(at, index_type));
+      TRY(pop_expect(at, module_.table_types[op.index].element));
+      TRY(pop_expect(at, index_type));
+      return {};
+    }
+    case kTableCopy: {
+      TRY_ASSIGN(dst_type, table_index_type(at, op.index));
+      TRY_ASSIGN(src_type, table_index_type(at, op.index2));
+      if (!types_.is_subtype(module_.table_types[op.index2].element,
+                             module_.table_types[op.index].element))
+        return Error("type mismatch: table.copy between incompatible tables", at);
+      ValType count_type =
+          dst_type.kind == ValKind::I64 && src_type.kind == ValKind::I64 ? kI64 : kI32;
+      TRY(pop_expect(at, count_type));
+      TRY(pop_expect(at, src_type));
+      TRY(pop_expect(at, dst_type));
+      return {};
+    }
+    case kTableInit: {
+      TRY_ASSIGN(index_type, table_index_type(at, op.index2));
+      TRY_ASSIGN(segment, elem_segment(at, op.index));
+      if (!types_.is_subtype(segment->type, module_.table_types[op.index2].element))
+        return Error("type mismatch: element segment does not fit the table", at);
+      TRY(pop_expect(at, kI32));
+      TRY(pop_expect(at, kI32));
+      TRY(pop_expect(at, index_type));
+      return {};
+    }
+    case kElemDrop:
+      TRY(elem_segment(at, op.index));
+      return {};
+
+    // ---- Memories ----
+    case kMemorySize: {
+      TRY_ASSIGN(index_type, memory_index_type(at, op.index));
+      push(index_type);
+      return {};
+    }
+    case kMemoryGrow: {
+      TRY_ASSIGN(index_type, memory_index_type(at, op.index));
+      TRY(pop_expect(at, index_type));
+      push(index_type);
+      return {};
+    }
+    case kMemoryFill: {
+      TRY_ASSIGN(index_type, memory_index_type(at, op.index));
+      TRY(pop_expect(at, index_type));
+      TRY(pop_expect(at, kI32));
+      TRY(pop_expect(at, index_type));
+      return {};
+    }
+    case kMemoryCopy: {
+      TRY_ASSIGN(dst_type, memory_index_type(at, op.index));
+      TRY_ASSIGN(src_type, memory_index_type(at, op.index2));
+      ValType count_type =
+          dst_type.kind == ValKind::I64 && src_type.kind == ValKind::I64 ? kI64 : kI32;
+      TRY(pop_expect(at, count_type));
+      TRY(pop_expect(at, src_type));
+      TRY(pop_expect(at, dst_type));
+      return {};
+    }
+    case kMemoryInit: {
+      TRY_ASSIGN(index_type, memory_index_type(at, op.index2));
+      TRY(check_data_index(at, op.index));
+      TRY(pop_expect(at, kI32));
+      TRY(pop_expect(at, kI32));
+      TRY(pop_expect(at, index_type));
+      return {};
+    }
+    case kDataDrop:
+      TRY(check_data_index(at, op.index));
+      return {};
+
+    // ---- References ----
+    case kRefNull:
+      TRY(types_.check_heap_type(op.heap, at));
+      push(ValType::ref(op.heap, true));
+      return {};
+    case kRefIsNull:
+      TRY(pop_ref(at));
+      push(kI32);
+      return {};
+    case kRefFunc: {
+      if (op.index >= module_.func_types.size())
+        return Error("unknown function " + std::to_string(op.index), at);
+      if (!const_mode_ && !types_.is_declared_func_ref(op.index))
+        return Error("undeclared function reference", at);
+      push(ValType::ref({HeapKind::Concrete, module_.func_types[op.index]}, false));
+      return {};
+    }
+    case kRefEq: {
+      ValType eqref = ValType::ref({HeapKind::Eq, 0}, true);
+      TRY(pop_expect(at, eqref));
+      TRY(pop_expect(at, eqref));
+      push(kI32);
+      return {};
+    }
+    case kRefAsNonNull: {
+      TRY_ASSIGN(value, pop_ref(at));
+      if (value.kind == ValKind::Bottom) {
+        push(kBottom);
+      } else {
+        value.nullable = false;
+        push(value);
+      }
+      return {};
+    }
+    case kBrOnNull: {
+      TRY_ASSIGN(value, pop_ref(at));
+      TRY_ASSIGN(target, label(at, op.index));
+      auto types = target->label_types();
+      TRY(pop_values(at, types));
+      push_values(types);
+      if (value.kind == ValKind::Bottom) {
+        push(kBottom);
+      } else {
+        value.nullable = false;
+        push(value);
+      }
+      return {};
+    }
+    case kBrOnNonNull: {
+      TRY_ASSIGN(value, pop_ref(at));
+      TRY_ASSIGN(target, label(at, op.index));
+      auto types = target->label_types();
+      if (types.empty() || (types.back().kind != ValKind::Ref))
+        return Error("type mismatch: br_on_non_null needs a label ending in a reference", at);
+      if (value.kind != ValKind::Bottom) {
+        ValType non_null = value;
+        non_null.nullable = false;
+        if (!types_.is_subtype(non_null, types.back())) return mismatch(at, types.back(), &value);
+      }
+      auto rest = types.first(types.size() - 1);
+      TRY(pop_values(at, rest));
+      push_values(rest);
+      return {};
+    }
+    case kRefTest:
+    case kRefTestNull:
+    case kRefCast:
+    case kRefCastNull: {
+      TRY(types_.check_heap_type(op.heap, at));
+      bool nullable = rule.handler == kRefTestNull || rule.handler == kRefCastNull;
+      ValType target = ValType::ref(op.heap, nullable);
+      ValType top = ValType::ref({types_.top_of(op.heap), 0}, true);
+      TRY(pop_expect(at, top));
+      if (rule.handler == kRefTest || rule.handler == kRefTestNull) {
+        push(kI32);
+      } else {
+        push(target);
+      }
+      return {};
+    }
+    case kBrOnCast:
+    case kBrOnCastFail: {
+      TRY(types_.check_heap_type(op.heap, at));
+      TRY(types_.check_heap_type(op.heap2, at));
+      if (op.cast_flags > 3) return Error("malformed br_on_cast flags", at);
+      ValType source = ValType::ref(op.heap, op.cast_flags & 1);
+      ValType target = ValType::ref(op.heap2, (op.cast_flags & 2) != 0);
+      if (!types_.is_subtype(target, source))
+        return Error("type mismatch: cast target is not a subtype of the source", at);
+      ValType difference = source;
+      difference.nullable = source.nullable && !target.nullable;
+      ValType to_label = rule.handler == kBrOnCast ? target : difference;
+      ValType to_fallthrough = rule.handler == kBrOnCast ? difference : target;
+      TRY_ASSIGN(branch, label(at, op.index));
+      auto types = branch->label_types();
+      if (types.empty() || !types_.is_subtype(to_label, types.back()))
+        return Error("type mismatch: br_on_cast label does not accept the cast type", at);
+      TRY(pop_expect(at, source));
+      auto rest = types.first(types.size() - 1);
+      TRY(pop_values(at, rest));
+      push_values(rest);
+      push(to_fallthrough);
+      return {};
+    }
+    case kAnyConvertExtern:
+    case kExternConvertAny: {
+      bool to_any = rule.handler == kAnyConvertExtern;
+      HeapKind from = to_any ? HeapKind::Extern : HeapKind::Any;
+      HeapKind to = to_any ? HeapKind::Any : HeapKind::Extern;
+      TRY_ASSIGN(value, pop_expect(at, ValType::ref({from, 0}, true)));
+      push(ValType::ref({to, 0}, value.kind == ValKind::Ref && value.nullable));
+      return {};
+    }
+    case kRefI31:
+      TRY(pop_expect(at, kI32));
+      push(ValType::ref({HeapKind::I31, 0}, false));
+      return {};
+    case kI31Get:
+      TRY(pop_expect(at, ValType::ref({HeapKind::I31, 0}, true)));
+      push(kI32);
+      return {};
+
+    // ---- GC aggregates ----
+    case kStructNew: {
+      TRY_ASSIGN(type, struct_type(at, op.index));
+      for (size_t i = type->fields.size(); i-- > 0;) TRY(pop_expect(at, unpacked(type->fields[i])));
+      push(ValType::ref({HeapKind::Concrete, op.index}, false));
+      return {};
+    }
+    case kStructNewDefault: {
+      TRY_ASSIGN(type, struct_type(at, op.index));
+      for (const FieldType& field : type->fields)
+        if (field.packed == PackedKind::None && !is_defaultable(field.type))
+          return Error("type mismatch: field type is not defaultable", at);
+      push(ValType::ref({HeapKind::Concrete, op.index}, false));
+      return {};
+    }
+    case kStructGet:
+    case kStructGetPacked:
+    case kStructSet: {
+      TRY_ASSIGN(type, struct_type(at, op.index));
+      if (op.index2 >= type->fields.size())
+        return Error("unknown field " + std::to_string(op.index2), at);
+      const FieldType& field = type->fields[op.index2];
+      if (rule.handler == kStructGet && field.packed != PackedKind::None)
+        return Error("type mismatch: field is packed", at);
+      if (rule.handler == kStructGetPacked && field.packed == PackedKind::None)
+        return Error("type mismatch: field is not packed", at);
+      if (rule.handler == kStructSet) {
+        if (!field.mutable_) return Error("immutable field", at);
+        TRY(pop_expect(at, unpacked(field)));
+      }
+      TRY(pop_expect(at, ValType::ref({HeapKind::Concrete, op.index}, true)));
+      if (rule.handler != kStructSet) push(unpacked(field));
+      return {};
+    }
+    case kArrayNew:
+    case kArrayNewDefault: {
+      TRY_ASSIGN(type, array_type(at, op.index));
+      TRY(pop_expect(at, kI32));
+      if (rule.handler == kArrayNew) {
+        TRY(pop_expect(at, unpacked(type->element)));
+      } else if (type->element.packed == PackedKind::None && !is_defaultable(type->element.type)) {
+        return Error("type mismatch: array element type is not defaultable", at);
+      }
+      push(ValType::ref({HeapKind::Concrete, op.index}, false));
+      return {};
+    }
+    case kArrayNewFixed: {
+      TRY_ASSIGN(type, array_type(at, op.index));
+      if (op.index2 > kMaxArrayNewFixed) return Error("array.new_fixed has too many operands", at);
+      ValType element = unpacked(type->element);
+      for (uint32_t i = 0; i < op.index2; ++i) TRY(pop_expect(at, element));
+      push(ValType::ref({HeapKind::Concrete, op.index}, false));
+      return {};
+    }
+    case kArrayNewData:
+    case kArrayInitData: {
+      TRY_ASSIGN(type, array_type(at, op.index));
+      if (rule.handler == kArrayInitData && !type->element.mutable_)
+        return Error("immutable array", at);
+      if (type->element.packed == PackedKind::None && !is_numeric_or_vector(type->element.type))
+        return Error("array type is not numeric or vector", at);
+      TRY(check_data_index(at, op.index2));
+      TRY(pop_expect(at, kI32));
+      TRY(pop_expect(at, kI32));
+      if (rule.handler == kArrayInitData) {
+        TRY(pop_expect(at, kI32));
+        TRY(pop_expect(at, ValType::ref({HeapKind::Concrete, op.index}, true)));
+      } else {
+        push(ValType::ref({HeapKind::Concrete, op.index}, false));
+      }
+      return {};
+    }
+    case kArrayNewElem:
+    case kArrayInitElem: {
+      TRY_ASSIGN(type, array_type(at, op.index));
+      if (rule.handler == kArrayInitElem && !type->element.mutable_)
+        return Error("immutable array", at);
+      TRY_ASSIGN(segment, elem_segment(at, op.index2));
+      if (type->element.packed != PackedKind::None ||
+          !types_.is_subtype(segment->type, type->element.type))
+        return Error("type mismatch: element segment does not fit the array", at);
+      TRY(pop_expect(at, kI32));
+      TRY(pop_expect(at, kI32));
+      if (rule.handler == kArrayInitElem) {
+        TRY(pop_expect(at, kI32));
+        TRY(pop_expect(at, ValType::ref({HeapKind::Concrete, op.index}, true)));
+      } else {
+        push(ValType::ref({HeapKind::Concrete, op.index}, false));
+      }
+      return {};
+    }
+    case kArrayGet:
+    case kArrayGetPacked:
+    case kArraySet: {
+      TRY_ASSIGN(type, array_type(at, op.index));
+      const FieldType& element = type->element;
+      if (rule.handler == kArrayGet && element.packed != PackedKind::None)
+        return Error("type mismatch: array element is packed", at);
+      if (rule.handler == kArrayGetPacked && element.packed == PackedKind::None)
+        return Error("type mismatch: array element is not packed", at);
+      if (rule.handler == kArraySet) {
+        if (!element.mutable_) return Error("immutable array", at);
+        TRY(pop_expect(at, unpacked(element)));
+      }
+      TRY(pop_expect(at, kI32));
+      TRY(pop_expect(at, ValType::ref({HeapKind::Concrete, op.index}, true)));
+      if (rule.handler != kArraySet) push(unpacked(element));
+      return {};
+    }
+    case kArrayLen:
+      TRY(pop_expect(at, ValType::ref({HeapKind::Array, 0}, true)));
+      push(kI32);
+      return {};
+    case kArrayFill: {
+      TRY_ASSIGN(type, array_type(at, op.index));
+      if (!type->element.mutable_) return Error("immutable array", at);
+      TRY(pop_expect(at, kI32));
+      TRY(pop_expect(at, unpacked(type->element)));
+      TRY(pop_expect(at, kI32));
+      TRY(pop_expect(at, ValType::ref({HeapKind::Concrete, op.index}, true)));
+      return {};
+    }
+    case kArrayCopy: {
+      TRY_ASSIGN(dst, array_type(at, op.index));
+      TRY_ASSIGN(src, array_type(at, op.index2));
+      if (!dst->element.mutable_) return Error("immutable array", at);
+      bool compatible = dst->element.packed == src->element.packed &&
+                        (dst->element.packed != PackedKind::None ||
+                         types_.is_subtype(src->element.type, dst->element.type));
+      if (!compatible) return Error("array types do not match", at);
+      TRY(pop_expect(at, kI32));
+      TRY(pop_expect(at, kI32));
+      TRY(pop_expect(at, ValType::ref({HeapKind::Concrete, op.index2}, true)));
+      TRY(pop_expect(at, kI32));
+      TRY(pop_expect(at, ValType::ref({HeapKind::Concrete, op.index}, true)));
+      return {};
+    }
+  }
+#undef TRY
+#undef TRY_ASSIGN
+  return Error("unhandled operator", at);
+}
+
+Result<std::span<const ValType>> FuncValidator::tag_params(uint32_t offset, uint32_t tag) {
+  if (tag >= module_.tags.size()) return Error("unknown tag " + std::to_string(tag), offset);
+  uint32_t type_index = module_.tags[tag].type_index;
+  if (type_index >= module_.types.size() || module_.types[type_index].kind != CompositeKind::Func)
+    return Error("unknown type " + std::to_string(type_index), offset);
+  return std::span<const ValType>(module_.types[type_index].func.params);
+}
+
+}  // namespace kiln::wasm
