@@ -1,0 +1,549 @@
+#include "jit/x64/masm_x64.hpp"
+
+#include <cstring>
+
+namespace kiln::jit::x64 {
+
+namespace x86 = asmjit::x86;
+using asmjit::Imm;
+
+namespace {
+
+// r11 is the masm's own scratch register: the compiler never allocates it.
+const x86::Gp kScratch64 = x86::r11;
+const x86::Gp kScratch32 = x86::r11d;
+
+x86::CondCode condition(IntCond cond) {
+  switch (cond) {
+    case IntCond::Eq:
+      return x86::CondCode::kEqual;
+    case IntCond::Ne:
+      return x86::CondCode::kNotEqual;
+    case IntCond::LtS:
+      return x86::CondCode::kSignedLT;
+    case IntCond::LtU:
+      return x86::CondCode::kUnsignedLT;
+    case IntCond::GtS:
+      return x86::CondCode::kSignedGT;
+    case IntCond::GtU:
+      return x86::CondCode::kUnsignedGT;
+    case IntCond::LeS:
+      return x86::CondCode::kSignedLE;
+    case IntCond::LeU:
+      return x86::CondCode::kUnsignedLE;
+    case IntCond::GeS:
+      return x86::CondCode::kSignedGE;
+    case IntCond::GeU:
+      return x86::CondCode::kUnsignedGE;
+  }
+  return x86::CondCode::kEqual;
+}
+
+}  // namespace
+
+X64Masm::X64Masm() {
+  const asmjit::CpuInfo& cpu = asmjit::CpuInfo::host();
+  has_lzcnt_ = cpu.hasFeature(asmjit::CpuFeatures::X86::kLZCNT);
+  has_tzcnt_ = cpu.hasFeature(asmjit::CpuFeatures::X86::kBMI);
+  has_popcnt_ = cpu.hasFeature(asmjit::CpuFeatures::X86::kPOPCNT);
+  asmjit::Environment env(asmjit::Arch::kX64);
+  code_.init(env);
+  code_.setErrorHandler(&errors_);
+  code_.attach(&assembler_);
+}
+
+x86::Mem X64Masm::mem(Address a, uint32_t size) const {
+  if (a.index.valid()) return x86::ptr(gp64(a.base), gp64(a.index), a.scale, a.disp, size);
+  return x86::ptr(gp64(a.base), a.disp, size);
+}
+
+void X64Masm::mov(Reg dst, Reg src, Width width) {
+  if (dst.cls == RegClass::Fp || src.cls == RegClass::Fp) {
+    if (dst == src) return;
+    if (dst.cls == RegClass::Fp && src.cls == RegClass::Fp) {
+      assembler_.movaps(xmm(dst), xmm(src));
+    } else if (dst.cls == RegClass::Fp) {
+      width == Width::W64 ? assembler_.movq(xmm(dst), gp64(src))
+                          : assembler_.movd(xmm(dst), gp32(src));
+    } else {
+      width == Width::W64 ? assembler_.movq(gp64(dst), xmm(src))
+                          : assembler_.movd(gp32(dst), xmm(src));
+    }
+    return;
+  }
+  // i32 values are kept zero-extended in registers, so a 32-bit copy onto itself is a no-op.
+  if (dst == src) return;
+  assembler_.mov(gpw(dst, width), gpw(src, width));
+}
+
+void X64Masm::mov_imm(Reg dst, int64_t value, Width width) {
+  if (width == Width::W32) value = int64_t(uint32_t(value));
+  if (value == 0) {
+    assembler_.xor_(gp32(dst), gp32(dst));
+  } else if (uint64_t(value) <= UINT32_MAX) {
+    assembler_.mov(gp32(dst), Imm(uint32_t(value)));  // zero-extends into the full register
+  } else if (value >= INT32_MIN && value <= INT32_MAX) {
+    assembler_.mov(gp64(dst), Imm(int32_t(value)));
+  } else {
+    assembler_.movabs(gp64(dst), Imm(value));
+  }
+}
+
+void X64Masm::load(Reg dst, Address a, LoadKind kind) {
+  switch (kind) {
+    case LoadKind::U8To32:
+    case LoadKind::U8To64:
+      assembler_.movzx(gp32(dst), mem(a, 1));
+      break;
+    case LoadKind::S8To32:
+      assembler_.movsx(gp32(dst), mem(a, 1));
+      break;
+    case LoadKind::U16To32:
+    case LoadKind::U16To64:
+      assembler_.movzx(gp32(dst), mem(a, 2));
+      break;
+    case LoadKind::S16To32:
+      assembler_.movsx(gp32(dst), mem(a, 2));
+      break;
+    case LoadKind::I32:
+    case LoadKind::U32To64:
+      assembler_.mov(gp32(dst), mem(a, 4));
+      break;
+    case LoadKind::S8To64:
+      assembler_.movsx(gp64(dst), mem(a, 1));
+      break;
+    case LoadKind::S16To64:
+      assembler_.movsx(gp64(dst), mem(a, 2));
+      break;
+    case LoadKind::S32To64:
+      assembler_.movsxd(gp64(dst), mem(a, 4));
+      break;
+    case LoadKind::I64:
+      assembler_.mov(gp64(dst), mem(a, 8));
+      break;
+    case LoadKind::F32:
+      assembler_.movss(xmm(dst), mem(a, 4));
+      break;
+    case LoadKind::F64:
+      assembler_.movsd(xmm(dst), mem(a, 8));
+      break;
+    case LoadKind::V128:
+      assembler_.movdqu(xmm(dst), mem(a, 16));
+      break;
+  }
+}
+
+void X64Masm::store(Address a, Reg src, StoreKind kind) {
+  switch (kind) {
+    case StoreKind::I8:
+      assembler_.mov(mem(a, 1), x86::gpb(src.id));
+      break;
+    case StoreKind::I16:
+      assembler_.mov(mem(a, 2), x86::gpw(src.id));
+      break;
+    case StoreKind::I32:
+      assembler_.mov(mem(a, 4), gp32(src));
+      break;
+    case StoreKind::I64:
+      assembler_.mov(mem(a, 8), gp64(src));
+      break;
+    case StoreKind::F32:
+      assembler_.movss(mem(a, 4), xmm(src));
+      break;
+    case StoreKind::F64:
+      assembler_.movsd(mem(a, 8), xmm(src));
+      break;
+    case StoreKind::V128:
+      assembler_.movdqu(mem(a, 16), xmm(src));
+      break;
+  }
+}
+
+void X64Masm::store_imm(Address a, int32_t value, StoreKind kind) {
+  switch (kind) {
+    case StoreKind::I8:
+      assembler_.mov(mem(a, 1), Imm(int8_t(value)));
+      break;
+    case StoreKind::I16:
+      assembler_.mov(mem(a, 2), Imm(int16_t(value)));
+      break;
+    case StoreKind::I32:
+    case StoreKind::F32:
+      assembler_.mov(mem(a, 4), Imm(value));
+      break;
+    case StoreKind::I64:
+    case StoreKind::F64:
+      assembler_.mov(mem(a, 8), Imm(value));
+      break;  // sign-extended imm32
+    case StoreKind::V128:
+      errors_.handleError(asmjit::kErrorInvalidInstruction, "store_imm of a v128", nullptr);
+      break;
+  }
+}
+
+void X64Masm::lea(Reg dst, Address a, Width width) {
+  assembler_.lea(gpw(dst, width), mem(a, 0));
+}
+
+void X64Masm::alu(AluOp op, Reg dst, Reg lhs, Reg rhs, Width width) {
+  const x86::Gp d = gpw(dst, width);
+  auto emit = [&](const x86::Gp& target, const x86::Gp& source) {
+    switch (op) {
+      case AluOp::Add:
+        assembler_.add(target, source);
+        break;
+      case AluOp::Sub:
+        assembler_.sub(target, source);
+        break;
+      case AluOp::Mul:
+        assembler_.imul(target, source);
+        break;
+      case AluOp::And:
+        assembler_.and_(target, source);
+        break;
+      case AluOp::Or:
+        assembler_.or_(target, source);
+        break;
+      case AluOp::Xor:
+        assembler_.xor_(target, source);
+        break;
+    }
+  };
+  if (dst == lhs) {
+    emit(d, gpw(rhs, width));
+  } else if (dst == rhs) {
+    if (op == AluOp::Sub) {  // dst = lhs - dst  ==  -dst + lhs
+      assembler_.neg(d);
+      assembler_.add(d, gpw(lhs, width));
+    } else {
+      emit(d, gpw(lhs, width));  // the other operations commute
+    }
+  } else if (op == AluOp::Add) {
+    assembler_.lea(d, x86::ptr(gp64(lhs), gp64(rhs)));  // three-operand add, flags untouched
+  } else {
+    assembler_.mov(d, gpw(lhs, width));
+    emit(d, gpw(rhs, width));
+  }
+}
+
+void X64Masm::alu_imm(AluOp op, Reg dst, Reg lhs, int32_t imm, Width width) {
+  const x86::Gp d = gpw(dst, width);
+  if (op == AluOp::Mul) {
+    assembler_.imul(d, gpw(lhs, width), Imm(imm));
+    return;
+  }
+  if (dst != lhs && op == AluOp::Add) {
+    assembler_.lea(d, x86::ptr(gp64(lhs), imm));
+    return;
+  }
+  if (dst != lhs) assembler_.mov(d, gpw(lhs, width));
+  switch (op) {
+    case AluOp::Add:
+      assembler_.add(d, Imm(imm));
+      break;
+    case AluOp::Sub:
+      assembler_.sub(d, Imm(imm));
+      break;
+    case AluOp::And:
+      assembler_.and_(d, Imm(imm));
+      break;
+    case AluOp::Or:
+      assembler_.or_(d, Imm(imm));
+      break;
+    case AluOp::Xor:
+      assembler_.xor_(d, Imm(imm));
+      break;
+    case AluOp::Mul:
+      break;
+  }
+}
+
+void X64Masm::shift(ShiftOp op, Reg dst, Reg lhs, Reg count, Width width) {
+  // x86 shifts take their count in cl and mask it like wasm does (mod 32 / mod 64).
+  x86::Gp d = gpw(dst, width);
+  x86::Gp target = d;
+  if (dst == gp::rcx) target = gpw(Reg::gp(kScratch64.id()), width);  // rcx holds the count
+  if (count != gp::rcx) assembler_.mov(x86::rcx, gp64(count));
+  if (target.id() != lhs.id) assembler_.mov(target, gpw(lhs, width));
+  switch (op) {
+    case ShiftOp::Shl:
+      assembler_.shl(target, x86::cl);
+      break;
+    case ShiftOp::ShrS:
+      assembler_.sar(target, x86::cl);
+      break;
+    case ShiftOp::ShrU:
+      assembler_.shr(target, x86::cl);
+      break;
+    case ShiftOp::Rotl:
+      assembler_.rol(target, x86::cl);
+      break;
+    case ShiftOp::Rotr:
+      assembler_.ror(target, x86::cl);
+      break;
+  }
+  if (target.id() != d.id()) assembler_.mov(d, target);
+}
+
+void X64Masm::shift_imm(ShiftOp op, Reg dst, Reg lhs, uint32_t count, Width width) {
+  const x86::Gp d = gpw(dst, width);
+  count &= width == Width::W64 ? 63 : 31;
+  if (dst != lhs) assembler_.mov(d, gpw(lhs, width));
+  if (count == 0) return;
+  switch (op) {
+    case ShiftOp::Shl:
+      assembler_.shl(d, Imm(count));
+      break;
+    case ShiftOp::ShrS:
+      assembler_.sar(d, Imm(count));
+      break;
+    case ShiftOp::ShrU:
+      assembler_.shr(d, Imm(count));
+      break;
+    case ShiftOp::Rotl:
+      assembler_.rol(d, Imm(count));
+      break;
+    case ShiftOp::Rotr:
+      assembler_.ror(d, Imm(count));
+      break;
+  }
+}
+
+void X64Masm::bit_count(BitCountOp op, Reg dst, Reg src, Width width) {
+  const x86::Gp d = gpw(dst, width), s = gpw(src, width);
+  const int bits = width == Width::W64 ? 64 : 32;
+  const x86::Gp scratch = width == Width::W64 ? x86::Gp(kScratch64) : x86::Gp(kScratch32);
+  switch (op) {
+    case BitCountOp::Clz:
+      if (has_lzcnt_) {
+        assembler_.lzcnt(d, s);
+      } else {  // bsr gives the index of the highest set bit; zero input -> bits
+        assembler_.bsr(scratch, s);
+        assembler_.mov(d, Imm(-1));
+        assembler_.cmovz(scratch, d);
+        assembler_.mov(d, Imm(bits - 1));
+        assembler_.sub(d, scratch);
+      }
+      break;
+    case BitCountOp::Ctz:
+      if (has_tzcnt_) {
+        assembler_.tzcnt(d, s);
+      } else {
+        assembler_.bsf(scratch, s);
+        assembler_.mov(d, Imm(bits));
+        assembler_.cmovnz(d, scratch);
+      }
+      break;
+    case BitCountOp::Popcnt:
+      if (has_popcnt_) {
+        assembler_.popcnt(d, s);
+      } else {
+        // Every x86-64 CPU since 2008 has POPCNT; refuse clearly rather than emit slow code.
+        errors_.handleError(asmjit::kErrorFeatureNotEnabled,
+                            "i32/i64.popcnt needs a CPU with POPCNT", nullptr);
+      }
+      break;
+  }
+}
+
+void X64Masm::div(DivOp op, Reg dst, Reg lhs, Reg rhs, Width width, uint32_t wasm_offset) {
+  const bool wide = width == Width::W64;
+  // rax and rdx are clobbered by the division: keep the divisor elsewhere.
+  x86::Gp divisor = gpw(rhs, width);
+  if (rhs == gp::rax || rhs == gp::rdx) {
+    assembler_.mov(wide ? kScratch64 : kScratch32, divisor);
+    divisor = wide ? x86::Gp(kScratch64) : x86::Gp(kScratch32);
+  }
+  const x86::Gp rax = wide ? x86::Gp(x86::rax) : x86::Gp(x86::eax);
+  const x86::Gp rdx = wide ? x86::Gp(x86::rdx) : x86::Gp(x86::edx);
+  const bool is_signed = op == DivOp::DivS || op == DivOp::RemS;
+
+  assembler_.test(divisor, divisor);
+  assembler_.j(x86::CondCode::kZero,
+               out_of_line_trap(TrapCode::IntegerDivisionByZero, wasm_offset));
+
+  Label done = new_label();
+  if (is_signed) {
+    // INT_MIN / -1 overflows (a trap for div_s, 0 for rem_s) and would fault in idiv.
+    Label ordinary = new_label();
+    assembler_.cmp(divisor, Imm(-1));
+    assembler_.j(x86::CondCode::kNotEqual, ordinary);
+    if (op == DivOp::RemS) {
+      assembler_.xor_(gp32(dst), gp32(dst));
+      assembler_.jmp(done);
+    } else {
+      if (wide) {
+        // Compare lhs with INT64_MIN without a second scratch: INT64_MIN is the only value
+        // for which `neg` overflows (sets OF).
+        assembler_.mov(rax, gpw(lhs, width));
+        assembler_.neg(rax);
+        assembler_.j(x86::CondCode::kOverflow,
+                     out_of_line_trap(TrapCode::IntegerOverflow, wasm_offset));
+      } else {
+        assembler_.cmp(gpw(lhs, width), Imm(INT32_MIN));
+        assembler_.j(x86::CondCode::kEqual,
+                     out_of_line_trap(TrapCode::IntegerOverflow, wasm_offset));
+      }
+    }
+    bind(ordinary);
+  }
+  if (lhs != gp::rax) assembler_.mov(rax, gpw(lhs, width));
+  if (is_signed) {
+    wide ? assembler_.cqo() : assembler_.cdq();
+    assembler_.idiv(divisor);
+  } else {
+    assembler_.xor_(x86::edx, x86::edx);
+    assembler_.div(divisor);
+  }
+  const bool remainder = op == DivOp::RemS || op == DivOp::RemU;
+  assembler_.mov(gpw(dst, width), remainder ? rdx : rax);
+  bind(done);
+}
+
+void X64Masm::sign_extend(Reg dst, Reg src, LoadKind from) {
+  switch (from) {
+    case LoadKind::S8To32:
+      assembler_.movsx(gp32(dst), x86::gpb(src.id));
+      break;
+    case LoadKind::S16To32:
+      assembler_.movsx(gp32(dst), x86::gpw(src.id));
+      break;
+    case LoadKind::S8To64:
+      assembler_.movsx(gp64(dst), x86::gpb(src.id));
+      break;
+    case LoadKind::S16To64:
+      assembler_.movsx(gp64(dst), x86::gpw(src.id));
+      break;
+    case LoadKind::S32To64:
+      assembler_.movsxd(gp64(dst), gp32(src));
+      break;
+    case LoadKind::U32To64:
+      assembler_.mov(gp32(dst), gp32(src));
+      break;
+    default:
+      errors_.handleError(asmjit::kErrorInvalidArgument, "sign_extend: not an extension", nullptr);
+  }
+}
+
+void X64Masm::cmp(Reg lhs, Reg rhs, Width width) {
+  assembler_.cmp(gpw(lhs, width), gpw(rhs, width));
+}
+void X64Masm::cmp_imm(Reg lhs, int32_t imm, Width width) {
+  if (imm == 0) {
+    assembler_.test(gpw(lhs, width), gpw(lhs, width));
+  } else {
+    assembler_.cmp(gpw(lhs, width), Imm(imm));
+  }
+}
+void X64Masm::test(Reg lhs, Reg rhs, Width width) {
+  assembler_.test(gpw(lhs, width), gpw(rhs, width));
+}
+
+void X64Masm::set_cond(IntCond cond, Reg dst) {
+  assembler_.set(condition(cond), x86::gpb(dst.id));
+  assembler_.movzx(gp32(dst), x86::gpb(dst.id));
+}
+
+void X64Masm::branch(IntCond cond, Label target) {
+  assembler_.j(condition(cond), target);
+}
+void X64Masm::jump(Label target) {
+  assembler_.jmp(target);
+}
+
+void X64Masm::jump_table(Reg index, std::span<const Label> targets) {
+  // A table of 32-bit offsets relative to the table itself keeps the code position-independent.
+  Label table = new_label();
+  assembler_.lea(kScratch64, x86::ptr(table));
+  assembler_.movsxd(gp64(index), x86::dword_ptr(kScratch64, gp64(index), 2));
+  assembler_.add(gp64(index), kScratch64);
+  assembler_.jmp(gp64(index));
+  assembler_.align(asmjit::AlignMode::kData, 4);
+  bind(table);
+  for (Label target : targets) assembler_.embedLabelDelta(target, table, 4);
+}
+
+void X64Masm::call(Label target) {
+  assembler_.call(target);
+}
+void X64Masm::call_reg(Reg target) {
+  assembler_.call(gp64(target));
+}
+
+void X64Masm::call_function(uint32_t callee) {
+  static constexpr uint8_t kCallRel32[5] = {0xE8, 0, 0, 0, 0};
+  assembler_.embed(kCallRel32, sizeof(kCallRel32));
+  call_sites_.push_back({offset() - 4, callee});
+}
+
+void X64Masm::ret() {
+  assembler_.ret();
+}
+
+void X64Masm::record_trap_site(TrapCode code, uint32_t wasm_offset) {
+  trap_sites_.push_back({offset(), code, wasm_offset});
+}
+
+void X64Masm::trap(TrapCode code, uint32_t wasm_offset) {
+  record_trap_site(code, wasm_offset);
+  assembler_.ud2();
+}
+
+X64Masm::Label X64Masm::out_of_line_trap(TrapCode code, uint32_t wasm_offset) {
+  Label label = new_label();
+  out_of_line_traps_.push_back({label, code, wasm_offset});
+  return label;
+}
+
+void X64Masm::trap_if(IntCond cond, TrapCode code, uint32_t wasm_offset) {
+  assembler_.j(condition(cond), out_of_line_trap(code, wasm_offset));
+}
+
+void X64Masm::enter_frame() {
+  assembler_.push(x86::rbp);
+  assembler_.mov(x86::rbp, x86::rsp);
+  // sub rsp, imm32 with the frame size patched in finish(): the size is known only after the
+  // whole body has been compiled.
+  static constexpr uint8_t kSubRspImm32[7] = {0x48, 0x81, 0xEC, 0, 0, 0, 0};
+  assembler_.embed(kSubRspImm32, sizeof(kSubRspImm32));
+  frame_size_patch_offset_ = offset() - 4;
+}
+
+void X64Masm::set_frame_size(uint32_t bytes) {
+  frame_size_ = (bytes + 15) & ~15u;
+}
+
+void X64Masm::leave_frame() {
+  assembler_.leave();
+}
+
+Result<std::vector<uint8_t>> X64Masm::finish() {
+  for (const OutOfLineTrap& stub : out_of_line_traps_) {
+    bind(stub.label);
+    trap(stub.code, stub.wasm_offset);
+  }
+  out_of_line_traps_.clear();
+  if (errors_.first != asmjit::kErrorOk) {
+    return Error("x86-64 code generation failed: " + errors_.message);
+  }
+  if (asmjit::Error e = code_.flatten(); e != asmjit::kErrorOk) {
+    return Error(std::string("x86-64 code layout failed: ") + asmjit::DebugUtils::errorAsString(e));
+  }
+  if (asmjit::Error e = code_.resolveUnresolvedLinks(); e != asmjit::kErrorOk) {
+    return Error(std::string("x86-64 label resolution failed: ") +
+                 asmjit::DebugUtils::errorAsString(e));
+  }
+  // Resolves label-difference expressions (jump tables). The code is position-independent, so
+  // the base chosen here does not matter.
+  if (asmjit::Error e = code_.relocateToBase(0); e != asmjit::kErrorOk) {
+    return Error(std::string("x86-64 relocation failed: ") + asmjit::DebugUtils::errorAsString(e));
+  }
+  const asmjit::CodeBuffer& buffer = code_.textSection()->buffer();
+  std::vector<uint8_t> bytes(buffer.data(), buffer.data() + buffer.size());
+  if (frame_size_patch_offset_ != SIZE_MAX) {
+    std::memcpy(bytes.data() + frame_size_patch_offset_, &frame_size_, 4);
+  }
+  return bytes;
+}
+
+}  // namespace kiln::jit::x64

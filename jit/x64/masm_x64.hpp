@@ -1,0 +1,128 @@
+// The x86-64 MacroAssembler (see jit/masm.hpp) on asmjit::x86::Assembler. The only file that
+// knows x86-64 instruction selection; lowering never sees asmjit.
+#pragma once
+
+#include <asmjit/x86.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "jit/masm.hpp"
+
+namespace kiln::jit::x64 {
+
+// Hardware numbers of the general-purpose registers.
+namespace gp {
+inline constexpr Reg rax = Reg::gp(0), rcx = Reg::gp(1), rdx = Reg::gp(2), rbx = Reg::gp(3),
+                     rsp = Reg::gp(4), rbp = Reg::gp(5), rsi = Reg::gp(6), rdi = Reg::gp(7),
+                     r8 = Reg::gp(8), r9 = Reg::gp(9), r10 = Reg::gp(10), r11 = Reg::gp(11),
+                     r12 = Reg::gp(12), r13 = Reg::gp(13), r14 = Reg::gp(14), r15 = Reg::gp(15);
+}
+
+class X64Masm {
+ public:
+  using Label = asmjit::Label;
+
+  X64Masm();
+  X64Masm(const X64Masm&) = delete;
+  X64Masm& operator=(const X64Masm&) = delete;
+
+  Label new_label() { return assembler_.newLabel(); }
+  void bind(Label label) { assembler_.bind(label); }
+  uint32_t offset() const { return uint32_t(assembler_.offset()); }
+
+  // Moves and memory.
+  void mov(Reg dst, Reg src, Width width);
+  void mov_imm(Reg dst, int64_t value, Width width);
+  void load(Reg dst, Address address, LoadKind kind);
+  void store(Address address, Reg src, StoreKind kind);
+  void store_imm(Address address, int32_t value, StoreKind kind);
+  void lea(Reg dst, Address address, Width width);
+
+  // Integer arithmetic: dst = lhs op rhs. dst may equal lhs or rhs.
+  void alu(AluOp op, Reg dst, Reg lhs, Reg rhs, Width width);
+  void alu_imm(AluOp op, Reg dst, Reg lhs, int32_t imm, Width width);
+  // Shifts by a register: the count must be in rcx unless BMI2 is available (the compiler
+  // asks `shift_count_register()` which register to put it in).
+  void shift(ShiftOp op, Reg dst, Reg lhs, Reg count, Width width);
+  void shift_imm(ShiftOp op, Reg dst, Reg lhs, uint32_t count, Width width);
+  static constexpr Reg shift_count_register() { return gp::rcx; }
+  void bit_count(BitCountOp op, Reg dst, Reg src, Width width);
+  // dst = lhs op rhs with wasm's traps (divide by zero, signed overflow). Uses rax and rdx:
+  // the compiler must keep them free (see `kDivScratch`).
+  void div(DivOp op, Reg dst, Reg lhs, Reg rhs, Width width, uint32_t wasm_offset);
+  static constexpr Reg kDivScratch[2] = {gp::rax, gp::rdx};
+  void sign_extend(Reg dst, Reg src, LoadKind from);  // i32/i64.extendN_s, i64.extend_i32_s/u
+
+  // Comparisons and control flow.
+  void cmp(Reg lhs, Reg rhs, Width width);
+  void cmp_imm(Reg lhs, int32_t imm, Width width);
+  void test(Reg lhs, Reg rhs, Width width);
+  void set_cond(IntCond cond, Reg dst);  // dst (32-bit) = the flags satisfy cond ? 1 : 0
+  void branch(IntCond cond, Label target);
+  void jump(Label target);
+  void jump_table(Reg index, std::span<const Label> targets);  // index must be < targets.size()
+  void call(Label target);
+  void call_reg(Reg target);
+  // A call to function `callee` of the same module: a rel32 the runtime patches once every
+  // function's code has its final address (functions are compiled independently).
+  void call_function(uint32_t callee);
+  void ret();
+
+  // Traps: an unconditional trap here, or one taken when `cond` holds (an out-of-line stub).
+  void trap(TrapCode code, uint32_t wasm_offset);
+  void trap_if(IntCond cond, TrapCode code, uint32_t wasm_offset);
+  // Registers that the next instruction may fault on, for a guarded memory access: call just
+  // before emitting the load/store.
+  void record_trap_site(TrapCode code, uint32_t wasm_offset);
+
+  // Frame: push rbp; mov rbp, rsp; sub rsp, <patched at finish>.
+  void enter_frame();
+  void set_frame_size(uint32_t bytes);  // 16-byte aligned by the masm
+  void leave_frame();
+
+  // Emits the out-of-line stubs, resolves labels and returns the function's machine code.
+  Result<std::vector<uint8_t>> finish();
+  const std::vector<TrapSite>& trap_sites() const { return trap_sites_; }
+  const std::vector<CallSite>& call_sites() const { return call_sites_; }
+
+ private:
+  struct OutOfLineTrap {
+    Label label;
+    TrapCode code;
+    uint32_t wasm_offset;
+  };
+
+  struct ErrorCollector : asmjit::ErrorHandler {
+    asmjit::Error first = asmjit::kErrorOk;
+    std::string message;
+    void handleError(asmjit::Error error, const char* text, asmjit::BaseEmitter*) override {
+      if (first == asmjit::kErrorOk) {
+        first = error;
+        message = text;
+      }
+    }
+  };
+
+  asmjit::x86::Gp gp32(Reg r) const { return asmjit::x86::gpd(r.id); }
+  asmjit::x86::Gp gp64(Reg r) const { return asmjit::x86::gpq(r.id); }
+  asmjit::x86::Gp gpw(Reg r, Width w) const { return w == Width::W64 ? gp64(r) : gp32(r); }
+  asmjit::x86::Xmm xmm(Reg r) const { return asmjit::x86::xmm(r.id); }
+  asmjit::x86::Mem mem(Address a, uint32_t size) const;
+  Label out_of_line_trap(TrapCode code, uint32_t wasm_offset);
+
+  ErrorCollector errors_;
+  bool has_lzcnt_ = false, has_tzcnt_ = false, has_popcnt_ = false;
+  asmjit::CodeHolder code_;
+  asmjit::x86::Assembler assembler_;
+  std::vector<OutOfLineTrap> out_of_line_traps_;
+  std::vector<TrapSite> trap_sites_;
+  std::vector<CallSite> call_sites_;
+  size_t frame_size_patch_offset_ = SIZE_MAX;
+  uint32_t frame_size_ = 0;
+};
+
+static_assert(MacroAssembler<X64Masm>);
+
+}  // namespace kiln::jit::x64
