@@ -1,0 +1,39 @@
+// The single-pass compiler: one validated-while-compiled function body in, machine code out.
+// It drives the validator (validator/) operator by operator and lowers each reachable operator
+// once, through the MacroAssembler of the target (jit/masm.hpp).
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "jit/masm.hpp"
+#include "kiln/error.hpp"
+#include "validator/validator.hpp"
+
+namespace kiln::jit {
+
+struct CompileOptions {
+  bool guard_pages = true;     // 32-bit memories are 4 GiB reservations + guard: no bounds checks
+  uint64_t guard_size = 32ull << 20;  // accesses with static offset + width beyond it are checked
+  bool consume_fuel = false;
+  bool epoch_interruption = false;
+};
+
+// One function's machine code, position-independent, with what the runtime needs to place it.
+struct CompiledFunction {
+  std::vector<uint8_t> code;
+  std::vector<TrapSite> trap_sites;  // sorted by code_offset
+  std::vector<CallSite> call_sites;  // direct calls to patch with the callee's address
+  // (code offset, wasm offset) pairs in increasing code offset: the operator each instruction
+  // range came from, for backtraces and `kiln compile --disassemble`.
+  std::vector<std::pair<uint32_t, uint32_t>> source_map;
+};
+
+// Validates and compiles defined function `defined_index` of the module. `scratch` is reused
+// across calls (no allocation per operator). Errors: validation errors as the validator words
+// them, or "unsupported operator X at offset N" for an operator this JIT cannot lower yet.
+Result<CompiledFunction> compile_function(const wasm::ModuleTypes& types, uint32_t defined_index,
+                                          wasm::FuncValidator& scratch,
+                                          const CompileOptions& options = {});
+
+}  // namespace kiln::jit
