@@ -792,3 +792,71 @@ TEST_CASE("every byte sequence of length two either decodes or fails cleanly", "
   }
   CHECK(decoded > 0);
 }
+
+TEST_CASE("long immediate vectors decode in full", "[operators]") {
+  Bytes table = concat({{0x0E}, uleb(10000)});
+  for (uint32_t i = 0; i <= 10000; ++i) {
+    Bytes label = uleb(i * 7);
+    table.insert(table.end(), label.begin(), label.end());
+  }
+  Operator br_table = decode(table);
+  REQUIRE(br_table.targets.size() == 10001);
+  CHECK(br_table.targets[0] == 0);
+  CHECK(br_table.targets[9999] == 9999u * 7);
+  CHECK(br_table.targets[10000] == 10000u * 7);  // the default
+
+  Bytes try_table = concat({{0x1F, 0x40}, uleb(3000)});
+  for (uint32_t i = 0; i < 3000; ++i) {
+    Bytes clause = (i % 2) ? Bytes{0x03} : concat({{0x01}, uleb(i)});
+    Bytes label = uleb(i + 1);
+    try_table.insert(try_table.end(), clause.begin(), clause.end());
+    try_table.insert(try_table.end(), label.begin(), label.end());
+  }
+  Operator decoded = decode(try_table);
+  REQUIRE(decoded.catches.size() == 3000);
+  CHECK(decoded.catches[0].kind == CatchClause::Kind::CatchRef);
+  CHECK(decoded.catches[0].tag == 0);
+  CHECK(decoded.catches[0].label == 1);
+  CHECK(decoded.catches[2999].kind == CatchClause::Kind::CatchAllRef);
+  CHECK(decoded.catches[2999].label == 3000);
+  CHECK(decoded.catches[2998].tag == 2998);
+}
+
+TEST_CASE("random byte streams never read past the code range", "[operators]") {
+  // A fixed-seed linear congruential generator: the same streams on every run.
+  uint64_t state = 0x9E3779B97F4A7C15u;
+  auto next_byte = [&state] {
+    state = state * 6364136223846793005u + 1442695040888963407u;
+    return uint8_t(state >> 56);
+  };
+  size_t operators_read = 0;
+  size_t errors = 0;
+  for (int stream = 0; stream < 3000; ++stream) {
+    // Biased towards opcode prefixes so prefixed immediates get exercised too.
+    Bytes module(64);
+    for (uint8_t& byte : module) {
+      byte = next_byte();
+      if (byte >= 0xF0 && byte < 0xF8) byte = uint8_t(0xFB + (byte & 3));
+    }
+    const uint32_t begin = 4, end = 60;
+    OperatorReader reader(module, ByteRange{begin, end - begin});
+    Operator op;
+    while (!reader.at_end()) {
+      size_t before = reader.offset();
+      auto result = reader.read(op);
+      if (!result) {
+        ++errors;
+        REQUIRE(result.err().offset());
+        CHECK(*result.err().offset() >= begin);
+        CHECK(*result.err().offset() <= end);
+        break;
+      }
+      ++operators_read;
+      CHECK(op.offset == before);
+      REQUIRE(reader.offset() > before);
+      REQUIRE(reader.offset() <= end);
+    }
+  }
+  CHECK(operators_read > 3000);
+  CHECK(errors > 0);
+}
