@@ -209,7 +209,8 @@ class FuncValidator {
   Result<void> check_branch_values(uint32_t offset, std::span<const ValType> types);
   void set_unreachable();
   Result<void> block_signature(uint32_t offset, const BlockType& block, ControlFrame& frame);
-  Result<void> push_frame(uint32_t offset, FrameKind kind, const BlockType& block);
+  Result<void> push_frame(uint32_t offset, FrameKind kind, const BlockType& block,
+                          bool pop_condition = false);
   // The innermost frame's results are on the stack and nothing else: pops them.
   Result<void> check_frame_end(uint32_t offset);
   void undo_local_inits(uint32_t height);
