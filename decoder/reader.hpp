@@ -79,7 +79,7 @@ class Reader {
     auto n = u32();
     if (!n) return n;
     if (min_element_bytes && uint64_t(n.ok()) * min_element_bytes > remaining())
-      return error(min_element_bytes == 1 ? "unexpected end" : "unexpected end");
+      return error("unexpected end");
     return n;
   }
 
@@ -93,10 +93,11 @@ class Reader {
       if (pos_ >= end_) return error("unexpected end");
       uint8_t byte = data_[pos_++];
       if (i == kMaxBytes - 1) {
-        if (byte & 0x80) return error("integer representation too long");
-        // The bits above Bits in the last byte must be zero.
+        // The bits above Bits in the last byte must be zero. Checked before the continuation
+        // bit, as the reference interpreter does, so the same input gets the same message.
         constexpr unsigned kUsed = Bits - 7 * (kMaxBytes - 1);
-        if (byte >> kUsed) return error("integer too large");
+        if ((byte & 0x7F) >> kUsed) return error_at("integer too large", pos_ - 1);
+        if (byte & 0x80) return error_at("integer representation too long", pos_);
         return result | (T(byte) << shift);
       }
       result |= T(byte & 0x7F) << shift;
@@ -114,12 +115,14 @@ class Reader {
       if (pos_ >= end_) return error("unexpected end");
       uint8_t byte = data_[pos_++];
       if (i == kMaxBytes - 1) {
-        if (byte & 0x80) return error("integer representation too long");
-        // The unused high bits of the last byte must all equal the sign bit.
+        // The unused high bits of the last byte must all equal the sign bit (checked before
+        // the continuation bit, as in leb_unsigned).
         constexpr unsigned kUsed = Bits - 7 * (kMaxBytes - 1);  // value bits in this byte
         uint8_t sign_and_unused = uint8_t(byte & 0x7F) >> (kUsed - 1);
         uint8_t all_ones = uint8_t(0x7F >> (kUsed - 1));
-        if (sign_and_unused != 0 && sign_and_unused != all_ones) return error("integer too large");
+        if (sign_and_unused != 0 && sign_and_unused != all_ones)
+          return error_at("integer too large", pos_ - 1);
+        if (byte & 0x80) return error_at("integer representation too long", pos_);
         result |= uint64_t(byte & 0x7F) << shift;
         shift += 7;
         break;
