@@ -565,7 +565,8 @@ void Runner::run_command(const text::Command& command, FileState& state) {
       binary = module.binary;
     }
     if (module.form != Form::Binary && !expects_malformed(command.kind)) {
-      dump_module(state, line, binary);
+      // Named after the module's own line, as wast2json numbers modules (for the wabt test).
+      dump_module(state, module.location.line != 0 ? module.location.line : line, binary);
     }
   }
 

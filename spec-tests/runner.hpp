@@ -234,7 +234,8 @@ struct RunOptions {
   // Testsuite-relative paths are computed against this root (empty: paths as given).
   std::filesystem::path testsuite_root;
   // When set, every text module's encoding is written as DIR/<file-stem>.<line>.wasm, where
-  // line is the line of the command holding the module.
+  // line is the line of the `(module` itself (as wast2json's "line"), and a second module on
+  // the same line gets <line>-2, and so on.
   std::optional<std::filesystem::path> dump_modules;
   const ExpectedFailures* expected_failures = nullptr;
   // Called after each command that did not pass (and every command when `verbose`).

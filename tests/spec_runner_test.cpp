@@ -395,8 +395,10 @@ TEST_CASE("spec runner: --dump-modules writes text modules as <stem>.<line>.wasm
   script.commands.push_back(module_command(3, "same-line"));
   script.commands.push_back(module_command(5, "binary-module", ScriptModule::Form::Binary));
   script.commands.push_back(module_command(7, "quoted", ScriptModule::Form::Quote));
-  script.commands.push_back(
-      assertion(Command::Kind::AssertInvalid, 9, "bad:x", "x", ScriptModule::Form::Text));
+  Command invalid =
+      assertion(Command::Kind::AssertInvalid, 9, "bad:x", "x", ScriptModule::Form::Text);
+  invalid.module->location.line = 10;  // the module starts on the line after the assertion
+  script.commands.push_back(invalid);
   RunOptions options;
   options.parse_only = true;
   options.dump_modules = dir;
@@ -410,7 +412,7 @@ TEST_CASE("spec runner: --dump-modules writes text modules as <stem>.<line>.wasm
   CHECK(read("name.3-2.wasm") == "same-line");
   CHECK_FALSE(std::filesystem::exists(dir / "name.5.wasm"));
   CHECK(read("name.7.wasm") == "quoted");
-  CHECK(read("name.9.wasm") == "bad:x");
+  CHECK(read("name.10.wasm") == "bad:x");
   std::filesystem::remove_all(dir);
 }
 
