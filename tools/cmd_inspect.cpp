@@ -1,4 +1,5 @@
 // `kiln inspect FILE.wasm|FILE.wat`: a module's sections, imports, exports and custom sections.
+#include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -229,17 +230,17 @@ void print_sections(const std::vector<uint8_t>& bytes) {
     auto size = id ? reader.u32() : Result<uint32_t>(Error("unexpected end"));
     if (!size) break;
     size_t payload = reader.offset();
-    std::string label(section_name(id.ok()));
+    std::string custom_name;
     if (id.ok() == 0) {
       Reader name_reader(bytes, payload, payload + size.ok());
       auto length = name_reader.u32();
       if (length && length.ok() <= name_reader.remaining()) {
-        label += " " + quoted(std::string_view(
-                           reinterpret_cast<const char*>(bytes.data() + name_reader.offset()),
-                           length.ok()));
+        custom_name = quoted(std::string_view(
+            reinterpret_cast<const char*>(bytes.data() + name_reader.offset()), length.ok()));
       }
     }
-    std::printf("  %-3u %-11s %10zu %10u\n", unsigned(id.ok()), label.c_str(), offset, size.ok());
+    std::printf("  %-3u %-11s %10zu %10u %s\n", unsigned(id.ok()),
+                std::string(section_name(id.ok())).c_str(), offset, size.ok(), custom_name.c_str());
     reader.seek(payload + size.ok());
   }
 }
@@ -311,7 +312,8 @@ int cmd_inspect(Args args) {
 
   std::ifstream in(path, std::ios::binary);
   if (!in) {
-    std::fprintf(stderr, "kiln inspect: cannot read '%s'\n", path.c_str());
+    std::fprintf(stderr, "kiln inspect: cannot read '%s': %s\n", path.c_str(),
+                 std::strerror(errno));
     return 1;
   }
   std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)),
