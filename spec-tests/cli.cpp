@@ -176,6 +176,10 @@ int wast_main(std::span<const char* const> args, std::string_view program) {
   }
   options.testsuite_root = root;
   if (all) {
+    const char* configured = std::getenv("KILN_TESTSUITE");
+    if (root.empty() && configured && *configured) {
+      return usage_error(std::string("KILN_TESTSUITE=") + configured + " is not a directory");
+    }
     if (root.empty()) {
       return usage_error(
           "the spec testsuite was not found: set KILN_TESTSUITE to its directory, or put it at " +

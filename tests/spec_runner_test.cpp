@@ -193,12 +193,20 @@ TEST_CASE("spec runner: quoted modules in assert_malformed must fail to parse") 
   // A quoted module in a plain module command must encode and validate.
   script.commands.push_back(module_command(4, "(module)", ScriptModule::Form::Quote));
   script.commands.push_back(module_command(5, "malformed:oops", ScriptModule::Form::Quote));
+  // An invalid quoted module may be refused by the text parser, if it says what the validator
+  // would.
+  script.commands.push_back(assertion(Command::Kind::AssertInvalid, 6,
+                                      "malformed:offset out of range", "offset out of range",
+                                      ScriptModule::Form::Quote));
+  script.commands.push_back(assertion(Command::Kind::AssertInvalid, 7, "malformed:unexpected token",
+                                      "table size", ScriptModule::Form::Quote));
 
   SECTION("full mode checks the message") {
     Runner runner(fake_toolchain(script), RunOptions{});
     const auto& report = run(runner);
     CHECK(report.kinds.at("assert_malformed") == counts(1, 2, 0, 0));
     CHECK(report.kinds.at("module") == counts(1, 1, 0, 0));
+    CHECK(report.kinds.at("assert_invalid") == counts(1, 1, 0, 0));
   }
   SECTION("parse-only mode needs only the rejection, and counts the wording apart") {
     RunOptions options;
@@ -209,6 +217,7 @@ TEST_CASE("spec runner: quoted modules in assert_malformed must fail to parse") 
     CHECK(report.rejections.at("assert_malformed").other_message == 1);
     CHECK(report.rejections.at("assert_malformed").accepted == 1);
     CHECK(report.kinds.at("module") == counts(1, 1, 0, 0));
+    CHECK(report.kinds.at("assert_invalid") == counts(1, 1, 0, 0));
   }
 }
 
