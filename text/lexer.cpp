@@ -85,12 +85,9 @@ Result<TokenStream> tokenize(std::string_view source, std::string_view file) {
       ++pos;
       continue;
     }
-    if (c == ';') {
-      if (pos + 1 < size && data[pos + 1] == ';') {
-        while (pos < size && data[pos] != '\n') ++pos;
-        continue;
-      }
-      return stream.error_at(uint32_t(pos), "unexpected character ';'");
+    if (c == ';' && pos + 1 < size && data[pos + 1] == ';') {
+      while (pos < size && data[pos] != '\n') ++pos;
+      continue;
     }
     if (c == '(') {
       if (pos + 1 < size && data[pos + 1] == ';') {
@@ -117,9 +114,17 @@ Result<TokenStream> tokenize(std::string_view source, std::string_view file) {
         size_t start = pos;
         size_t name_begin = pos + 2;
         size_t name_end = name_begin;
+        if (name_end < size && data[name_end] == '"') {
+          // A quoted annotation id.
+          ++name_end;
+          while (name_end < size && data[name_end] != '"') {
+            if (data[name_end] == '\\' && name_end + 1 < size) ++name_end;
+            ++name_end;
+          }
+          if (name_end >= size) return stream.error_at(uint32_t(start), "unclosed string");
+          ++name_end;
+        }
         while (name_end < size && kIdChar[uint8_t(data[name_end])]) ++name_end;
-        if (name_end == name_begin)
-          return stream.error_at(uint32_t(start), "malformed annotation: missing name");
         std::string_view name = source.substr(name_begin, name_end - name_begin);
         if (annot_depth == 0) {
           annot_depth = 1;
@@ -171,7 +176,7 @@ Result<TokenStream> tokenize(std::string_view source, std::string_view file) {
         ++pos;
         continue;
       }
-      if (is_reserved_char(d)) {
+      if (is_reserved_char(d) || (d == ';' && !(pos + 1 < size && data[pos + 1] == ';'))) {
         other = true;
         ++pos;
         continue;

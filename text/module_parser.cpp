@@ -756,6 +756,8 @@ bool ModuleParser::parse_typeuse(uint32_t& type_index, std::vector<std::string_v
       }
     } else if (inline_given && type_index < types_.size()) {
       return fail_at(type_offset, "inline function type names a non-function type");
+    } else if (inline_given) {
+      return fail_at(type_offset, "unknown type");
     } else if (param_names) {
       *param_names = std::move(names);
     }
@@ -821,12 +823,13 @@ void ModuleParser::write_fieldtype(ByteWriter& out, const FieldType& field) {
 }
 
 bool ModuleParser::parse_limits(wasm::Limits& limits, bool is64) {
+  // Limits beyond the index type's range are a validation error ("memory size"), not a
+  // text-level one, so every u64 is encoded.
+  (void)is64;
   if (!parse_u64_token(limits.min)) return false;
-  if (!is64 && limits.min > UINT32_MAX) return fail_at(peek(-1).offset, "constant out of range");
   if (peek_nat()) {
     uint64_t max;
     if (!parse_u64_token(max)) return false;
-    if (!is64 && max > UINT32_MAX) return fail_at(peek(-1).offset, "constant out of range");
     limits.max = max;
   }
   return true;
@@ -866,7 +869,8 @@ bool ModuleParser::parse_memtype(wasm::MemoryType& memory) {
     uint64_t size;
     const Token& at = peek();
     if (!parse_u64_token(size)) return false;
-    if (size == 0 || (size & (size - 1)) != 0 || size > (uint64_t(1) << 16))
+    // A power of two too large is the validator's "invalid custom page size".
+    if (size == 0 || (size & (size - 1)) != 0)
       return fail_at(at.offset, "invalid custom page size");
     uint8_t log2 = 0;
     while ((uint64_t(1) << log2) < size) ++log2;
@@ -1316,8 +1320,7 @@ bool ModuleParser::parse_memory() {
     next();
     uint64_t size;
     if (!parse_u64_token(size)) return false;
-    if (size == 0 || (size & (size - 1)) != 0 || size > 65536)
-      return fail("invalid custom page size");
+    if (size == 0 || (size & (size - 1)) != 0) return fail("invalid custom page size");
     uint8_t log2 = 0;
     while ((uint64_t(1) << log2) < size) ++log2;
     memory.page_size_log2 = log2;
@@ -1545,7 +1548,9 @@ bool ModuleParser::parse_elem() {
     elems_.u8(uses_exprs ? 7 : 3);
     if (uses_exprs) write_valtype(elems_, type);
     else elems_.u8(0);
-  } else if (peek_is(Tok::LParen) && !peek_lparen_keyword("item") && !peek_lparen_keyword("ref")) {
+  } else if ((peek_is(Tok::LParen) && !peek_lparen_keyword("item") &&
+              !peek_lparen_keyword("ref")) ||
+             (peek_index() && peek_is(Tok::LParen, 1))) {
     uint32_t table = 0;
     bool explicit_table = false;
     if (peek_lparen_keyword("table")) {
@@ -1553,6 +1558,10 @@ bool ModuleParser::parse_elem() {
       next();
       if (!parse_index(kTable, table)) return false;
       if (!expect_rparen()) return false;
+      explicit_table = true;
+    } else if (peek_index() && peek_is(Tok::LParen, 1)) {
+      // The MVP form `(elem tableidx offset funcidx*)`.
+      if (!parse_index(kTable, table)) return false;
       explicit_table = true;
     }
     ByteWriter offset;
@@ -1596,13 +1605,15 @@ bool ModuleParser::parse_data() {
   std::string_view id;
   if (!take_optional_id(id)) return false;
   next_index_[kData]++;
-  if (peek_is(Tok::LParen)) {
+  if (peek_is(Tok::LParen) || (peek_index() && peek_is(Tok::LParen, 1))) {
     uint32_t memory = 0;
     if (peek_lparen_keyword("memory")) {
       next();
       next();
       if (!parse_index(kMemory, memory)) return false;
       if (!expect_rparen()) return false;
+    } else if (peek_index() && peek_is(Tok::LParen, 1)) {
+      if (!parse_index(kMemory, memory)) return false;  // the MVP form `(data memidx offset ...)`
     }
     ByteWriter offset;
     if (!parse_offset_expr(offset)) return false;
@@ -1740,13 +1751,11 @@ bool ModuleParser::parse_instructions(ByteWriter& out) {
           out.u8(0x0B);
           labels_.pop_back();
           break;
-        case FrameKind::FoldedArm: {
+        case FrameKind::FoldedArm:
+          // The parent's state was set when the arm opened.
           frames_.pop_back();
           next();
-          Frame& parent = frames_.back();
-          ++parent.state;
           continue;
-        }
         case FrameKind::FoldedTry:
           if (top.state == 0) return fail_expected("'(do'");
           if (top.state != 3) {  // 3: delegated, which ends the try itself
@@ -1780,6 +1789,7 @@ bool ModuleParser::parse_instructions(ByteWriter& out) {
                      pending_.size() - top->pending_begin);
           pending_.bytes.resize(top->pending_begin);
           labels_.push_back(top->label);
+          top->state = 1;
           if (!push_frame(FrameKind::FoldedArm, {})) return false;
           continue;
         }
@@ -1788,6 +1798,7 @@ bool ModuleParser::parse_instructions(ByteWriter& out) {
           next();
           next();
           out.u8(0x05);
+          top->state = 2;
           if (!push_frame(FrameKind::FoldedArm, {})) return false;
           continue;
         }
@@ -1798,12 +1809,15 @@ bool ModuleParser::parse_instructions(ByteWriter& out) {
           if (top->state != 0) return fail("unexpected token: duplicate (do");
           next();
           next();
+          top->state = 1;
           if (!push_frame(FrameKind::FoldedArm, {})) return false;
           continue;
         }
         if (keyword == "catch" || keyword == "catch_all") {
           if (top->state == 0) return fail_expected("'(do'");
-          top->state = 1;
+          if (top->state == 3 || top->state == 4)
+            return fail("unexpected token: no handler may follow catch_all or delegate");
+          top->state = keyword == "catch" ? 2 : 4;
           next();
           next();
           if (keyword == "catch") {
@@ -1814,13 +1828,11 @@ bool ModuleParser::parse_instructions(ByteWriter& out) {
           } else {
             out.u8(0x19);
           }
-          // FoldedArm closing bumps the state; keep it at "after do" (1).
-          frames_.back().state = 0;
           if (!push_frame(FrameKind::FoldedArm, {})) return false;
           continue;
         }
         if (keyword == "delegate") {
-          if (top->state == 0) return fail_expected("'(do'");
+          if (top->state != 1) return fail("unexpected token: delegate must follow (do ...)");
           next();
           next();
           labels_.pop_back();
@@ -1873,6 +1885,8 @@ bool ModuleParser::parse_instructions(ByteWriter& out) {
         continue;
       }
       Frame* top = frames_.size() > base ? &frames_.back() : nullptr;
+      if (top && (top->kind == FrameKind::FoldedIf || top->kind == FrameKind::FoldedTry))
+        return fail_expected(top->kind == FrameKind::FoldedIf ? "'(then'" : "'(do'");
       if (keyword == "end") {
         if (!top || (top->kind != FrameKind::FlatBlock && top->kind != FrameKind::FlatIf &&
                      top->kind != FrameKind::FlatTry))
@@ -1896,6 +1910,8 @@ bool ModuleParser::parse_instructions(ByteWriter& out) {
       if (keyword == "catch" || keyword == "catch_all") {
         if (!top || top->kind != FrameKind::FlatTry)
           return fail("unexpected token: '" + std::string(keyword) + "' without an open 'try'");
+        if (top->state == 2) return fail("unexpected token: no handler may follow catch_all");
+        top->state = keyword == "catch" ? 1 : 2;
         next();
         if (!check_end_label(top->label)) return false;
         if (keyword == "catch") {
@@ -1909,7 +1925,7 @@ bool ModuleParser::parse_instructions(ByteWriter& out) {
         continue;
       }
       if (keyword == "delegate") {
-        if (!top || top->kind != FrameKind::FlatTry)
+        if (!top || top->kind != FrameKind::FlatTry || top->state != 0)
           return fail("unexpected token: 'delegate' without an open 'try'");
         next();
         labels_.pop_back();
@@ -2043,8 +2059,12 @@ bool ModuleParser::parse_special(std::string_view mnemonic, ByteWriter& out, boo
     write_heaptype(out, type.heap);
     return true;
   }
-  // Table rows that are not text-format mnemonics of their own.
-  if (mnemonic == "select_t" || mnemonic == "ref.test_null" || mnemonic == "ref.cast_null") {
+  // Table rows that are not text-format mnemonics of their own, and block delimiters that
+  // are only valid inside their block.
+  if (mnemonic == "select_t" || mnemonic == "ref.test_null" || mnemonic == "ref.cast_null" ||
+      mnemonic == "else" || mnemonic == "end" || mnemonic == "catch" ||
+      mnemonic == "catch_all" || mnemonic == "delegate" || mnemonic == "then" ||
+      mnemonic == "do") {
     return fail_at(peek(-1).offset, "unknown operator " + std::string(mnemonic));
   }
   handled = false;

@@ -23,6 +23,25 @@ class WastParser {
   explicit WastParser(const TokenStream& stream) : s_(stream), toks_(stream.tokens) {}
 
   bool parse_script(Script& script) {
+    if (starts_with_module_field()) {
+      // A script that is just a module's fields is that one module.
+      Command command;
+      command.kind = Command::Kind::Module;
+      command.location = location(peek().offset);
+      ScriptModule module;
+      module.location = command.location;
+      size_t end = 0;
+      auto encoded = encode_module_fields(s_, pos_, true, "", end);
+      if (!encoded) {
+        failed_ = true;
+        error_ = std::move(encoded).err();
+        return false;
+      }
+      module.binary = std::move(encoded).ok();
+      command.module = std::move(module);
+      script.commands.push_back(std::move(command));
+      return true;
+    }
     while (!peek_is(Tok::Eof)) {
       Command command;
       if (!parse_command(command, 0)) return false;
@@ -33,6 +52,16 @@ class WastParser {
   Error error() const { return error_; }
 
  private:
+  bool starts_with_module_field() const {
+    if (!peek_is(Tok::LParen) || !peek_is(Tok::Keyword, 1)) return false;
+    static constexpr std::string_view kFields[] = {"type",   "rec",   "func", "import",
+                                                   "export", "table", "memory", "global",
+                                                   "tag",    "elem",  "data", "start"};
+    for (std::string_view field : kFields)
+      if (peek_text(1) == field) return true;
+    return false;
+  }
+
   const Token& peek(size_t ahead = 0) const {
     size_t index = pos_ + ahead;
     return index < toks_.size() ? toks_[index] : toks_.back();
