@@ -1,1 +1,615 @@
+// The validator: module rules, type canonicalisation and subtyping, and function-body typing,
+// over modules assembled byte by byte here (decoded with decode_module).
 #include <catch2/catch.hpp>
+#include <cstdint>
+#include <initializer_list>
+#include <string>
+#include <vector>
+
+#include "decoder/decoder.hpp"
+#include "validator/validator.hpp"
+
+using namespace kiln;
+using namespace kiln::wasm;
+
+namespace {
+
+using Bytes = std::vector<uint8_t>;
+
+Bytes leb(uint64_t value) {
+  Bytes out;
+  do {
+    uint8_t byte = value & 0x7F;
+    value >>= 7;
+    if (value) byte |= 0x80;
+    out.push_back(byte);
+  } while (value);
+  return out;
+}
+
+Bytes cat(std::initializer_list<Bytes> parts) {
+  Bytes out;
+  for (const Bytes& p : parts) out.insert(out.end(), p.begin(), p.end());
+  return out;
+}
+
+Bytes vec(const std::vector<Bytes>& items) {
+  Bytes out = leb(items.size());
+  for (const Bytes& item : items) out.insert(out.end(), item.begin(), item.end());
+  return out;
+}
+
+Bytes name(const std::string& text) {
+  Bytes out = leb(text.size());
+  out.insert(out.end(), text.begin(), text.end());
+  return out;
+}
+
+// Value type bytes.
+constexpr uint8_t I32 = 0x7F, I64 = 0x7E, F32 = 0x7D, F64 = 0x7C, V128 = 0x7B;
+constexpr uint8_t FUNCREF = 0x70, EXTERNREF = 0x6F, ANYREF = 0x6E, EQREF = 0x6D;
+constexpr uint8_t REF = 0x64, REF_NULL = 0x63;
+
+// Params and results of one-byte types; func_type_n for types that take more bytes.
+Bytes func_type(Bytes params, Bytes results) {
+  return cat({{0x60}, leb(params.size()), params, leb(results.size()), results});
+}
+Bytes func_type_n(uint32_t param_count, Bytes params, uint32_t result_count, Bytes results) {
+  return cat({{0x60}, leb(param_count), params, leb(result_count), results});
+}
+
+// A module assembled from its sections (each optional, emitted in the binary order).
+struct ModuleBytes {
+  std::vector<Bytes> types, imports, funcs, tables, memories, tags, globals, exports, elems, bodies,
+      data;
+  std::optional<uint32_t> start, data_count;
+
+  Bytes build() const {
+    Bytes out = {0x00, 0x61, 0x73, 0x6D, 0x01, 0x00, 0x00, 0x00};
+    auto section = [&](uint8_t id, const Bytes& payload) {
+      out.push_back(id);
+      Bytes size = leb(payload.size());
+      out.insert(out.end(), size.begin(), size.end());
+      out.insert(out.end(), payload.begin(), payload.end());
+    };
+    if (!types.empty()) section(1, vec(types));
+    if (!imports.empty()) section(2, vec(imports));
+    if (!funcs.empty()) section(3, vec(funcs));
+    if (!tables.empty()) section(4, vec(tables));
+    if (!memories.empty()) section(5, vec(memories));
+    if (!tags.empty()) section(13, vec(tags));
+    if (!globals.empty()) section(6, vec(globals));
+    if (!exports.empty()) section(7, vec(exports));
+    if (start) section(8, leb(*start));
+    if (!elems.empty()) section(9, vec(elems));
+    if (data_count) section(12, leb(*data_count));
+    if (!bodies.empty()) {
+      std::vector<Bytes> sized;
+      for (const Bytes& b : bodies) sized.push_back(cat({leb(b.size()), b}));
+      section(10, vec(sized));
+    }
+    if (!data.empty()) section(11, vec(data));
+    return out;
+  }
+
+  // Adds a function of type `type_index` with `locals` (already encoded runs) and `code`.
+  ModuleBytes& func(uint32_t type_index, Bytes code, std::vector<Bytes> locals = {}) {
+    funcs.push_back(leb(type_index));
+    bodies.push_back(cat({vec(locals), code}));
+    return *this;
+  }
+};
+
+// "" when the module is valid, else the error message.
+std::string check(const ModuleBytes& module, const Features& features = Features::everything()) {
+  Bytes bytes = module.build();
+  auto result = decode_and_validate(bytes, features);
+  return result ? std::string() : result.err().message();
+}
+
+// One function of type [params] -> [results] with body `code` (which must end with 0x0B).
+std::string check_body(Bytes params, Bytes results, Bytes code, std::vector<Bytes> locals = {},
+                       const Features& features = Features::everything()) {
+  ModuleBytes m;
+  m.types.push_back(func_type(params, results));
+  m.memories.push_back({0x00, 0x01});
+  m.func(0, code, locals);
+  return check(m, features);
+}
+
+Bytes local_run(uint32_t count, Bytes type) {
+  return cat({leb(count), type});
+}
+
+bool starts_with(const std::string& text, const std::string& prefix) {
+  return text.rfind(prefix, 0) == 0;
+}
+
+}  // namespace
+
+TEST_CASE("validator accepts simple well-typed bodies", "[validator]") {
+  CHECK(check_body({I32, I32}, {I32}, {0x20, 0, 0x20, 1, 0x6A, 0x0B}) == "");
+  CHECK(check_body({}, {}, {0x0B}) == "");
+  // block with a type-index block type taking a parameter (multi-value)
+  ModuleBytes m;
+  m.types = {func_type({}, {I32}), func_type({I32}, {I32})};
+  m.func(0, {0x41, 5, 0x02, 0x01, 0x41, 1, 0x6A, 0x0B, 0x0B});
+  CHECK(check(m) == "");
+}
+
+TEST_CASE("operand type errors say type mismatch", "[validator]") {
+  std::string error = check_body({I64}, {I32}, {0x20, 0, 0x41, 1, 0x6A, 0x0B});
+  CHECK(error == "type mismatch: instruction requires [i32] but stack has [i64]");
+  CHECK(starts_with(check_body({}, {I32}, {0x0B}), "type mismatch"));
+  CHECK(starts_with(check_body({}, {}, {0x41, 0, 0x0B}), "type mismatch: block requires []"));
+  CHECK(starts_with(check_body({}, {}, {0x6A, 0x0B}), "type mismatch"));
+  // untyped select on references is invalid; typed select with no type has the wrong arity
+  CHECK(starts_with(
+      check_body({FUNCREF, FUNCREF}, {FUNCREF}, {0x20, 0, 0x20, 1, 0x41, 0, 0x1B, 0x0B}),
+      "type mismatch"));
+  CHECK(check_body({FUNCREF, FUNCREF}, {FUNCREF},
+                   {0x20, 0, 0x20, 1, 0x41, 0, 0x1C, 1, FUNCREF, 0x0B}) == "");
+  CHECK(check_body({}, {}, {0x41, 0, 0x41, 0, 0x41, 0, 0x1C, 0, 0x1A, 0x0B}) ==
+        "invalid result arity");
+}
+
+TEST_CASE("unknown indices name the index space", "[validator]") {
+  CHECK(check_body({}, {}, {0x20, 3, 0x1A, 0x0B}) == "unknown local 3");
+  CHECK(check_body({}, {}, {0x23, 0, 0x1A, 0x0B}) == "unknown global 0");
+  CHECK(check_body({}, {}, {0x10, 7, 0x0B}) == "unknown function 7");
+  CHECK(check_body({}, {}, {0x41, 0, 0x25, 0, 0x1A, 0x0B}) == "unknown table 0");
+  CHECK(check_body({}, {}, {0x0C, 1, 0x0B}) == "unknown label");
+  CHECK(check_body({}, {}, {0x41, 0, 0x28, 2, 0, 0x1A, 0x0B}) == "");
+  CHECK(check_body({}, {}, {0x41, 0, 0x28, 0x42, 1, 0, 0x1A, 0x0B}) == "unknown memory 1");
+  CHECK(check_body({}, {}, {0xD0, 9, 0x1A, 0x0B}) == "unknown type 9");
+  CHECK(check_body({}, {}, {0xFC, 13, 0, 0x0B}) == "unknown elem segment 0");
+  CHECK(check_body({}, {}, {0x08, 0, 0x0B}) == "unknown tag 0");
+  ModuleBytes m;
+  m.types.push_back(func_type({}, {}));
+  m.memories.push_back({0x00, 0x01});
+  m.data_count = 0;
+  m.func(0, {0xFC, 9, 0, 0x0B});
+  CHECK(check(m) == "unknown data segment 0");
+}
+
+TEST_CASE("memory immediates: alignment, lanes, offsets, atomics", "[validator]") {
+  // i32.load with align 2^3 > 4 bytes
+  CHECK(check_body({}, {}, {0x41, 0, 0x28, 3, 0, 0x1A, 0x0B}) ==
+        "alignment must not be larger than natural");
+  // i8x16.extract_lane_s lane 16
+  Bytes v128_zero = cat({{0xFD, 0x0C}, Bytes(16, 0)});
+  CHECK(check_body({}, {}, cat({v128_zero, {0xFD, 0x15, 16, 0x1A, 0x0B}})) == "invalid lane index");
+  CHECK(check_body({}, {}, cat({v128_zero, {0xFD, 0x15, 15, 0x1A, 0x0B}})) == "");
+  // i32.atomic.load needs exactly natural alignment (and no shared memory)
+  CHECK(check_body({}, {}, {0x41, 0, 0xFE, 0x10, 2, 0, 0x1A, 0x0B}) == "");
+  CHECK(starts_with(check_body({}, {}, {0x41, 0, 0xFE, 0x10, 1, 0, 0x1A, 0x0B}), "alignment"));
+  // memory64: i64 addresses, 64-bit offsets
+  ModuleBytes m;
+  m.types.push_back(func_type({}, {}));
+  m.memories.push_back({0x04, 0x01});
+  m.func(0, cat({{0x42, 0, 0x28, 2}, leb(uint64_t(1) << 40), {0x1A, 0x0B}}));
+  CHECK(check(m) == "");
+  m.bodies[0] = cat({{0x00, 0x41, 0, 0x28, 2}, leb(uint64_t(1) << 40), {0x1A, 0x0B}});
+  CHECK(starts_with(check(m), "type mismatch"));
+  CHECK(check_body({}, {}, cat({{0x41, 0, 0x28, 2}, leb(uint64_t(1) << 33), {0x1A, 0x0B}})) ==
+        "offset out of range");
+}
+
+TEST_CASE("wide arithmetic and other table-typed operators", "[validator]") {
+  // i64.add128: [i64 i64 i64 i64] -> [i64 i64]
+  Bytes four = {0x42, 1, 0x42, 2, 0x42, 3, 0x42, 4};
+  CHECK(check_body({}, {I64, I64}, cat({four, {0xFC, 19, 0x0B}})) == "");
+  CHECK(starts_with(check_body({}, {I64}, cat({four, {0xFC, 19, 0x0B}})), "type mismatch"));
+  CHECK(starts_with(check_body({}, {I64, I64}, {0x42, 1, 0xFC, 19, 0x0B}), "type mismatch"));
+}
+
+TEST_CASE("the stack is polymorphic after unconditional branches", "[validator]") {
+  // unreachable; i32.add; (result i32)
+  CHECK(check_body({}, {I32}, {0x00, 0x6A, 0x0B}) == "");
+  // return then anything typed
+  CHECK(check_body({}, {I64}, {0x42, 0, 0x0F, 0x6A, 0x1A, 0x42, 0, 0x0B}) == "");
+  // br 0 in a block, then select with unknown operands yields an unknown value
+  CHECK(check_body({}, {}, {0x02, 0x40, 0x0C, 0, 0x1B, 0x1A, 0x0B, 0x0B}) == "");
+  // but a concrete wrong type on top of the polymorphic base is still caught
+  CHECK(starts_with(check_body({}, {I32}, {0x00, 0x42, 0, 0x0B}), "type mismatch"));
+  // and extra values at block end too
+  CHECK(starts_with(check_body({}, {}, {0x00, 0x41, 0, 0x0B}), "type mismatch"));
+  // br_table targets must agree on arity
+  CHECK(starts_with(
+      check_body({}, {I32}, {0x02, 0x40, 0x41, 0, 0x41, 0, 0x0E, 1, 0, 1, 0x0B, 0x41, 0, 0x0B}),
+      "type mismatch"));
+  // the unreachable state ends with its block
+  CHECK(
+      starts_with(check_body({}, {}, {0x02, 0x40, 0x00, 0x0B, 0x6A, 0x1A, 0x0B}), "type mismatch"));
+}
+
+TEST_CASE("non-defaultable locals must be set before use, per block", "[validator]") {
+  // (type 0 (func)) (func (local (ref 0)) ...)
+  ModuleBytes m;
+  m.types.push_back(func_type({}, {}));
+  m.elems.push_back({0x03, 0x00, 0x01, 0x00});  // declarative elem: ref.func 0 is declared
+  Bytes local = local_run(1, {REF, 0});
+  m.func(0, {0x20, 0, 0x1A, 0x0B}, {local});
+  CHECK(check(m) == "uninitialized local 0");
+  m.bodies[0] = cat({vec({local}), {0xD2, 0, 0x21, 0, 0x20, 0, 0x1A, 0x0B}});
+  CHECK(check(m) == "");
+  // set inside a block: initialised until that block's end only
+  m.bodies[0] =
+      cat({vec({local}), {0x02, 0x40, 0xD2, 0, 0x21, 0, 0x20, 0, 0x1A, 0x0B, 0x20, 0, 0x1A, 0x0B}});
+  CHECK(check(m) == "uninitialized local 0");
+  // local.tee initialises too
+  m.bodies[0] = cat({vec({local}), {0xD2, 0, 0x22, 0, 0x1A, 0x20, 0, 0x1A, 0x0B}});
+  CHECK(check(m) == "");
+  // nullable references and numbers are defaultable
+  CHECK(check_body({}, {}, {0x20, 0, 0x1A, 0x20, 1, 0x1A, 0x0B},
+                   {local_run(1, {I32}), local_run(1, {FUNCREF})}) == "");
+}
+
+TEST_CASE("ref.func needs a declared reference", "[validator]") {
+  ModuleBytes m;
+  m.types.push_back(func_type({}, {}));
+  m.func(0, {0xD2, 0, 0x1A, 0x0B});
+  CHECK(check(m) == "undeclared function reference");
+  m.exports.push_back(cat({name("f"), {0x00, 0x00}}));
+  CHECK(check(m) == "");
+}
+
+TEST_CASE("constant expressions", "[validator]") {
+  ModuleBytes m;
+  m.imports.push_back(cat({name("m"), name("g"), {0x03, I32, 0x00}}));  // immutable import
+  m.imports.push_back(cat({name("m"), name("h"), {0x03, I32, 0x01}}));  // mutable import
+  m.globals.push_back({I32, 0x00, 0x23, 0x00, 0x0B});                   // global.get 0
+  CHECK(check(m) == "");
+  // extended constants
+  m.globals[0] = {I32, 0x00, 0x23, 0x00, 0x41, 2, 0x6C, 0x41, 1, 0x6A, 0x0B};
+  CHECK(check(m) == "");
+  // a mutable global is not constant
+  m.globals[0] = {I32, 0x00, 0x23, 0x01, 0x0B};
+  CHECK(check(m) == "constant expression required");
+  // non-constant operator
+  m.globals[0] = {I32, 0x00, 0x41, 1, 0x41, 1, 0x6D, 0x0B};
+  CHECK(check(m) == "constant expression required");
+  // an earlier defined immutable global is visible, a later one is not
+  m.globals[0] = {I32, 0x00, 0x41, 1, 0x0B};
+  m.globals.push_back({I32, 0x00, 0x23, 0x02, 0x0B});
+  CHECK(check(m) == "");
+  m.globals[1] = {I32, 0x00, 0x23, 0x03, 0x0B};
+  CHECK(check(m) == "unknown global 3");
+  // the result type is checked
+  m.globals[1] = {I64, 0x00, 0x41, 0, 0x0B};
+  CHECK(starts_with(check(m), "type mismatch"));
+  // GC constants: struct.new of a struct type
+  ModuleBytes g;
+  g.types.push_back({0x5F, 0x01, I32, 0x00});  // (struct (field i32))
+  g.globals.push_back({REF, 0x00, 0x00, 0x41, 7, 0xFB, 0x00, 0x00, 0x0B});
+  CHECK(check(g) == "");
+  // ref.func in a global declares the function for bodies
+  ModuleBytes r;
+  r.types.push_back(func_type({}, {}));
+  r.globals.push_back({FUNCREF, 0x00, 0xD2, 0x00, 0x0B});
+  r.func(0, {0xD2, 0, 0x1A, 0x0B});
+  CHECK(check(r) == "");
+  // active data offsets must be constant and typed by the memory
+  ModuleBytes d;
+  d.memories.push_back({0x00, 0x01});
+  d.data.push_back({0x00, 0x42, 0x00, 0x0B, 0x00});
+  CHECK(starts_with(check(d), "type mismatch"));
+}
+
+TEST_CASE("module-level rules", "[validator]") {
+  ModuleBytes m;
+  m.memories.push_back({0x01, 0x02, 0x01});
+  CHECK(check(m) == "size minimum must not be greater than maximum");
+  m.memories[0] = cat({{0x00}, leb(65537)});
+  CHECK(check(m) == "memory size must be at most 65536 pages (4GiB)");
+  m.memories[0] = {0x03, 0x01, 0x02};  // shared with max: fine
+  CHECK(check(m) == "");
+  m.memories.push_back({0x00, 0x00});
+  CHECK(check(m) == "");
+  CHECK(check(m, Features::everything().set(Proposal::MultiMemory, false)) == "multiple memories");
+
+  ModuleBytes t;
+  t.tables.push_back({FUNCREF, 0x01, 0x02, 0x01});
+  CHECK(check(t) == "size minimum must not be greater than maximum");
+
+  ModuleBytes e;
+  e.types.push_back(func_type({}, {}));
+  e.func(0, {0x0B});
+  e.func(0, {0x0B});
+  e.exports.push_back(cat({name("a"), {0x00, 0x00}}));
+  e.exports.push_back(cat({name("a"), {0x00, 0x01}}));
+  CHECK(check(e) == "duplicate export name");
+  e.exports.pop_back();
+  e.exports.push_back(cat({name("b"), {0x03, 0x00}}));
+  CHECK(check(e) == "unknown global 0");
+
+  ModuleBytes s;
+  s.types.push_back(func_type({I32}, {}));
+  s.func(0, {0x0B});
+  s.start = 0;
+  CHECK(starts_with(check(s), "start function"));
+
+  ModuleBytes tag;
+  tag.types.push_back(func_type({I32}, {I32}));
+  tag.tags.push_back({0x00, 0x00});
+  CHECK(check(tag) == "non-empty tag result type");
+
+  // an element segment of externrefs cannot initialise a funcref table
+  ModuleBytes el;
+  el.tables.push_back({FUNCREF, 0x00, 0x01});
+  el.elems.push_back({0x04 | 0x02, 0x00, 0x41, 0x00, 0x0B, EXTERNREF, 0x00});
+  CHECK(starts_with(check(el), "type mismatch"));
+  ModuleBytes el2;
+  el2.elems.push_back({0x00, 0x41, 0x00, 0x0B, 0x00});
+  CHECK(check(el2) == "unknown table 0");
+}
+
+TEST_CASE("sub types must match their declared supertypes", "[validator]") {
+  auto sub = [](std::vector<uint32_t> supers, Bytes composite, bool final_ = false) {
+    Bytes out = {uint8_t(final_ ? 0x4F : 0x50)};
+    std::vector<Bytes> s;
+    for (uint32_t x : supers) s.push_back(leb(x));
+    return cat({out, vec(s), composite});
+  };
+  Bytes struct_i32 = {0x5F, 0x01, I32, 0x00};
+  Bytes struct_i32_i64 = {0x5F, 0x02, I32, 0x00, I64, 0x00};
+  Bytes struct_i64 = {0x5F, 0x01, I64, 0x00};
+
+  ModuleBytes ok;
+  ok.types = {sub({}, struct_i32), sub({0}, struct_i32_i64)};  // width subtyping
+  CHECK(check(ok) == "");
+
+  ModuleBytes bad;
+  bad.types = {sub({}, struct_i32), sub({0}, struct_i64)};
+  CHECK(check(bad) == "sub type 1 does not match super type 0");
+  bad.types = {sub({}, struct_i32, /*final=*/true), sub({0}, struct_i32)};
+  CHECK(starts_with(check(bad), "sub type"));
+  bad.types = {sub({}, struct_i32), sub({0}, {0x5E, I32, 0x00})};
+  CHECK(starts_with(check(bad), "sub type"));
+  // mutable fields are invariant: (mut anyref) vs (mut eqref)
+  bad.types = {sub({}, {0x5F, 0x01, ANYREF, 0x01}), sub({0}, {0x5F, 0x01, EQREF, 0x01})};
+  CHECK(starts_with(check(bad), "sub type"));
+  ok.types = {sub({}, {0x5F, 0x01, ANYREF, 0x00}), sub({0}, {0x5F, 0x01, EQREF, 0x00})};
+  CHECK(check(ok) == "");
+  // functions: contravariant params, covariant results
+  ok.types = {sub({}, func_type({EQREF}, {ANYREF})), sub({0}, func_type({ANYREF}, {EQREF}))};
+  CHECK(check(ok) == "");
+  bad.types = {sub({}, func_type({ANYREF}, {})), sub({0}, func_type({EQREF}, {}))};
+  CHECK(starts_with(check(bad), "sub type"));
+
+  // the declared chain may not exceed the depth limit
+  ModuleBytes deep;
+  deep.types.push_back(sub({}, struct_i32));
+  for (uint32_t i = 1; i <= kMaxSubtypingDepth; ++i) deep.types.push_back(sub({i - 1}, struct_i32));
+  CHECK(check(deep) == "");
+  deep.types.push_back(sub({kMaxSubtypingDepth}, struct_i32));
+  CHECK(check(deep) != "");
+}
+
+TEST_CASE("rec groups canonicalise iso-recursively, across modules", "[validator][types]") {
+  TypeRegistry registry;
+  auto canonical_ids = [&](const ModuleBytes& m) {
+    Bytes bytes = m.build();
+    auto info = decode_module(bytes, Features::everything());
+    REQUIRE(bool(info));
+    auto types = ModuleTypes::build(info.ok(), bytes, Features::everything(), registry);
+    REQUIRE(bool(types));
+    std::vector<uint32_t> ids;
+    for (uint32_t i = 0; i < info.ok().types.size(); ++i) ids.push_back(types.ok().canonical_id(i));
+    return ids;
+  };
+  auto struct_of_ref = [](uint8_t index) { return Bytes{0x5F, 0x01, REF_NULL, index, 0x00}; };
+  auto rec = [](std::vector<Bytes> members) { return cat({{0x4E}, vec(members)}); };
+
+  // Module A: (func) then (rec (struct (ref null 2)) (struct (ref null 1))): each refers to the
+  // other member. Module B: the same group first, then (func).
+  ModuleBytes a;
+  a.types = {func_type({}, {}), rec({struct_of_ref(2), struct_of_ref(1)})};
+  ModuleBytes b;
+  b.types = {rec({struct_of_ref(1), struct_of_ref(0)}), func_type({}, {})};
+  auto ids_a = canonical_ids(a);
+  auto ids_b = canonical_ids(b);
+  CHECK(ids_a[1] == ids_b[0]);  // in-group references compare by position
+  CHECK(ids_a[2] == ids_b[1]);
+  CHECK(ids_a[0] == ids_b[2]);  // (func) is (func) wherever it sits
+  CHECK(ids_a[1] != ids_a[2]);  // two members of one group are distinct types
+
+  // Module C: a group whose members refer to themselves is a different group.
+  ModuleBytes c;
+  c.types = {rec({struct_of_ref(0), struct_of_ref(1)})};
+  auto ids_c = canonical_ids(c);
+  CHECK(ids_c[0] != ids_b[0]);
+  CHECK(ids_c[1] != ids_b[1]);
+  CHECK(ids_c[0] != ids_c[1]);
+
+  // Singleton groups: a self-referencing struct, and one referring to that type from outside
+  // its group, are different types; the same singleton in another module is the same type.
+  ModuleBytes singles;
+  singles.types = {struct_of_ref(0), struct_of_ref(0)};
+  auto ids_s = canonical_ids(singles);
+  CHECK(ids_s[0] != ids_s[1]);
+  CHECK(canonical_ids(singles) == ids_s);
+  // A singleton group differs from a one-member rec group only in spelling: same type.
+  ModuleBytes spelled;
+  spelled.types = {rec({struct_of_ref(0)})};
+  CHECK(canonical_ids(spelled)[0] == ids_s[0]);
+
+  // Structurally identical types inside one module are equal types.
+  ModuleBytes twice;
+  twice.types = {func_type({I32}, {}), func_type({I32}, {})};
+  auto ids_t = canonical_ids(twice);
+  CHECK(ids_t[0] == ids_t[1]);
+  CHECK(ids_t[0] != ids_a[0]);
+
+  // Declared supertypes are part of a type's identity, and the registry answers subtyping.
+  ModuleBytes with_super;
+  with_super.types = {cat({{0x50, 0x00}, func_type({}, {})}),
+                      cat({{0x50, 0x01, 0x00}, func_type({}, {})})};
+  auto ids_w = canonical_ids(with_super);
+  CHECK(ids_w[0] != ids_a[0]);  // non-final (func) is not the final (func)
+  CHECK(registry.is_subtype(ids_w[1], ids_w[0]));
+  CHECK_FALSE(registry.is_subtype(ids_w[0], ids_w[1]));
+  CHECK_FALSE(registry.is_subtype(ids_w[1], ids_a[0]));
+}
+
+TEST_CASE("equal types across rec-group boundaries make calls type-check", "[validator]") {
+  // call_indirect through type 1 while the table holds functions of the identical type 0
+  ModuleBytes m;
+  m.types = {func_type({}, {I32}), func_type({}, {I32})};
+  m.tables.push_back({FUNCREF, 0x00, 0x01});
+  m.func(0, {0x41, 0, 0x11, 1, 0, 0x0B});
+  CHECK(check(m) == "");
+  // call_ref with a typed reference from ref.func of an equal type
+  m.elems.push_back({0x03, 0x00, 0x01, 0x00});
+  m.func(1, {0xD2, 0, 0x14, 1, 0x0B});
+  CHECK(check(m) == "");
+}
+
+TEST_CASE("tail calls must return what the caller returns", "[validator]") {
+  ModuleBytes m;
+  m.types = {func_type({}, {I32}), func_type({}, {I64})};
+  m.func(0, {0x12, 0, 0x0B});
+  CHECK(check(m) == "");
+  m.func(1, {0x12, 0, 0x0B});
+  CHECK(starts_with(check(m), "type mismatch"));
+}
+
+TEST_CASE("references: null checks and casts", "[validator]") {
+  // br_on_null: falls through with a non-null reference
+  ModuleBytes m;
+  m.types = {func_type({}, {}), {0x5F, 0x00}, func_type({ANYREF}, {})};
+  // (func (param anyref) (block (br_on_null 0 (local.get 0)) (ref.as_non_null) drop))
+  m.func(2, {0x02, 0x40, 0x20, 0, 0xD5, 0, 0x1A, 0x0B, 0x0B});
+  CHECK(check(m) == "");
+  // br_on_cast 0 anyref -> (ref 1) into a block returning (ref null 1)
+  Bytes block_ref1 = {0x02, REF_NULL, 0x01};
+  m.bodies[0] =
+      cat({{0x00},
+           block_ref1,
+           {0x20, 0, 0xFB, 24, 0x01, 0, ANYREF, 0x01, 0x1A, 0xD0, 0x01, 0x0B, 0x1A, 0x0B}});
+  CHECK(check(m) == "");
+  // the target must be a subtype of the source: (ref func) is not under anyref
+  m.bodies[0] =
+      cat({{0x00},
+           block_ref1,
+           {0x20, 0, 0xFB, 24, 0x01, 0, ANYREF, FUNCREF, 0x1A, 0xD0, 0x01, 0x0B, 0x1A, 0x0B}});
+  CHECK(starts_with(check(m), "type mismatch"));
+  // ref.eq on funcref operands is a type error (func is not under eq)
+  CHECK(starts_with(check_body({FUNCREF, FUNCREF}, {I32}, {0x20, 0, 0x20, 1, 0xD3, 0x0B}),
+                    "type mismatch"));
+  CHECK(check_body({EQREF, EQREF}, {I32}, {0x20, 0, 0x20, 1, 0xD3, 0x0B}) == "");
+}
+
+TEST_CASE("struct and array operators", "[validator]") {
+  ModuleBytes m;
+  // 0: (struct (field i8) (field (mut i32)))  1: (array i32)  2: (array (mut i8))
+  m.types = {{0x5F, 0x02, 0x78, 0x00, I32, 0x01},
+             {0x5E, I32, 0x00},
+             {0x5E, 0x78, 0x01},
+             func_type_n(1, {REF_NULL, 0x00}, 1, {I32}),
+             func_type_n(2, {REF_NULL, 0x01, REF_NULL, 0x02}, 0, {})};
+  m.func(3, {0x20, 0, 0xFB, 3, 0, 0, 0x0B});  // struct.get_s 0 0 on the packed field
+  CHECK(check(m) == "");
+  m.bodies[0] = {0x00, 0x20, 0, 0xFB, 2, 0, 0, 0x0B};  // struct.get on a packed field
+  CHECK(starts_with(check(m), "type mismatch"));
+  m.bodies[0] = {0x00, 0x20, 0, 0xFB, 3, 0, 1, 0x0B};  // struct.get_s on an i32 field
+  CHECK(starts_with(check(m), "type mismatch"));
+  m.bodies[0] = {0x00, 0x20, 0, 0xFB, 2, 0, 5, 0x0B};
+  CHECK(check(m) == "unknown field 5");
+  m.bodies[0] = {0x00, 0x20, 0, 0x41, 1, 0xFB, 5, 0, 0, 0x41, 0, 0x0B};  // set immutable field
+  CHECK(check(m) == "immutable field");
+  m.bodies[0] = {0x00, 0x20, 0, 0x41, 1, 0xFB, 5, 0, 1, 0x41, 0, 0x0B};
+  CHECK(check(m) == "");
+  // array.copy from (array i32) into (array (mut i8)): storage types differ
+  m.func(4, {0x20, 1, 0x41, 0, 0x20, 0, 0x41, 0, 0x41, 0, 0xFB, 17, 2, 1, 0x0B});
+  CHECK(check(m) == "array types do not match");
+  // array.fill on an immutable array
+  m.bodies[1] = {0x00, 0x20, 0, 0x41, 0, 0x41, 0, 0x41, 0, 0xFB, 16, 1, 0x0B};
+  CHECK(check(m) == "immutable array");
+  m.bodies[1] = {0x00, 0x20, 1, 0x41, 0, 0x41, 0, 0x41, 0, 0xFB, 16, 2, 0x0B};
+  CHECK(check(m) == "");
+  // array.new_fixed with three operands
+  m.bodies[1] = {0x00, 0x41, 1, 0x41, 2, 0x41, 3, 0xFB, 8, 1, 3, 0x1A, 0x0B};
+  CHECK(check(m) == "");
+  m.bodies[1] = {0x00, 0x41, 1, 0x41, 2, 0xFB, 8, 1, 3, 0x1A, 0x0B};
+  CHECK(starts_with(check(m), "type mismatch"));
+}
+
+TEST_CASE("exceptions: throw, try_table and the legacy form behind its switch", "[validator]") {
+  ModuleBytes m;
+  m.types = {func_type({I32}, {}), func_type({}, {})};
+  m.tags.push_back({0x00, 0x00});
+  m.func(1, {0x41, 1, 0x08, 0, 0x0B});
+  CHECK(check(m) == "");
+  m.bodies[0] = {0x00, 0x08, 0, 0x0B};
+  CHECK(starts_with(check(m), "type mismatch"));
+  // (block (result i32) (try_table (catch 0 0) ...)) : label takes the tag's i32
+  m.bodies[0] = {0x00, 0x02, I32,  0x1F, 0x40, 0x01, 0x00, 0x00,
+                 0x00, 0x0B, 0x41, 0,    0x0B, 0x1A, 0x0B};
+  CHECK(check(m) == "");
+  // catch_all to a label expecting i32: mismatch
+  m.bodies[0] = {0x00, 0x02, I32, 0x1F, 0x40, 0x01, 0x02, 0x00, 0x0B, 0x41, 0, 0x0B, 0x1A, 0x0B};
+  CHECK(starts_with(check(m), "type mismatch"));
+  // legacy try/catch/rethrow
+  m.bodies[0] = {0x00, 0x06, 0x40, 0x07, 0x00, 0x1A, 0x09, 0x00, 0x0B, 0x0B};
+  CHECK(check(m) == "");
+  CHECK(starts_with(check(m, Features::all_standard()), "try requires"));
+  m.bodies[0] = {0x00, 0x06, 0x40, 0x09, 0x00, 0x0B, 0x0B};
+  CHECK(check(m) == "invalid rethrow label");
+}
+
+TEST_CASE("hostile input: deep nesting without native recursion", "[validator]") {
+  Bytes code;
+  const uint32_t depth = 20000;
+  for (uint32_t i = 0; i < depth; ++i) code.insert(code.end(), {0x02, 0x40});
+  for (uint32_t i = 0; i < depth; ++i) code.push_back(0x0B);
+  code.push_back(0x0B);
+  CHECK(check_body({}, {}, code) == "");
+  code.pop_back();  // a body missing its final end
+  CHECK(check_body({}, {}, code) != "");
+}
+
+TEST_CASE("FuncValidator answers the compiler's queries between operators", "[validator]") {
+  ModuleBytes m;
+  m.types = {func_type({I32}, {I64}), func_type({I32}, {I64})};
+  m.func(0, {0x20, 0, 0x02, 0x01, 0x1A, 0x42, 1, 0x0B, 0x0B});
+  Bytes bytes = m.build();
+  auto info = decode_module(bytes, Features::everything());
+  REQUIRE(bool(info));
+  auto types = validate_module_sections(info.ok(), bytes, Features::everything());
+  REQUIRE(bool(types));
+  FuncValidator v(types.ok());
+  REQUIRE(bool(v.reset(0, info.ok().bodies[0].locals)));
+  CHECK(v.control_depth() == 1);
+  CHECK(v.reachable());
+  CHECK(v.results().size() == 1);
+
+  OperatorReader reader(bytes, info.ok().bodies[0].code);
+  Operator op;
+  REQUIRE(bool(reader.read(op)));  // local.get 0
+  REQUIRE(bool(v.visit(op)));
+  CHECK(v.operand_height() == 1);
+  CHECK(v.operand_type(0) == ValType::i32());
+  REQUIRE(bool(reader.read(op)));  // block (type 1): [i32] -> [i64]
+  REQUIRE(bool(v.visit(op)));
+  CHECK(v.control_depth() == 2);
+  CHECK(v.frame(0).kind == FrameKind::Block);
+  CHECK(v.frame(0).params().size() == 1);
+  CHECK(v.frame(0).label_types().size() == 1);
+  CHECK(v.frame(0).label_types()[0] == ValType::i64());
+  CHECK(v.frame(0).height == 0);
+  CHECK(v.operand_height() == 1);  // the block's parameter
+  REQUIRE(bool(reader.read(op)));  // drop
+  REQUIRE(bool(v.visit(op)));
+  CHECK(v.operand_height() == 0);
+  REQUIRE(bool(reader.read(op)));  // i64.const
+  REQUIRE(bool(v.visit(op)));
+  REQUIRE(bool(reader.read(op)));  // end
+  REQUIRE(bool(v.visit(op)));
+  CHECK(v.control_depth() == 1);
+  CHECK(v.operand_type(0) == ValType::i64());
+  REQUIRE(bool(reader.read(op)));  // end of function
+  REQUIRE(bool(v.visit(op)));
+  CHECK(v.control_depth() == 0);
+  CHECK(bool(v.finish(0)));
+}
