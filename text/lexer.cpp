@@ -1,5 +1,7 @@
 #include "text/lexer.hpp"
 
+#include "text/literals.hpp"
+
 #include <array>
 
 namespace kiln::text {
@@ -127,6 +129,16 @@ Result<TokenStream> tokenize(std::string_view source, std::string_view file) {
         while (name_end < size && kIdChar[uint8_t(data[name_end])]) ++name_end;
         std::string_view name = source.substr(name_begin, name_end - name_begin);
         if (annot_depth == 0) {
+          // Only the outermost annotation's id is checked: its body is free-form tokens.
+          if (name.empty()) return stream.error_at(uint32_t(start), "empty annotation id");
+          if (name[0] == '"') {
+            std::string decoded, message;
+            if (name.size() < 2 || name.back() != '"' || !decode_string(name, decoded, message))
+              return stream.error_at(uint32_t(start), "malformed annotation id");
+            if (decoded.empty()) return stream.error_at(uint32_t(start), "empty annotation id");
+            if (!is_valid_utf8(decoded))
+              return stream.error_at(uint32_t(start), "malformed UTF-8 encoding");
+          }
           annot_depth = 1;
           recording = name == "custom" || name == "name";
           if (recording) {
