@@ -578,7 +578,8 @@ Result<TagType> ModuleDecoder::read_tag_type(Reader& reader) {
   TagType tag;
   size_t offset = reader.offset();
   ASSIGN_OR_RETURN(tag.attribute, reader.u8());
-  if (tag.attribute != 0) return error_at("malformed tag attribute", offset);
+  // The only attribute is 0 (exception); the reference interpreter words it so.
+  if (tag.attribute != 0) return error_at("zero byte expected", offset);
   ASSIGN_OR_RETURN(tag.type_index, reader.u32());
   return tag;
 }
@@ -669,7 +670,7 @@ Result<void> ModuleDecoder::decode_table_section(Reader& reader) {
       (void)reader.u8();
       size_t reserved_offset = reader.offset();
       ASSIGN_OR_RETURN(uint8_t reserved, reader.u8());
-      if (reserved != 0x00) return error_at("malformed table type", reserved_offset);
+      if (reserved != 0x00) return error_at("zero byte expected", reserved_offset);
       ASSIGN_OR_RETURN(table.type, read_table_type(reader));
       ASSIGN_OR_RETURN(table.init, read_const_expr(reader));
     } else {

@@ -301,6 +301,13 @@ TEST_CASE("function, table, memory, global, export and start sections", "[decode
   CHECK(info.start == 0u);
 }
 
+TEST_CASE("table section errors", "[decoder]") {
+  decode_fails(module({section(4, {0x01, 0x40, 0x01, 0x70, 0x00, 0x00, 0xD0, 0x70, 0x0B})}),
+               "zero byte expected", 12);
+  decode_fails(module({section(4, {0x01, 0x7F, 0x00, 0x00})}), "malformed reference type", 11);
+  decode_fails(module({section(4, {0x01, 0x70, 0x03, 0x00, 0x00})}), "malformed limits flags", 12);
+}
+
 TEST_CASE("constant expressions end at their own `end`", "[decoder]") {
   SECTION("extended constants and GC allocations") {
     Bytes globals = {0x02, 0x7F, 0x00, 0x41, 0x01, 0x41, 0x02, 0x6A, 0x0B,  // i32.add
@@ -451,8 +458,7 @@ TEST_CASE("tag section", "[decoder]") {
   ModuleInfo info = decode_ok(module({kOneVoidType, section(13, {0x02, 0x00, 0x00, 0x00, 0x00})}));
   REQUIRE(info.tags.size() == 2);
   CHECK(info.tags[1].type_index == 0);
-  decode_fails(module({kOneVoidType, section(13, {0x01, 0x01, 0x00})}), "malformed tag attribute",
-               17);
+  decode_fails(module({kOneVoidType, section(13, {0x01, 0x01, 0x00})}), "zero byte expected", 17);
 }
 
 TEST_CASE("custom sections", "[decoder]") {
