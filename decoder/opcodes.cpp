@@ -17,30 +17,55 @@ constexpr OpcodeInfo kOpcodes[] = {
 
 constexpr uint16_t kNoOp = 0xFFFF;
 constexpr uint32_t kMaxPrefixedCode = 0x200;  // every prefixed opcode of 3.0 is below this
+constexpr uint8_t kFirstPrefix = 0xFB;
 
-// Direct-indexed decode tables: one for single-byte opcodes, one per prefix byte.
+// Direct-indexed decode tables: one for single-byte opcodes, one per prefix byte. Built at
+// compile time, so the hot lookup needs no initialisation guard.
 struct DecodeTables {
-  std::array<uint16_t, 256> single;
-  std::array<std::array<uint16_t, kMaxPrefixedCode>, 4> prefixed;  // FB, FC, FD, FE
-  std::vector<std::pair<std::string_view, Op>> by_mnemonic;        // sorted by name
+  std::array<uint16_t, 256> single{};
+  std::array<std::array<uint16_t, kMaxPrefixedCode>, 4> prefixed{};  // FB, FC, FD, FE
+};
 
-  DecodeTables() {
-    single.fill(kNoOp);
-    for (auto& table : prefixed) table.fill(kNoOp);
-    for (const OpcodeInfo& info : kOpcodes) {
-      if (info.prefix == 0) {
-        single[info.code] = uint16_t(info.op);
-      } else if (info.code < kMaxPrefixedCode) {
-        prefixed[info.prefix - 0xFB][info.code] = uint16_t(info.op);
-      }
-      by_mnemonic.emplace_back(info.mnemonic, info.op);
+constexpr DecodeTables make_decode_tables() {
+  DecodeTables tables;
+  tables.single.fill(kNoOp);
+  for (auto& table : tables.prefixed) table.fill(kNoOp);
+  for (const OpcodeInfo& info : kOpcodes) {
+    if (info.prefix == 0) {
+      tables.single[info.code] = uint16_t(info.op);
+    } else {
+      tables.prefixed[info.prefix - kFirstPrefix][info.code] = uint16_t(info.op);
     }
+  }
+  return tables;
+}
+
+constexpr DecodeTables kDecodeTables = make_decode_tables();
+
+// The decoder and the text lookups rely on these; a bad row fails the build, not a test run.
+constexpr bool rows_sorted_and_unique() {
+  for (size_t i = 1; i < std::size(kOpcodes); ++i) {
+    const OpcodeInfo& a = kOpcodes[i - 1];
+    const OpcodeInfo& b = kOpcodes[i];
+    if (a.prefix > b.prefix || (a.prefix == b.prefix && a.code >= b.code)) return false;
+  }
+  return true;
+}
+static_assert(rows_sorted_and_unique(), "opcodes.def rows must be sorted by (prefix, code)");
+
+// Mnemonic lookup is off the hot path; a sorted vector built on first use.
+struct MnemonicTable {
+  std::vector<std::pair<std::string_view, Op>> by_mnemonic;  // sorted by name
+
+  MnemonicTable() {
+    by_mnemonic.reserve(std::size(kOpcodes));
+    for (const OpcodeInfo& info : kOpcodes) by_mnemonic.emplace_back(info.mnemonic, info.op);
     std::sort(by_mnemonic.begin(), by_mnemonic.end());
   }
 };
 
-const DecodeTables& tables() {
-  static const DecodeTables instance;
+const MnemonicTable& mnemonics() {
+  static const MnemonicTable instance;
   return instance;
 }
 
@@ -55,19 +80,18 @@ const OpcodeInfo& opcode_info(Op op) {
 }
 
 std::optional<Op> lookup_opcode(uint8_t prefix, uint32_t code) {
-  const DecodeTables& t = tables();
   uint16_t op = kNoOp;
   if (prefix == 0) {
-    if (code < 256) op = t.single[code];
+    if (code < 256) op = kDecodeTables.single[code];
   } else if (is_opcode_prefix(prefix) && code < kMaxPrefixedCode) {
-    op = t.prefixed[prefix - 0xFB][code];
+    op = kDecodeTables.prefixed[prefix - kFirstPrefix][code];
   }
   if (op == kNoOp) return std::nullopt;
   return Op(op);
 }
 
 std::optional<Op> lookup_mnemonic(std::string_view mnemonic) {
-  const auto& names = tables().by_mnemonic;
+  const auto& names = mnemonics().by_mnemonic;
   auto it =
       std::lower_bound(names.begin(), names.end(), mnemonic,
                        [](const auto& entry, std::string_view key) { return entry.first < key; });

@@ -27,6 +27,40 @@ constexpr bool is_single_byte_negative_s33(uint8_t byte) {
   return (byte & 0xC0) == 0x40;
 }
 
+// The decoder's own view of the opcode table, generated from opcodes.def at compile time: one
+// 4-byte entry per encoding holding the operator and its immediate kind, so decoding an opcode
+// is one load with no initialisation guard and no std::optional return (whose byte-wise
+// construction stalls store forwarding on the hot path).
+struct DecodeEntry {
+  uint16_t op = 0;
+  ImmKind imm = ImmKind::None;
+  bool known = false;
+};
+
+constexpr uint32_t kPrefixedTableSize = 0x200;  // every prefixed opcode of 3.0 is below this
+constexpr uint8_t kFirstPrefix = 0xFB;
+
+struct DecodeTable {
+  std::array<DecodeEntry, 256> single{};
+  std::array<std::array<DecodeEntry, kPrefixedTableSize>, 4> prefixed{};  // FB, FC, FD, FE
+};
+
+constexpr DecodeTable make_decode_table() {
+  DecodeTable table;
+  uint16_t index = 0;
+#define KILN_OPCODE(ident, text, prefix, code, imm, proposal, bytes, sig)                     \
+  {                                                                                           \
+    DecodeEntry& entry =                                                                      \
+        (prefix) == 0 ? table.single[(code)] : table.prefixed[(prefix)-kFirstPrefix][(code)]; \
+    entry = DecodeEntry{index++, ImmKind::imm, true};                                         \
+  }
+#include "decoder/opcodes.def"
+#undef KILN_OPCODE
+  return table;
+}
+
+constexpr DecodeTable kDecodeTable = make_decode_table();
+
 std::string illegal_opcode_message(uint8_t prefix, uint32_t code) {
   char text[48];
   if (prefix == 0) {
@@ -169,20 +203,22 @@ Result<void> OperatorReader::read(Operator& out) {
 
   auto first = reader_.u8();
   if (!first) return std::move(first).err();
-  uint8_t prefix = 0;
-  uint32_t code = first.ok();
-  if (is_opcode_prefix(first.ok())) {
-    prefix = first.ok();
-    auto secondary = reader_.u32();
-    if (!secondary) return std::move(secondary).err();
-    code = secondary.ok();
+  const DecodeEntry* entry;
+  if (!is_opcode_prefix(first.ok())) {
+    entry = &kDecodeTable.single[first.ok()];
+    if (!entry->known) return reader_.error_at(illegal_opcode_message(0, first.ok()), start);
+  } else {
+    auto code = reader_.u32();
+    if (!code) return std::move(code).err();
+    if (code.ok() >= kPrefixedTableSize ||
+        !kDecodeTable.prefixed[first.ok() - kFirstPrefix][code.ok()].known)
+      return reader_.error_at(illegal_opcode_message(first.ok(), code.ok()), start);
+    entry = &kDecodeTable.prefixed[first.ok() - kFirstPrefix][code.ok()];
   }
-  std::optional<Op> op = lookup_opcode(prefix, code);
-  if (!op) return reader_.error_at(illegal_opcode_message(prefix, code), start);
-  out.op = *op;
+  out.op = Op(entry->op);
 
   Reader& r = reader_;
-  switch (opcode_info(*op).imm) {
+  switch (entry->imm) {
     case ImmKind::None:
       return {};
 

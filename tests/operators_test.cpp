@@ -860,3 +860,24 @@ TEST_CASE("random byte streams never read past the code range", "[operators]") {
   CHECK(operators_read > 3000);
   CHECK(errors > 0);
 }
+
+TEST_CASE("the reader's decode table agrees with lookup_opcode for every encoding", "[operators]") {
+  // OperatorReader keeps its own compile-time copy of the table for speed; the two must agree
+  // on which encodings exist and what they mean, including just past the assigned ranges.
+  for (unsigned prefix : {0x00u, 0xFBu, 0xFCu, 0xFDu, 0xFEu}) {
+    uint32_t limit = prefix == 0 ? 0x100 : 0x240;
+    for (uint32_t code = 0; code < limit; ++code) {
+      if (prefix == 0 && is_opcode_prefix(uint8_t(code))) continue;
+      Bytes opcode = prefix == 0 ? Bytes{uint8_t(code)} : concat({{uint8_t(prefix)}, uleb(code)});
+      auto expected = lookup_opcode(uint8_t(prefix), code);
+      Bytes bytes =
+          expected ? concat({opcode, minimal_immediates(opcode_info(*expected).imm)}) : opcode;
+      INFO("prefix " << prefix << " code " << code);
+      Operator op;
+      auto result = read_one(bytes, op);
+      CHECK(bool(result) == bool(expected));
+      if (expected && result) CHECK(op.op == *expected);
+      if (!expected && !result) CHECK(result.err().message().rfind("illegal opcode", 0) == 0);
+    }
+  }
+}
