@@ -37,6 +37,26 @@ using wasm::SubType;
 using wasm::ValKind;
 using wasm::ValType;
 
+// custom-descriptors: an exact reference to a defined type, `(exact $t)`. decoder/module.hpp has
+// no exactness yet, so within text/ it is a HeapKind value of its own (the binary prefix byte)
+// that carries the type index like HeapKind::Concrete.
+constexpr HeapKind kExactConcrete = HeapKind(0x62);
+
+// custom-descriptors instructions, not (yet) rows of decoder/opcodes.def: encoded here from the
+// proposal's opcode assignments, their immediates parsed by the same ImmKind rules.
+struct ExtraOp {
+  std::string_view mnemonic;
+  uint32_t code;  // after the 0xFB prefix
+  ImmKind imm;
+};
+constexpr ExtraOp kExtraOps[] = {
+    {"struct.new_desc", 0x20, ImmKind::Type},
+    {"struct.new_default_desc", 0x21, ImmKind::Type},
+    {"ref.get_desc", 0x22, ImmKind::Type},
+    {"br_on_cast_desc_eq", 0x25, ImmKind::BrOnCast},
+    {"br_on_cast_desc_eq_fail", 0x26, ImmKind::BrOnCast},
+};
+
 enum Space : uint8_t { kType, kFunc, kTable, kMemory, kGlobal, kTag, kElem, kData, kSpaceCount };
 constexpr const char* kSpaceWords[kSpaceCount] = {
     "type", "function", "table", "memory", "global", "tag", "elem segment", "data segment"};
@@ -216,6 +236,16 @@ class ModuleParser {
   bool parse_typeuse(uint32_t& type_index, std::vector<std::string_view>* param_names,
                      bool allow_names);
   uint32_t find_or_add_func_type(const FuncType& func);
+  // A function import's type use, possibly `(exact typeuse)` (custom-descriptors).
+  bool parse_import_typeuse(uint32_t& type_index, std::vector<std::string_view>& names,
+                            bool& exact) {
+    exact = peek_lparen_keyword("exact");
+    if (!exact) return parse_typeuse(type_index, &names, true);
+    next();
+    next();
+    if (!parse_typeuse(type_index, &names, true)) return false;
+    return expect_rparen();
+  }
   bool parse_blocktype(ByteWriter& out);
   bool parse_limits(wasm::Limits& limits, bool is64);
   bool parse_tabletype_after_index(wasm::TableType& table);
@@ -297,6 +327,8 @@ class ModuleParser {
   const char* last_definition_ = nullptr;
 
   std::vector<SubType> types_;
+  // custom-descriptors clauses per type (decoder/module.hpp's SubType has no room for them).
+  std::vector<std::optional<uint32_t>> describes_, descriptor_;
   std::vector<RecInfo> recs_;
   uint32_t explicit_types_ = 0;
   std::vector<std::vector<std::pair<std::string_view, uint32_t>>> field_names_;
@@ -444,6 +476,14 @@ bool ModuleParser::parse_field_index(uint32_t type_index, uint32_t& field) {
 // types
 
 bool ModuleParser::parse_heaptype(HeapType& heap) {
+  if (peek_lparen_keyword("exact")) {
+    next();
+    next();
+    if (!peek_index()) return fail_expected("a type index");
+    if (!parse_index(kType, heap.index)) return false;
+    heap.kind = kExactConcrete;
+    return expect_rparen();
+  }
   if (peek_index()) {
     heap.kind = HeapKind::Concrete;
     return parse_index(kType, heap.index);
@@ -601,6 +641,25 @@ bool ModuleParser::parse_param_result_lists(FuncType& func,
 }
 
 bool ModuleParser::parse_comptype(SubType& sub, uint32_t type_index) {
+  if (describes_.size() <= type_index) {
+    describes_.resize(type_index + 1);
+    descriptor_.resize(type_index + 1);
+  }
+  // custom-descriptors: (describes $x)? (descriptor $y)? before the composite type.
+  if (peek_lparen_keyword("describes")) {
+    next();
+    next();
+    uint32_t index;
+    if (!parse_index(kType, index) || !expect_rparen()) return false;
+    describes_[type_index] = index;
+  }
+  if (peek_lparen_keyword("descriptor")) {
+    next();
+    next();
+    uint32_t index;
+    if (!parse_index(kType, index) || !expect_rparen()) return false;
+    descriptor_[type_index] = index;
+  }
   if (!expect_lparen()) return false;
   if (peek_keyword("func")) {
     next();
@@ -712,7 +771,8 @@ uint32_t ModuleParser::find_or_add_func_type(const FuncType& func) {
   for (uint32_t i = 0; i < types_.size(); ++i) {
     const SubType& sub = types_[i];
     if (sub.kind == CompositeKind::Func && sub.final_ && !sub.supertype &&
-        recs_[sub.rec_group].count == 1 && sub.func == func)
+        recs_[sub.rec_group].count == 1 && sub.func == func &&
+        !(i < describes_.size() && (describes_[i] || descriptor_[i])))
       return i;
   }
   SubType sub;
@@ -793,7 +853,10 @@ bool ModuleParser::parse_blocktype(ByteWriter& out) {
 }
 
 void ModuleParser::write_heaptype(ByteWriter& out, const HeapType& heap) {
-  if (heap.kind == HeapKind::Concrete) {
+  if (heap.kind == kExactConcrete) {
+    out.u8(0x62);
+    out.s64(heap.index);
+  } else if (heap.kind == HeapKind::Concrete) {
     out.s64(heap.index);
   } else {
     out.u8(uint8_t(heap.kind));
@@ -805,7 +868,7 @@ void ModuleParser::write_valtype(ByteWriter& out, const ValType& type) {
     out.u8(uint8_t(type.kind));
     return;
   }
-  if (type.nullable && type.heap.kind != HeapKind::Concrete) {
+  if (type.nullable && type.heap.kind != HeapKind::Concrete && type.heap.kind != kExactConcrete) {
     out.u8(uint8_t(type.heap.kind));
     return;
   }
@@ -1078,11 +1141,12 @@ bool ModuleParser::parse_import() {
   imports_.name(name);
   ++import_count_;
   if (kind == "func") {
-    imports_.u8(0);
     uint32_t type_index;
     std::vector<std::string_view> names;
     size_t func_index = next_index_[kFunc]++;
-    if (!parse_typeuse(type_index, &names, true)) return false;
+    bool exact;
+    if (!parse_import_typeuse(type_index, names, exact)) return false;
+    imports_.u8(exact ? 0x20 : 0);
     imports_.u32(type_index);
     std::vector<std::pair<uint32_t, std::string_view>> local_names;
     for (uint32_t i = 0; i < names.size(); ++i)
@@ -1142,12 +1206,17 @@ bool ModuleParser::parse_func() {
   if (!parse_inline_import(import_module, import_name, imported)) return false;
   uint32_t type_index;
   std::vector<std::string_view> param_names;
-  if (!parse_typeuse(type_index, &param_names, true)) return false;
+  bool exact = false;
+  if (imported) {
+    if (!parse_import_typeuse(type_index, param_names, exact)) return false;
+  } else if (!parse_typeuse(type_index, &param_names, true)) {
+    return false;
+  }
   std::vector<std::pair<uint32_t, std::string_view>> local_names;
   if (imported) {
     imports_.name(import_module);
     imports_.name(import_name);
-    imports_.u8(0);
+    imports_.u8(exact ? 0x20 : 0);
     imports_.u32(type_index);
     ++import_count_;
     for (uint32_t i = 0; i < param_names.size(); ++i)
@@ -2059,6 +2128,14 @@ bool ModuleParser::parse_special(std::string_view mnemonic, ByteWriter& out, boo
     write_heaptype(out, type.heap);
     return true;
   }
+  if (mnemonic == "ref.cast_desc_eq") {
+    ValType type;
+    if (!parse_reftype(type)) return false;
+    out.u8(0xFB);
+    out.u32(type.nullable ? 0x24 : 0x23);
+    write_heaptype(out, type.heap);
+    return true;
+  }
   // Table rows that are not text-format mnemonics of their own, and block delimiters that
   // are only valid inside their block.
   if (mnemonic == "select_t" || mnemonic == "ref.test_null" || mnemonic == "ref.cast_null" ||
@@ -2077,6 +2154,16 @@ bool ModuleParser::parse_plain_keyword(std::string_view mnemonic, ByteWriter& ou
   if (handled) return true;
   auto op = wasm::lookup_mnemonic(mnemonic);
   if (!op) {
+    for (const ExtraOp& extra : kExtraOps) {
+      if (extra.mnemonic != mnemonic) continue;
+      OpcodeInfo info{};
+      info.mnemonic = extra.mnemonic;
+      info.prefix = 0xFB;
+      info.code = extra.code;
+      info.imm = extra.imm;
+      emit_op(out, info);
+      return parse_immediates(info, out);
+    }
     return fail_at(peek(-1).offset, "unknown operator " + std::string(mnemonic.substr(0, 40)));
   }
   const OpcodeInfo& info = wasm::opcode_info(*op);
@@ -2498,6 +2585,14 @@ void ModuleParser::encode(std::vector<uint8_t>& result) {
         types.u8(sub.final_ ? 0x4F : 0x50);
         types.u32(sub.supertype ? 1 : 0);
         if (sub.supertype) types.u32(*sub.supertype);
+      }
+      if (i < describes_.size() && describes_[i]) {
+        types.u8(0x4C);
+        types.u32(*describes_[i]);
+      }
+      if (i < descriptor_.size() && descriptor_[i]) {
+        types.u8(0x4D);
+        types.u32(*descriptor_[i]);
       }
       types.u8(uint8_t(sub.kind));
       switch (sub.kind) {
