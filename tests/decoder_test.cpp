@@ -563,6 +563,23 @@ TEST_CASE("hostile counts allocate nothing and fail cleanly", "[decoder]") {
   Bytes imports = leb(100001);
   for (int i = 0; i < 100001; ++i) imports.insert(imports.end(), {0x00, 0x00, 0x00, 0x00});
   decode_fails(module({kOneVoidType, section(2, imports)}), "too many imports");
+  // The other JS API limits, each one over, with enough bytes behind the count.
+  struct Limit {
+    uint8_t section;
+    uint32_t count;
+    const char* message;
+  };
+  for (const Limit& limit :
+       {Limit{3, 1'000'001, "too many functions"}, Limit{6, 1'000'001, "too many globals"},
+        Limit{7, 100'001, "too many exports"}, Limit{11, 100'001, "too many data segments"}}) {
+    INFO(limit.message);
+    Bytes payload = cat({leb(limit.count), Bytes(limit.count, 0x00)});
+    decode_fails(module({section(limit.section, payload)}), limit.message);
+  }
+  Bytes group = cat({{0x01, 0x4E}, leb(1'000'001), Bytes(1'000'001, 0x00)});
+  decode_fails(module({section(1, group)}), "too many types");
+  Bytes elements = cat({{0x01, 0x01, 0x00}, leb(10'000'001), Bytes(10'000'001, 0x00)});
+  decode_fails(module({section(9, elements)}), "too many elements in an element segment");
   // A body larger than the limit.
   decode_fails(module({kOneVoidType, kOneFunction, section(10, cat({{0x01}, leb(7654322)}))}),
                "function body too large");
