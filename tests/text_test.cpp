@@ -434,7 +434,13 @@ TEST_CASE("every spec testsuite script parses", "[.testsuite]") {
       if (command.kind == kiln::text::Command::Kind::AssertMalformed &&
           command.module->form == kiln::text::ScriptModule::Form::Quote) {
         auto encoded = wat_to_binary(command.module->quote, entry.path().string());
-        if (encoded) {
+        // proposals/threads/memory.wast predates WebAssembly 3.0: it still expects
+        // `(memory 0x1_0000_0000)` to be malformed, where the 3.0 memory.wast requires the same
+        // text to encode (and fail validation with "memory size"). 3.0 wins.
+        bool known_conflict = entry.path().parent_path().filename() == "threads" &&
+                              entry.path().filename() == "memory.wast" &&
+                              command.text == "i32 constant out of range";
+        if (encoded && !known_conflict) {
           ++quotes_accepted;
           UNSCOPED_INFO("accepted malformed quote at " << entry.path().string() << ":"
                                                        << command.location.line);

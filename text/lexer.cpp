@@ -197,7 +197,7 @@ Result<TokenStream> tokenize(std::string_view source, std::string_view file) {
     }
     if (pos == start) {
       if (c >= 0x80) return stream.error_at(uint32_t(pos), "malformed UTF-8 encoding");
-      return stream.error_at(uint32_t(pos), "unexpected character");
+      return stream.error_at(uint32_t(pos), "illegal character");
     }
     std::string_view text = source.substr(start, pos - start);
     Tok kind = Tok::Reserved;

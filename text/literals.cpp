@@ -157,13 +157,23 @@ bool parse_int(std::string_view text, unsigned bits, uint64_t& value, std::strin
   uint64_t magnitude = 0;
   if (body.empty() || !(body[0] >= '0' && body[0] <= '9') || !parse_u64(body, magnitude)) {
     // A well-formed number too big for 64 bits is out of range; anything else is malformed.
-    bool digits_only = !body.empty();
+    // Well-formed digits that overflow 64 bits are out of range; anything else is not a number
+    // at all, which the spec reports as an unknown operator.
+    bool well_formed = !body.empty();
     bool hex = body.substr(0, 2) == "0x";
-    for (size_t i = hex ? 2 : 0; i < body.size(); ++i) {
+    size_t start = hex ? 2 : 0;
+    if (start >= body.size()) well_formed = false;
+    for (size_t i = start; i < body.size(); ++i) {
       char c = body[i];
-      if (!(c == '_' || (hex ? hex_value(c) >= 0 : (c >= '0' && c <= '9')))) digits_only = false;
+      bool digit = hex ? hex_value(c) >= 0 : (c >= '0' && c <= '9');
+      if (c == '_') {
+        bool between = i > start && i + 1 < body.size() && body[i - 1] != '_' && body[i + 1] != '_';
+        if (!between) well_formed = false;
+      } else if (!digit) {
+        well_formed = false;
+      }
     }
-    error = digits_only ? "constant out of range" : "unexpected token";
+    error = well_formed ? "constant out of range" : "unknown operator: malformed number";
     return false;
   }
   uint64_t unsigned_max = bits == 64 ? UINT64_MAX : (uint64_t(1) << bits) - 1;
@@ -191,7 +201,7 @@ bool parse_f32(std::string_view text, uint32_t& bits, std::string& error) {
   if (handled) return true;
   std::string normalized;
   if (!normalize_float(text, normalized)) {
-    error = "unexpected token";
+    error = "unknown operator: malformed number";
     return false;
   }
   float value = std::strtof(normalized.c_str(), nullptr);
@@ -209,7 +219,7 @@ bool parse_f64(std::string_view text, uint64_t& bits, std::string& error) {
   if (handled) return true;
   std::string normalized;
   if (!normalize_float(text, normalized)) {
-    error = "unexpected token";
+    error = "unknown operator: malformed number";
     return false;
   }
   double value = std::strtod(normalized.c_str(), nullptr);

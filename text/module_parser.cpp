@@ -141,6 +141,16 @@ class ModuleParser {
     return "'" + std::string(t) + "'";
   }
   bool fail_expected(std::string_view what) {
+    if (peek_is(Tok::Reserved)) {
+      std::string_view t = peek_text();
+      if (t == "$" || t.starts_with("$\"\"")) return fail("empty identifier");
+    }
+    if (peek_is(Tok::Keyword) && looks_numeric(peek_text())) {
+      uint64_t value;
+      std::string message;
+      if (!parse_int(peek_text(), 64, value, message) && message == "constant out of range")
+        return fail("constant out of range");
+    }
     return fail("unexpected token: expected " + std::string(what) + ", found " + describe(peek()));
   }
   bool expect(Tok kind, std::string_view what) {
