@@ -66,7 +66,7 @@ std::string illegal_opcode_message(uint8_t prefix, uint32_t code) {
   if (prefix == 0) {
     std::snprintf(text, sizeof text, "illegal opcode %02x", unsigned(code));
   } else {
-    std::snprintf(text, sizeof text, "illegal opcode %02x %x", unsigned(prefix), unsigned(code));
+    std::snprintf(text, sizeof text, "illegal opcode %02x %02x", unsigned(prefix), unsigned(code));
   }
   return text;
 }
@@ -167,6 +167,9 @@ Result<ValType> read_ref_type(Reader& reader) {
     return ValType::ref(heap.ok(), code == kRefNullCode);
   }
   if (is_abstract_heap_code(code)) return ValType::ref({HeapKind(code), 0}, true);
+  // Type codes are s7 LEBs in the reference interpreter: a continuation bit makes the integer
+  // over-long rather than an unknown type.
+  if (code & 0x80) return reader.error_at("integer representation too long", start);
   return reader.error_at("malformed reference type", start);
 }
 
@@ -187,6 +190,7 @@ Result<ValType> read_val_type(Reader& reader) {
   }
   if (byte.ok() == kRefNullCode || byte.ok() == kRefCode || is_abstract_heap_code(byte.ok()))
     return read_ref_type(reader);
+  if (byte.ok() & 0x80) return reader.error_at("integer representation too long", start);
   return reader.error_at("malformed value type", start);
 }
 
