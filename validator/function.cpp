@@ -537,7 +537,7 @@ void FuncValidator::reset_const_expr(ValType result, uint32_t visible_globals) {
 }
 
 Result<void> FuncValidator::finish(uint32_t end_offset) {
-  if (!ended_) return Error("unexpected end", end_offset);
+  if (!ended_) return Error("unexpected end of section or function", end_offset);
   return {};
 }
 
@@ -762,20 +762,42 @@ Result<void> FuncValidator::visit(const Operator& op) {
                  op.offset);
   if (const_mode_ && !rule.constant) return Error("constant expression required", op.offset);
 
-  if (rule.handler == kSimple && rule.numeric_only) {
-    // Hot path: fixed numeric signature; kinds are the whole type.
-    const ControlFrame& frame = frames_.back();
-    size_t n = rule.pop_count;
-    if (stack_.size() >= frame.height + n) {
-      bool match = true;
-      for (size_t i = 0; i < n; ++i)
-        match &= stack_[stack_.size() - n + i].kind == rule.pops[i].kind;
-      if (match) {
-        stack_.resize(stack_.size() - n);
-        for (size_t i = 0; i < rule.push_count; ++i) stack_.push_back(rule.pushes[i]);
+  // Hot paths for the most frequent operators; anything unusual (errors included) falls
+  // through to the general handler, which re-checks from scratch.
+  const ControlFrame& frame = frames_.back();
+  switch (rule.handler) {
+    case kSimple:
+      if (rule.numeric_only) {
+        size_t n = rule.pop_count;
+        if (stack_.size() >= frame.height + n) {
+          bool match = true;
+          for (size_t i = 0; i < n; ++i)
+            match &= stack_[stack_.size() - n + i].kind == rule.pops[i].kind;
+          if (match) {
+            stack_.resize(stack_.size() - n);
+            for (size_t i = 0; i < rule.push_count; ++i) stack_.push_back(rule.pushes[i]);
+            return {};
+          }
+        }
+      }
+      break;
+    case kLocalGet:
+      if (op.index < locals_.size() && local_initialized_[op.index]) {
+        stack_.push_back(locals_[op.index]);
         return {};
       }
-    }
+      break;
+    case kLocalSet:
+    case kLocalTee:
+      if (op.index < locals_.size() && stack_.size() > frame.height &&
+          local_initialized_[op.index] && !locals_[op.index].is_ref() &&
+          stack_.back().kind == locals_[op.index].kind) {
+        if (rule.handler == kLocalSet) stack_.pop_back();
+        return {};
+      }
+      break;
+    default:
+      break;
   }
   return visit_slow(op, rule);
 }

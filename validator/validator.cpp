@@ -1,6 +1,7 @@
 // Module-level validation: everything outside function bodies, then every body.
 #include "validator/validator.hpp"
 
+#include <algorithm>
 #include <string_view>
 #include <unordered_set>
 
@@ -28,17 +29,20 @@ Result<void> check_memory_type(const MemoryType& memory, const Features& feature
     return Error("64-bit memories require the memory64 proposal", kNoOffset);
   if (memory.shared && !features.has(Proposal::Threads))
     return Error("shared memories require the threads proposal", kNoOffset);
-  // The byte size must fit the index type: 2^32 bytes for i32, 2^64 for i64.
+  // The byte size must fit the index type (2^32 bytes for i32, 2^64 for i64) and the page
+  // count must fit the limits' encoding (at most 2^32-1 for i32 with 1-byte pages).
   unsigned address_bits = memory.index_type == IndexType::I64 ? 64 : 32;
   unsigned page_bits = memory.page_size_log2;
   uint64_t max_pages =
       address_bits - page_bits >= 64 ? ~uint64_t(0) : uint64_t(1) << (address_bits - page_bits);
+  if (memory.index_type == IndexType::I32) max_pages = std::min<uint64_t>(max_pages, 0xFFFFFFFFu);
+  if (memory.index_type == IndexType::I32 && page_bits == 16) max_pages = 65536;
   const char* message =
       memory.index_type == IndexType::I64
           ? (page_bits == 16 ? "memory size must be at most 2^48 pages (256 TiB)"
-                             : "memory size must be at most 2^64 bytes")
+                             : "memory size must be at most 2^64-1 pages (16 EiB)")
           : (page_bits == 16 ? "memory size must be at most 65536 pages (4GiB)"
-                             : "memory size must be at most 4294967296 pages (4GiB)");
+                             : "memory size must be at most 4294967295 pages (4GiB)");
   if (auto r = check_limits(memory.limits, max_pages, message); !r) return r;
   if (memory.shared && !memory.limits.max)
     return Error("shared memory must have maximum", kNoOffset);
@@ -242,7 +246,13 @@ Result<void> validate_function_body(const ModuleTypes& types, uint32_t defined_i
   OperatorReader reader(bytes, body.code);
   Operator op;
   while (!reader.at_end()) {
-    if (auto r = reader.read(op); !r) return r;
+    if (auto r = reader.read(op); !r) {
+      // An operator cut off by the end of its body: the body is a sized part of the code
+      // section, and the binary format's wording for that is the section's.
+      if (r.err().message() == "unexpected end")
+        return Error("unexpected end of section or function", r.err().offset().value_or(0));
+      return r;
+    }
     if (auto r = validator.visit(op); !r) return r;
   }
   return validator.finish(body.code.end());
