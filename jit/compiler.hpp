@@ -13,7 +13,7 @@
 namespace kiln::jit {
 
 struct CompileOptions {
-  bool guard_pages = true;     // 32-bit memories are 4 GiB reservations + guard: no bounds checks
+  bool guard_pages = true;  // 32-bit memories are 4 GiB reservations + guard: no bounds checks
   uint64_t guard_size = 32ull << 20;  // accesses with static offset + width beyond it are checked
   bool consume_fuel = false;
   bool epoch_interruption = false;

@@ -17,9 +17,9 @@ struct VMMemory {
 
 // A function as a value: enough to call it from anywhere.
 struct VMFuncRef {
-  const uint8_t* code;    // entry point, Kiln's wasm calling convention
-  void* vmctx;            // the VMContext of the instance it belongs to (or host-function data)
-  uint32_t type_id;       // canonical type id (engine-wide), for call_indirect and casts
+  const uint8_t* code;  // entry point, Kiln's wasm calling convention
+  void* vmctx;          // the VMContext of the instance it belongs to (or host-function data)
+  uint32_t type_id;     // canonical type id (engine-wide), for call_indirect and casts
   uint32_t reserved;
 };
 
@@ -41,19 +41,19 @@ struct VMStoreContext {
 };
 
 struct VMContext {
-  uint64_t magic;                     // kVMContextMagic, checked in debug builds
-  uintptr_t stack_limit;              // copied from the store on every entry from the host
-  uint8_t* memory0_base;              // memory 0's base (kept current by the runtime)
-  VMMemory* memory0;                  // memory 0's definition (size)
-  VMMemory** memories;                // every memory's definition, imported ones included
-  VMGlobal** globals;                 // every global's storage, imported ones included
-  VMFuncRef* func_refs;               // every function, imported ones included
-  VMTable** tables;                   // every table, imported ones included
-  const uint32_t* type_ids;           // canonical type id of each type index of the module
-  const void* const* builtins;        // runtime helpers, indexed by jit::Builtin
-  VMStoreContext* store;              // fuel, epoch deadline
-  const uint64_t* epoch_counter;      // the engine's epoch counter
-  void* instance;                     // the runtime's Instance object (opaque here)
+  uint64_t magic;                 // kVMContextMagic, checked in debug builds
+  uintptr_t stack_limit;          // copied from the store on every entry from the host
+  uint8_t* memory0_base;          // memory 0's base (kept current by the runtime)
+  VMMemory* memory0;              // memory 0's definition (size)
+  VMMemory** memories;            // every memory's definition, imported ones included
+  VMGlobal** globals;             // every global's storage, imported ones included
+  VMFuncRef* func_refs;           // every function, imported ones included
+  VMTable** tables;               // every table, imported ones included
+  const uint32_t* type_ids;       // canonical type id of each type index of the module
+  const void* const* builtins;    // runtime helpers, indexed by jit::Builtin
+  VMStoreContext* store;          // fuel, epoch deadline
+  const uint64_t* epoch_counter;  // the engine's epoch counter
+  void* instance;                 // the runtime's Instance object (opaque here)
 };
 
 inline constexpr uint64_t kVMContextMagic = 0x6B696C6E766D6378ull;  // "kilnvmcx"
@@ -89,16 +89,16 @@ static_assert(vm_offsets::kStackLimit == 8, "the prologue's stack check reads th
 // Each takes the caller's VMContext* first. Signatures are documented at their definition in
 // runtime/; a helper that traps returns a TrapCode + 1 (0 = no trap) where noted.
 enum class Builtin : uint32_t {
-  MemoryGrow,   // uint64_t (VMContext*, uint32_t memory, uint64_t delta_pages) -> old or -1
-  MemoryFill,   // uint32_t (VMContext*, uint32_t memory, uint64_t dst, uint32_t val, uint64_t n)
-  MemoryCopy,   // uint32_t (VMContext*, uint32_t dst_mem, uint32_t src_mem, u64 dst, u64 src, u64 n)
-  MemoryInit,   // uint32_t (VMContext*, uint32_t memory, uint32_t data, u64 dst, u32 src, u32 n)
-  DataDrop,     // void (VMContext*, uint32_t data)
-  TableGrow,    // uint64_t (VMContext*, uint32_t table, void* init, uint64_t delta) -> old or -1
-  TableFill,    // uint32_t (VMContext*, uint32_t table, uint64_t dst, void* value, uint64_t n)
-  TableCopy,    // uint32_t (VMContext*, uint32_t dst_t, uint32_t src_t, u64 dst, u64 src, u64 n)
-  TableInit,    // uint32_t (VMContext*, uint32_t table, uint32_t elem, u64 dst, u32 src, u32 n)
-  ElemDrop,     // void (VMContext*, uint32_t elem)
+  MemoryGrow,  // uint64_t (VMContext*, uint32_t memory, uint64_t delta_pages) -> old or -1
+  MemoryFill,  // uint32_t (VMContext*, uint32_t memory, uint64_t dst, uint32_t val, uint64_t n)
+  MemoryCopy,  // uint32_t (VMContext*, uint32_t dst_mem, uint32_t src_mem, u64 dst, u64 src, u64 n)
+  MemoryInit,  // uint32_t (VMContext*, uint32_t memory, uint32_t data, u64 dst, u32 src, u32 n)
+  DataDrop,    // void (VMContext*, uint32_t data)
+  TableGrow,   // uint64_t (VMContext*, uint32_t table, void* init, uint64_t delta) -> old or -1
+  TableFill,   // uint32_t (VMContext*, uint32_t table, uint64_t dst, void* value, uint64_t n)
+  TableCopy,   // uint32_t (VMContext*, uint32_t dst_t, uint32_t src_t, u64 dst, u64 src, u64 n)
+  TableInit,   // uint32_t (VMContext*, uint32_t table, uint32_t elem, u64 dst, u32 src, u32 n)
+  ElemDrop,    // void (VMContext*, uint32_t elem)
   Count,
 };
 

@@ -15,6 +15,7 @@ namespace kiln {
   X(HeapMisaligned, "misaligned atomic", "unaligned atomic")                              \
   X(TableOutOfBounds, "table out of bounds", "out of bounds table access")                \
   X(IndirectCallToNull, "indirect call to null", "uninitialized element")                 \
+  X(UndefinedElement, "undefined element", "undefined element")                           \
   X(BadSignature, "bad signature", "indirect call type mismatch")                         \
   X(IntegerOverflow, "integer overflow", "integer overflow")                              \
   X(IntegerDivisionByZero, "integer division by zero", "integer divide by zero")          \

@@ -435,6 +435,16 @@ void X64Masm::cmp_imm(Reg lhs, int32_t imm, Width width) {
     assembler_.cmp(gpw(lhs, width), Imm(imm));
   }
 }
+void X64Masm::cmp_mem(Reg lhs, Address rhs, Width width) {
+  assembler_.cmp(gpw(lhs, width), mem(rhs, width == Width::W64 ? 8 : 4));
+}
+void X64Masm::cmp_stack_pointer(Address limit) {
+  assembler_.cmp(x86::rsp, mem(limit, 8));
+}
+void X64Masm::cmov(IntCond cond, Reg dst, Reg src, Width width) {
+  assembler_.cmov(condition(cond), gpw(dst, width), gpw(src, width));
+}
+
 void X64Masm::test(Reg lhs, Reg rhs, Width width) {
   assembler_.test(gpw(lhs, width), gpw(rhs, width));
 }
@@ -517,6 +527,13 @@ void X64Masm::leave_frame() {
   assembler_.leave();
 }
 
+void X64Masm::push(Reg reg) {
+  assembler_.push(gp64(reg));
+}
+void X64Masm::pop(Reg reg) {
+  assembler_.pop(gp64(reg));
+}
+
 Result<std::vector<uint8_t>> X64Masm::finish() {
   for (const OutOfLineTrap& stub : out_of_line_traps_) {
     bind(stub.label);
@@ -544,6 +561,32 @@ Result<std::vector<uint8_t>> X64Masm::finish() {
     std::memcpy(bytes.data() + frame_size_patch_offset_, &frame_size_, 4);
   }
   return bytes;
+}
+
+}  // namespace kiln::jit::x64
+
+namespace kiln::jit::x64 {
+
+void X64Masm::call_mem(Address target) {
+  assembler_.call(mem(target, 8));
+}
+
+void X64Masm::zero_frame(int32_t from, uint32_t bytes) {
+  if (bytes == 0) return;
+  if (bytes <= 16 * 8) {
+    assembler_.xor_(kScratch32, kScratch32);
+    for (uint32_t at = 0; at < bytes; at += 8) {
+      assembler_.mov(x86::qword_ptr(x86::rbp, from + int32_t(at)), kScratch64);
+    }
+    return;
+  }
+  // A loop for many locals keeps the code size constant: r11 counts up from -bytes to 0.
+  Label loop = new_label();
+  assembler_.mov(kScratch64, Imm(-int64_t(bytes)));
+  bind(loop);
+  assembler_.mov(x86::qword_ptr(x86::rbp, kScratch64, 0, from + int32_t(bytes)), Imm(0));
+  assembler_.add(kScratch64, Imm(8));
+  assembler_.j(x86::CondCode::kNotZero, loop);
 }
 
 }  // namespace kiln::jit::x64

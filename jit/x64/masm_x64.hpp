@@ -24,6 +24,22 @@ class X64Masm {
  public:
   using Label = asmjit::Label;
 
+  // Register roles (docs/jit-abi.md). r11 and xmm15 are the masm's scratch registers.
+  static constexpr Reg kVmctx = gp::r14;
+  static constexpr Reg kFramePointer = gp::rbp;
+  static constexpr Reg kStackPointer = gp::rsp;
+  static constexpr Reg kScratch = gp::r11;
+  static constexpr Reg kFpScratch = Reg::fp(15);
+  static constexpr Reg kGpAllocatable[] = {gp::rax, gp::rcx, gp::rdx, gp::rbx, gp::rsi, gp::rdi,
+                                           gp::r8,  gp::r9,  gp::r10, gp::r12, gp::r13, gp::r15};
+  static constexpr Reg kFpAllocatable[] = {Reg::fp(0),  Reg::fp(1),  Reg::fp(2),  Reg::fp(3),
+                                           Reg::fp(4),  Reg::fp(5),  Reg::fp(6),  Reg::fp(7),
+                                           Reg::fp(8),  Reg::fp(9),  Reg::fp(10), Reg::fp(11),
+                                           Reg::fp(12), Reg::fp(13), Reg::fp(14)};
+  // System V argument and return registers, for calls to runtime builtins.
+  static constexpr Reg kCArgs[] = {gp::rdi, gp::rsi, gp::rdx, gp::rcx, gp::r8, gp::r9};
+  static constexpr Reg kCReturn = gp::rax;
+
   X64Masm();
   X64Masm(const X64Masm&) = delete;
   X64Masm& operator=(const X64Masm&) = delete;
@@ -57,6 +73,11 @@ class X64Masm {
 
   // Comparisons and control flow.
   void cmp(Reg lhs, Reg rhs, Width width);
+  void cmp_mem(Reg lhs, Address rhs, Width width);
+  // Compares the stack pointer with a limit in memory (the prologue's stack check).
+  void cmp_stack_pointer(Address limit);
+  // dst = cond ? src : dst, from the flags of the last compare.
+  void cmov(IntCond cond, Reg dst, Reg src, Width width);
   void cmp_imm(Reg lhs, int32_t imm, Width width);
   void test(Reg lhs, Reg rhs, Width width);
   void set_cond(IntCond cond, Reg dst);  // dst (32-bit) = the flags satisfy cond ? 1 : 0
@@ -65,6 +86,7 @@ class X64Masm {
   void jump_table(Reg index, std::span<const Label> targets);  // index must be < targets.size()
   void call(Label target);
   void call_reg(Reg target);
+  void call_mem(Address target);  // call through a code pointer in memory
   // A call to function `callee` of the same module: a rel32 the runtime patches once every
   // function's code has its final address (functions are compiled independently).
   void call_function(uint32_t callee);
@@ -81,6 +103,12 @@ class X64Masm {
   void enter_frame();
   void set_frame_size(uint32_t bytes);  // 16-byte aligned by the masm
   void leave_frame();
+  // Zeroes `bytes` (a multiple of 8) of the frame from `rbp + from` upwards: the prologue's
+  // initialisation of non-parameter locals. Clobbers the scratch register only.
+  void zero_frame(int32_t from, uint32_t bytes);
+  // Saves/restores a 64-bit general-purpose register on the machine stack (trampolines).
+  void push(Reg reg);
+  void pop(Reg reg);
 
   // Emits the out-of-line stubs, resolves labels and returns the function's machine code.
   Result<std::vector<uint8_t>> finish();

@@ -1,0 +1,1492 @@
+// The single-pass compiler. One walk over a function body: each operator is read once,
+// validated by the FuncValidator, and — when reachable or structural — lowered once through the
+// MacroAssembler. Code shape follows docs/jit-abi.md.
+//
+// The abstract value stack (as in V8's Liftoff and Wasmtime's Winch): each entry is a constant,
+// a register, a lazy reference to a local (`local.get` emits nothing), or a spill slot. Every
+// stack depth owns a fixed frame slot, so spilling is one store and rsp never moves inside a
+// body. Control flow merges are canonical (Winch): entering a block, loop or if spills the
+// stack; branch values travel through the target's slots.
+#include "jit/compiler.hpp"
+
+#include <algorithm>
+#include <bit>
+#include <cstring>
+#include <string>
+
+#include "decoder/operators.hpp"
+#include "jit/vmcontext.hpp"
+#include "jit/x64/masm_x64.hpp"
+
+namespace kiln::jit {
+
+namespace {
+
+using wasm::Op;
+using wasm::Operator;
+using wasm::ValKind;
+using wasm::ValType;
+
+// How a value is held in machine registers.
+enum class Class : uint8_t { I32, I64, F32, F64, Ref };
+
+Class class_of(ValType type) {
+  switch (type.kind) {
+    case ValKind::I32:
+      return Class::I32;
+    case ValKind::I64:
+      return Class::I64;
+    case ValKind::F32:
+      return Class::F32;
+    case ValKind::F64:
+      return Class::F64;
+    default:
+      return Class::Ref;
+  }
+}
+bool is_float(Class c) {
+  return c == Class::F32 || c == Class::F64;
+}
+Width width_of(Class c) {
+  return (c == Class::I32 || c == Class::F32) ? Width::W32 : Width::W64;
+}
+RegClass reg_class_of(Class c) {
+  return is_float(c) ? RegClass::Fp : RegClass::Gp;
+}
+
+enum class Loc : uint8_t { Const, Register, Local, Slot, PendingCompare };
+
+struct StackValue {
+  Class cls = Class::I32;
+  Loc loc = Loc::Const;
+  Reg reg{};
+  uint32_t local = 0;
+  int64_t imm = 0;  // Const: the value (floats as raw bits)
+};
+
+// A compare whose flags have not been materialised: the next br_if/if/select consumes it as a
+// conditional jump (compare+branch fusion); anything else materialises it with setcc.
+struct PendingCompare {
+  IntCond cond = IntCond::Eq;
+  Reg lhs{};
+  Reg rhs{};  // invalid: compare with `imm`
+  int32_t imm = 0;
+  Width width = Width::W32;
+};
+
+enum class FrameKind : uint8_t { Function, Block, Loop, If, Else };
+
+template <typename M>
+class FunctionCompiler {
+ public:
+  FunctionCompiler(const wasm::ModuleTypes& types, wasm::FuncValidator& validator,
+                   const CompileOptions& options)
+      : types_(types), module_(types.module()), validator_(validator), options_(options) {}
+
+  Result<CompiledFunction> compile(uint32_t defined_index);
+
+ private:
+  using Label = typename M::Label;
+
+  struct Frame {
+    FrameKind kind = FrameKind::Block;
+    bool dead = false;        // entered in unreachable code: no code is emitted for it
+    bool label_used = false;  // some branch targets the end label
+    uint32_t base = 0;        // stack height below the frame's params
+    // Where branch values and the results land: `base`, except for an `if` with params, whose
+    // params are copied above the originals (the else arm needs them after the then arm has
+    // reused their slots), so its results land at the originals' place, base - params.
+    uint32_t result_base = 0;
+    uint32_t param_count = 0;
+    uint32_t result_count = 0;
+    uint32_t types = 0;  // index into type_pool_: params then results
+    Label label{};       // loop: header; otherwise: end
+    Label else_label{};
+  };
+
+  // ---- errors
+  Error unsupported(const Operator& op) const {
+    return Error("unsupported operator " + std::string(wasm::opcode_info(op.op).mnemonic) +
+                     " at offset " + std::to_string(op.offset) +
+                     " (not yet implemented by the x86-64 JIT)",
+                 op.offset);
+  }
+
+  // ---- frame layout
+  Address local_address(uint32_t index) const {
+    if (index < param_count_) return Address::at(M::kFramePointer, 16 + 8 * int32_t(index));
+    return Address::at(M::kFramePointer, -16 - 8 * int32_t(index - param_count_));
+  }
+  int32_t slot_offset(uint32_t depth) const {
+    return -16 - 8 * int32_t(declared_locals_) - 8 * int32_t(depth);
+  }
+  Address slot_address(uint32_t depth) {
+    if (depth + 1 > max_depth_) max_depth_ = depth + 1;
+    return Address::at(M::kFramePointer, slot_offset(depth));
+  }
+  Address outgoing_address(uint32_t slot) {
+    return Address::at(M::kStackPointer, 8 * int32_t(slot));
+  }
+
+  // ---- registers
+  bool is_free(Reg r) const {
+    return r.cls == RegClass::Gp ? (free_gp_ >> r.id) & 1 : (free_fp_ >> r.id) & 1;
+  }
+  void take(Reg r) {
+    if (r.cls == RegClass::Gp)
+      free_gp_ &= ~(1u << r.id);
+    else
+      free_fp_ &= ~(1u << r.id);
+  }
+  void release(Reg r) {
+    if (!r.valid()) return;
+    if (r.cls == RegClass::Gp)
+      free_gp_ |= 1u << r.id;
+    else
+      free_fp_ |= 1u << r.id;
+  }
+  Reg alloc(RegClass cls) {
+    for (int attempt = 0; attempt < 2; ++attempt) {
+      if (cls == RegClass::Gp) {
+        for (Reg r : M::kGpAllocatable)
+          if (is_free(r)) return take(r), r;
+      } else {
+        for (Reg r : M::kFpAllocatable)
+          if (is_free(r)) return take(r), r;
+      }
+      spill_one(cls);
+    }
+    // Unreachable in practice: every operator holds at most a few registers at once.
+    fatal_ = Error("register allocation failed");
+    return cls == RegClass::Gp ? M::kGpAllocatable[0] : M::kFpAllocatable[0];
+  }
+  // Frees a specific register, spilling the stack entry that holds it.
+  void claim(Reg r) {
+    if (is_free(r)) {
+      take(r);
+      return;
+    }
+    materialize_pending();
+    for (uint32_t depth = 0; depth < stack_.size(); ++depth) {
+      StackValue& v = stack_[depth];
+      if (v.loc == Loc::Register && v.reg == r) {
+        spill(depth);
+        take(r);
+        return;
+      }
+    }
+    fatal_ = Error("internal error: register claimed while in use by an operator");
+  }
+  void spill_one(RegClass cls) {
+    materialize_pending();
+    for (uint32_t depth = 0; depth < stack_.size(); ++depth) {
+      StackValue& v = stack_[depth];
+      if (v.loc == Loc::Register && v.reg.cls == cls) {
+        spill(depth);
+        return;
+      }
+    }
+  }
+  void reset_registers() {
+    free_gp_ = 0;
+    free_fp_ = 0;
+    for (Reg r : M::kGpAllocatable) free_gp_ |= 1u << r.id;
+    for (Reg r : M::kFpAllocatable) free_fp_ |= 1u << r.id;
+    for (const StackValue& v : stack_)
+      if (v.loc == Loc::Register) take(v.reg);
+  }
+
+  // ---- moving values
+  void load_local(Reg dst, uint32_t local, Class cls) {
+    masm_.load(dst, local_address(local), load_kind(cls));
+  }
+  static LoadKind load_kind(Class cls) {
+    switch (cls) {
+      case Class::I32:
+        return LoadKind::I32;
+      case Class::F32:
+        return LoadKind::F32;
+      case Class::F64:
+        return LoadKind::F64;
+      default:
+        return LoadKind::I64;
+    }
+  }
+  static StoreKind store_kind(Class cls) {
+    switch (cls) {
+      case Class::I32:
+        return StoreKind::I32;
+      case Class::F32:
+        return StoreKind::F32;
+      case Class::F64:
+        return StoreKind::F64;
+      default:
+        return StoreKind::I64;
+    }
+  }
+  void load_const(Reg dst, Class cls, int64_t imm) {
+    if (dst.cls == RegClass::Gp) {
+      masm_.mov_imm(dst, imm, width_of(cls));
+    } else {
+      masm_.mov_imm(M::kScratch, imm, width_of(cls));
+      masm_.mov(dst, M::kScratch, width_of(cls));
+    }
+  }
+  // Writes a value to memory without changing the stack state (used on one branch path).
+  void store_value(const StackValue& v, Address dst, uint32_t depth) {
+    const StoreKind kind = store_kind(v.cls);
+    switch (v.loc) {
+      // Slots and the args area hold i32 zero-extended to 64 bits (docs/jit-abi.md), so
+      // integers are always written whole.
+      case Loc::Const:
+        if (v.imm >= INT32_MIN && v.imm <= INT32_MAX) {
+          masm_.store_imm(dst, int32_t(v.imm), StoreKind::I64);
+        } else {
+          masm_.mov_imm(M::kScratch, v.imm, Width::W64);
+          masm_.store(dst, M::kScratch, StoreKind::I64);
+        }
+        break;
+      case Loc::Register:
+        masm_.store(dst, v.reg, v.cls == Class::I32 ? StoreKind::I64 : kind);
+        break;
+      case Loc::Local:
+        masm_.load(M::kScratch, local_address(v.local), LoadKind::I64);
+        masm_.store(dst, M::kScratch, StoreKind::I64);
+        break;
+      case Loc::Slot: {
+        Address src = slot_address(depth);
+        if (src.disp == dst.disp && src.base == dst.base) break;
+        masm_.load(M::kScratch, src, LoadKind::I64);
+        masm_.store(dst, M::kScratch, StoreKind::I64);
+        break;
+      }
+      case Loc::PendingCompare:
+        break;  // materialised before any store
+    }
+  }
+  void spill(uint32_t depth) {
+    StackValue& v = stack_[depth];
+    if (v.loc == Loc::Slot || v.loc == Loc::Const) return;
+    store_value(v, slot_address(depth), depth);
+    if (v.loc == Loc::Register) release(v.reg);
+    v.loc = Loc::Slot;
+  }
+  void spill_all() {
+    materialize_pending();
+    for (uint32_t depth = 0; depth < stack_.size(); ++depth) spill(depth);
+  }
+  // Before `local.set/tee index`: entries that still read the local lazily must take its value.
+  void detach_local(uint32_t index) {
+    for (uint32_t depth = 0; depth < stack_.size(); ++depth) {
+      StackValue& v = stack_[depth];
+      if (v.loc == Loc::Local && v.local == index) {
+        Reg r = alloc(reg_class_of(v.cls));
+        load_local(r, index, v.cls);
+        v.loc = Loc::Register;
+        v.reg = r;
+      }
+    }
+  }
+
+  // Pops the top value into a register (any register of its class).
+  Reg pop_to_reg() {
+    materialize_pending();
+    StackValue v = stack_.back();
+    const uint32_t depth = uint32_t(stack_.size() - 1);
+    stack_.pop_back();
+    switch (v.loc) {
+      case Loc::Register:
+        return v.reg;
+      case Loc::Const: {
+        Reg r = alloc(reg_class_of(v.cls));
+        load_const(r, v.cls, v.imm);
+        return r;
+      }
+      case Loc::Local: {
+        Reg r = alloc(reg_class_of(v.cls));
+        load_local(r, v.local, v.cls);
+        return r;
+      }
+      case Loc::Slot: {
+        Reg r = alloc(reg_class_of(v.cls));
+        masm_.load(r, slot_address(depth), load_kind(v.cls));
+        return r;
+      }
+      case Loc::PendingCompare:
+        break;
+    }
+    return alloc(RegClass::Gp);
+  }
+  // Makes the entry at `depth` live in a register (no state change for the others).
+  void to_register(uint32_t depth) {
+    StackValue& v = stack_[depth];
+    if (v.loc == Loc::Register) return;
+    Reg r = alloc(reg_class_of(v.cls));
+    StackValue& entry = stack_[depth];  // alloc may spill, but never this non-register entry
+    switch (entry.loc) {
+      case Loc::Const:
+        load_const(r, entry.cls, entry.imm);
+        break;
+      case Loc::Local:
+        load_local(r, entry.local, entry.cls);
+        break;
+      case Loc::Slot:
+        masm_.load(r, slot_address(depth), load_kind(entry.cls));
+        break;
+      default:
+        break;
+    }
+    entry.loc = Loc::Register;
+    entry.reg = r;
+  }
+  // Loads the value at `depth` into `dst` (after spill_all: a constant or a slot).
+  void load_into(Reg dst, uint32_t depth) {
+    const StackValue& v = stack_[depth];
+    if (v.loc == Loc::Const)
+      load_const(dst, v.cls, v.imm);
+    else if (v.loc == Loc::Slot)
+      masm_.load(dst, slot_address(depth), load_kind(v.cls));
+  }
+  void push_reg(Class cls, Reg r) { stack_.push_back({cls, Loc::Register, r, 0, 0}); }
+  void push_const(Class cls, int64_t imm) { stack_.push_back({cls, Loc::Const, Reg{}, 0, imm}); }
+  bool top_is_const() const { return stack_.back().loc == Loc::Const; }
+  // A constant that fits an instruction's sign-extended 32-bit immediate.
+  bool top_is_imm32() const {
+    const StackValue& v = stack_.back();
+    return v.loc == Loc::Const &&
+           (v.cls == Class::I32 || (v.imm >= INT32_MIN && v.imm <= INT32_MAX));
+  }
+
+  // ---- pending compares
+  void materialize_pending() {
+    if (!pending_) return;
+    pending_ = false;
+    StackValue& v = stack_[pending_depth_];
+    emit_compare(pending_cmp_);
+    release(pending_cmp_.rhs);
+    Reg dst = pending_cmp_.lhs;  // reuse the compare's register for the 0/1 result
+    masm_.set_cond(pending_cmp_.cond, dst);
+    v.loc = Loc::Register;
+    v.reg = dst;
+  }
+  void emit_compare(const PendingCompare& c) {
+    if (c.rhs.valid())
+      masm_.cmp(c.lhs, c.rhs, c.width);
+    else
+      masm_.cmp_imm(c.lhs, c.imm, c.width);
+  }
+  // Pops an i32 condition and returns the IntCond under which it is true (flags are set).
+  IntCond pop_condition() {
+    if (pending_ && pending_depth_ == stack_.size() - 1) {
+      pending_ = false;
+      stack_.pop_back();
+      emit_compare(pending_cmp_);
+      release(pending_cmp_.lhs);
+      release(pending_cmp_.rhs);
+      return pending_cmp_.cond;
+    }
+    Reg r = pop_to_reg();
+    masm_.test(r, r, Width::W32);
+    release(r);
+    return IntCond::Ne;
+  }
+
+  // ---- control
+  Frame& frame(uint32_t depth) { return frames_[frames_.size() - 1 - depth]; }
+  std::span<const ValType> frame_params(const Frame& f) const {
+    return {type_pool_.data() + f.types, f.param_count};
+  }
+  std::span<const ValType> frame_results(const Frame& f) const {
+    return {type_pool_.data() + f.types + f.param_count, f.result_count};
+  }
+  uint32_t label_arity(const Frame& f) const {
+    return f.kind == FrameKind::Loop ? f.param_count : f.result_count;
+  }
+  // The validator already checked the block type; read its params/results from its frame.
+  void push_frame(FrameKind kind, bool dead) {
+    const wasm::ControlFrame& vf = validator_.frame(0);
+    Frame f;
+    f.kind = kind;
+    f.dead = dead;
+    f.types = uint32_t(type_pool_.size());
+    for (ValType t : vf.params()) type_pool_.push_back(t);
+    for (ValType t : vf.results()) type_pool_.push_back(t);
+    f.param_count = uint32_t(vf.params().size());
+    f.result_count = uint32_t(vf.results().size());
+    f.base = dead ? 0 : uint32_t(stack_.size()) - f.param_count;
+    f.result_base = f.base;
+    f.label = masm_.new_label();
+    frames_.push_back(f);
+  }
+  // Moves the top `count` values into the slots of depths [dest_base, dest_base + count),
+  // without changing the stack state.
+  void store_branch_values(uint32_t count, uint32_t dest_base) {
+    materialize_pending();
+    const uint32_t first = uint32_t(stack_.size()) - count;
+    for (uint32_t i = 0; i < count; ++i) {
+      if (first + i == dest_base + i && stack_[first + i].loc == Loc::Slot) continue;
+      store_value(stack_[first + i], slot_address(dest_base + i), first + i);
+    }
+  }
+  // Emits the jump of a branch to frame `depth` (values moved first). State is unchanged.
+  void emit_branch(uint32_t depth) {
+    Frame& target = frame(depth);
+    if (target.kind == FrameKind::Function) {
+      emit_return();
+      return;
+    }
+    store_branch_values(label_arity(target),
+                        target.kind == FrameKind::Loop ? target.base : target.result_base);
+    if (target.kind != FrameKind::Loop) target.label_used = true;
+    masm_.jump(target.label);
+  }
+  void emit_return() {
+    materialize_pending();
+    const uint32_t count = uint32_t(results_.size());
+    const uint32_t first = uint32_t(stack_.size()) - count;
+    // Results overwrite the args area, where the parameters live: values that still read a
+    // parameter lazily must load it first.
+    for (uint32_t i = 0; i < count; ++i) {
+      StackValue& v = stack_[first + i];
+      if (v.loc == Loc::Local && v.local < count) {
+        Reg r = alloc(reg_class_of(v.cls));
+        load_local(r, v.local, v.cls);
+        v.loc = Loc::Register;
+        v.reg = r;
+      }
+    }
+    for (uint32_t i = 0; i < count; ++i) {
+      store_value(stack_[first + i], Address::at(M::kFramePointer, 16 + 8 * int32_t(i)), first + i);
+    }
+    masm_.leave_frame();
+    masm_.ret();
+  }
+  // Runs `emit` on a copy of the state, then restores it: code for a path the fallthrough
+  // does not take (the taken side of br_if, the arms of br_table).
+  template <typename Emit>
+  void on_side_path(Emit emit) {
+    saved_stack_ = stack_;
+    const uint32_t gp = free_gp_, fp = free_fp_;
+    emit();
+    stack_.swap(saved_stack_);
+    free_gp_ = gp;
+    free_fp_ = fp;
+  }
+  void enter_block(FrameKind kind) {
+    spill_all();
+    push_frame(kind, false);
+  }
+  // Truncates the stack to `height` plus the frame's results (as canonical slots).
+  void restore_after_frame(const Frame& f, uint32_t arity, std::span<const ValType> types) {
+    stack_.resize(f.result_base);
+    for (uint32_t i = 0; i < arity; ++i) stack_.push_back({class_of(types[i]), Loc::Slot});
+    reset_registers();
+  }
+
+  Result<void> lower(const Operator& op);
+  Result<void> lower_control(const Operator& op);
+  Result<void> lower_call(const Operator& op);
+  Result<void> lower_memory(const Operator& op);
+  void call_arguments(const wasm::FuncType& type);
+  void call_results(const wasm::FuncType& type);
+  void call_builtin(Builtin builtin);
+
+  // ---- integer helpers
+  void binop(AluOp op, Class cls);
+  void shiftop(ShiftOp op, Class cls);
+  void compare(IntCond cond, Class cls);
+  void divop(DivOp op, Class cls, uint32_t offset);
+
+  const wasm::ModuleTypes& types_;
+  const wasm::ModuleInfo& module_;
+  wasm::FuncValidator& validator_;
+  const CompileOptions& options_;
+  M masm_;
+
+  std::vector<StackValue> stack_;
+  std::vector<StackValue> saved_stack_;
+  std::vector<Frame> frames_;
+  std::vector<ValType> type_pool_;
+  std::vector<Class> local_classes_;
+  std::span<const ValType> results_;
+  uint32_t free_gp_ = 0, free_fp_ = 0;
+  uint32_t param_count_ = 0, declared_locals_ = 0;
+  uint32_t max_depth_ = 0, outgoing_slots_ = 0;
+  static constexpr uint32_t kMaxCallSlots = 1000;  // the JS-API limit on params and results
+  bool reachable_ = true;
+  bool pending_ = false;
+  uint32_t pending_depth_ = 0;
+  PendingCompare pending_cmp_;
+  std::optional<Error> fatal_;
+  CompiledFunction out_;
+};
+
+template <typename M>
+Result<CompiledFunction> FunctionCompiler<M>::compile(uint32_t defined_index) {
+  const uint32_t func_index = module_.imported_funcs + defined_index;
+  const wasm::FunctionBody& body = module_.bodies[defined_index];
+  const wasm::FuncType& type = module_.func_type_of(func_index);
+  if (uint64_t(body.code.offset) + body.code.size > types_.bytes().size())
+    return Error("unexpected end", body.code.offset);
+  if (body.range.size > wasm::kMaxFunctionSize)
+    return Error("function too large", body.range.offset);
+  if (auto reset = validator_.reset(func_index, body.locals); !reset) return std::move(reset).err();
+
+  param_count_ = uint32_t(type.params.size());
+  results_ = type.results;
+  for (ValType t : type.params) {
+    if (t.kind == ValKind::V128) return Error("unsupported value type v128 (SIMD) in the JIT");
+  }
+  for (ValType t : type.results) {
+    if (t.kind == ValKind::V128) return Error("unsupported value type v128 (SIMD) in the JIT");
+  }
+  if (type.params.size() > kMaxCallSlots || type.results.size() > kMaxCallSlots)
+    return Error("too many parameters or results for the JIT");
+  declared_locals_ = uint32_t(validator_.local_count()) - param_count_;
+  for (uint32_t i = 0; i < validator_.local_count(); ++i) {
+    if (validator_.local_type(i).kind == ValKind::V128)
+      return Error("unsupported value type v128 (SIMD) in the JIT");
+  }
+  local_classes_.clear();
+  for (uint32_t i = 0; i < validator_.local_count(); ++i)
+    local_classes_.push_back(class_of(validator_.local_type(i)));
+  reset_registers();
+
+  // Prologue: frame, vmctx, zeroed locals, stack check.
+  masm_.enter_frame();
+  masm_.store(Address::at(M::kFramePointer, -8), M::kVmctx, StoreKind::I64);
+  masm_.zero_frame(-16 - 8 * int32_t(declared_locals_) + 8, 8 * declared_locals_);
+  masm_.cmp_stack_pointer(Address::at(M::kVmctx, vm_offsets::kStackLimit));
+  masm_.trap_if(IntCond::LtU, TrapCode::StackOverflow, body.code.offset);
+
+  Frame function;
+  function.kind = FrameKind::Function;
+  function.types = 0;
+  for (ValType t : type.results) type_pool_.push_back(t);
+  function.result_count = uint32_t(type.results.size());
+  function.label = masm_.new_label();
+  frames_.push_back(function);
+
+  wasm::OperatorReader reader(types_.bytes(), body.code);
+  Operator op;
+  uint32_t last_code_offset = UINT32_MAX;
+  while (!reader.at_end()) {
+    if (auto read = reader.read(op); !read) return std::move(read).err();
+    if (auto valid = validator_.visit(op); !valid) return std::move(valid).err();
+    if (masm_.offset() != last_code_offset) {
+      out_.source_map.emplace_back(masm_.offset(), op.offset);
+      last_code_offset = masm_.offset();
+    }
+    if (frames_.empty()) continue;  // after the final `end`: the validator reports it
+    if (auto lowered = lower(op); !lowered) return std::move(lowered).err();
+    if (fatal_) return std::move(*fatal_);
+  }
+  if (auto finished = validator_.finish(body.code.end()); !finished)
+    return std::move(finished).err();
+
+  // Frame: vmctx, locals, stack slots, then the outgoing args area at rsp.
+  masm_.set_frame_size(8 + 8 * declared_locals_ + 8 * max_depth_ + 8 * outgoing_slots_);
+  auto code = masm_.finish();
+  if (!code) return std::move(code).err();
+  out_.code = std::move(code.ok());
+  out_.trap_sites = masm_.trap_sites();
+  std::sort(out_.trap_sites.begin(), out_.trap_sites.end(),
+            [](const TrapSite& a, const TrapSite& b) { return a.code_offset < b.code_offset; });
+  out_.call_sites = masm_.call_sites();
+  return std::move(out_);
+}
+
+template <typename M>
+void FunctionCompiler<M>::binop(AluOp op, Class cls) {
+  const Width w = width_of(cls);
+  if (top_is_const() && stack_[stack_.size() - 2].loc == Loc::Const) {
+    // Both constant: fold at compile time.
+    uint64_t b = uint64_t(stack_.back().imm);
+    stack_.pop_back();
+    uint64_t a = uint64_t(stack_.back().imm);
+    stack_.pop_back();
+    uint64_t r = 0;
+    switch (op) {
+      case AluOp::Add:
+        r = a + b;
+        break;
+      case AluOp::Sub:
+        r = a - b;
+        break;
+      case AluOp::Mul:
+        r = a * b;
+        break;
+      case AluOp::And:
+        r = a & b;
+        break;
+      case AluOp::Or:
+        r = a | b;
+        break;
+      case AluOp::Xor:
+        r = a ^ b;
+        break;
+    }
+    push_const(cls, w == Width::W32 ? int64_t(uint32_t(r)) : int64_t(r));
+    return;
+  }
+  if (top_is_imm32()) {
+    int32_t imm = int32_t(stack_.back().imm);
+    stack_.pop_back();
+    Reg lhs = pop_to_reg();
+    masm_.alu_imm(op, lhs, lhs, imm, w);
+    push_reg(cls, lhs);
+    return;
+  }
+  Reg rhs = pop_to_reg();
+  Reg lhs = pop_to_reg();
+  masm_.alu(op, lhs, lhs, rhs, w);
+  release(rhs);
+  push_reg(cls, lhs);
+}
+
+template <typename M>
+void FunctionCompiler<M>::shiftop(ShiftOp op, Class cls) {
+  const Width w = width_of(cls);
+  if (top_is_const()) {
+    uint32_t count = uint32_t(stack_.back().imm);
+    stack_.pop_back();
+    Reg lhs = pop_to_reg();
+    masm_.shift_imm(op, lhs, lhs, count, w);
+    push_reg(cls, lhs);
+    return;
+  }
+  // The count must sit in the masm's shift register: claim it before popping anything.
+  const Reg count_reg = M::shift_count_register();
+  Reg count = pop_to_reg();
+  if (count != count_reg) {
+    claim(count_reg);
+    masm_.mov(count_reg, count, Width::W64);
+    release(count);
+  }
+  Reg lhs = pop_to_reg();
+  masm_.shift(op, lhs, lhs, count_reg, w);
+  release(count_reg);
+  push_reg(cls, lhs);
+}
+
+template <typename M>
+void FunctionCompiler<M>::compare(IntCond cond, Class cls) {
+  PendingCompare c;
+  c.cond = cond;
+  c.width = width_of(cls);
+  if (top_is_imm32()) {
+    c.imm = int32_t(stack_.back().imm);
+    stack_.pop_back();
+    c.lhs = pop_to_reg();
+  } else {
+    c.rhs = pop_to_reg();
+    c.lhs = pop_to_reg();
+  }
+  materialize_pending();
+  stack_.push_back({Class::I32, Loc::PendingCompare});
+  pending_ = true;
+  pending_depth_ = uint32_t(stack_.size() - 1);
+  pending_cmp_ = c;
+}
+
+template <typename M>
+void FunctionCompiler<M>::divop(DivOp op, Class cls, uint32_t offset) {
+  // The x64 division clobbers two fixed registers: keep them out of the operands.
+  for (Reg r : M::kDivScratch) claim(r);
+  Reg rhs = pop_to_reg();
+  Reg lhs = pop_to_reg();
+  masm_.div(op, lhs, lhs, rhs, width_of(cls), offset);
+  release(rhs);
+  for (Reg r : M::kDivScratch)
+    if (r != lhs && r != rhs) release(r);
+  push_reg(cls, lhs);
+}
+
+template <typename M>
+void FunctionCompiler<M>::call_arguments(const wasm::FuncType& type) {
+  const uint32_t count = uint32_t(type.params.size());
+  spill_all();
+  const uint32_t first = uint32_t(stack_.size()) - count;
+  for (uint32_t i = 0; i < count; ++i)
+    store_value(stack_[first + i], outgoing_address(i), first + i);
+  stack_.resize(first);
+  outgoing_slots_ = std::max<uint32_t>(outgoing_slots_,
+                                       uint32_t(std::max(type.params.size(), type.results.size())));
+}
+
+template <typename M>
+void FunctionCompiler<M>::call_results(const wasm::FuncType& type) {
+  reset_registers();
+  for (uint32_t i = 0; i < type.results.size(); ++i) {
+    const Class cls = class_of(type.results[i]);
+    Reg r = alloc(reg_class_of(cls));
+    masm_.load(r, outgoing_address(i), load_kind(cls));
+    push_reg(cls, r);
+  }
+}
+
+template <typename M>
+void FunctionCompiler<M>::call_builtin(Builtin builtin) {
+  masm_.load(M::kScratch, Address::at(M::kVmctx, vm_offsets::kBuiltins), LoadKind::I64);
+  masm_.call_mem(Address::at(M::kScratch, 8 * int32_t(builtin)));
+}
+
+template <typename M>
+Result<void> FunctionCompiler<M>::lower_call(const Operator& op) {
+  switch (op.op) {
+    case Op::Call: {
+      const wasm::FuncType& type = module_.func_type_of(op.index);
+      call_arguments(type);
+      if (op.index < module_.imported_funcs) {
+        // Through the import's VMFuncRef: its own vmctx, then ours back.
+        const Reg refs = M::kGpAllocatable[0];
+        masm_.load(refs, Address::at(M::kVmctx, vm_offsets::kFuncRefs), LoadKind::I64);
+        const int32_t entry = int32_t(op.index) * vm_offsets::kFuncRefSize;
+        masm_.load(M::kVmctx, Address::at(refs, entry + vm_offsets::kFuncRefVmctx), LoadKind::I64);
+        masm_.call_mem(Address::at(refs, entry + vm_offsets::kFuncRefCode));
+        masm_.load(M::kVmctx, Address::at(M::kFramePointer, -8), LoadKind::I64);
+      } else {
+        masm_.call_function(op.index);
+      }
+      call_results(type);
+      return {};
+    }
+    case Op::CallIndirect: {
+      const wasm::FuncType& type = module_.types[op.index].func;
+      if (module_.table_types[op.index2].index_type == wasm::IndexType::I64)
+        return Error("unsupported: call_indirect on a 64-bit table (memory64) in the JIT",
+                     op.offset);
+      // The callee index is on top, the arguments below it.
+      spill_all();
+      const Reg index = M::kGpAllocatable[0], entry = M::kGpAllocatable[1],
+                expected = M::kGpAllocatable[2];
+      load_into(index, uint32_t(stack_.size() - 1));
+      stack_.pop_back();
+      call_arguments(type);
+      masm_.load(entry, Address::at(M::kVmctx, vm_offsets::kTables), LoadKind::I64);
+      masm_.load(entry, Address::at(entry, 8 * int32_t(op.index2)), LoadKind::I64);
+      masm_.cmp_mem(index, Address::at(entry, vm_offsets::kTableSize), Width::W64);
+      masm_.trap_if(IntCond::GeU, TrapCode::UndefinedElement, op.offset);
+      masm_.load(entry, Address::at(entry, vm_offsets::kTableElements), LoadKind::I64);
+      masm_.load(entry, Address{entry, index, 3, 0}, LoadKind::I64);
+      masm_.test(entry, entry, Width::W64);
+      masm_.trap_if(IntCond::Eq, TrapCode::IndirectCallToNull, op.offset);
+      masm_.load(expected, Address::at(M::kVmctx, vm_offsets::kTypeIds), LoadKind::I64);
+      masm_.load(expected, Address::at(expected, 4 * int32_t(op.index)), LoadKind::I32);
+      masm_.cmp_mem(expected, Address::at(entry, vm_offsets::kFuncRefTypeId), Width::W32);
+      masm_.trap_if(IntCond::Ne, TrapCode::BadSignature, op.offset);
+      masm_.load(M::kVmctx, Address::at(entry, vm_offsets::kFuncRefVmctx), LoadKind::I64);
+      masm_.call_mem(Address::at(entry, vm_offsets::kFuncRefCode));
+      masm_.load(M::kVmctx, Address::at(M::kFramePointer, -8), LoadKind::I64);
+      call_results(type);
+      return {};
+    }
+    default:
+      return unsupported(op);
+  }
+}
+
+template <typename M>
+Result<void> FunctionCompiler<M>::lower_memory(const Operator& op) {
+  const wasm::OpcodeInfo& info = wasm::opcode_info(op.op);
+  const wasm::MemoryType& memory = module_.memories[op.memarg.memory];
+  if (memory.index_type == wasm::IndexType::I64)
+    return Error("unsupported: memory64 accesses in the JIT (" + std::string(info.mnemonic) + ")",
+                 op.offset);
+  if (!options_.guard_pages)
+    return Error("unsupported: memories without guard pages in the JIT", op.offset);
+  // With a 4 GiB reservation plus guard, index + offset + width stays inside the reservation
+  // whenever offset + width <= guard size: no bounds check. Larger static offsets are checked.
+  const uint64_t end = op.memarg.offset + info.memory_bytes;
+
+  LoadKind load = LoadKind::I32;
+  StoreKind store = StoreKind::I32;
+  Class cls = Class::I32;
+  bool storing = false;
+  switch (op.op) {
+    case Op::I32Load:
+      load = LoadKind::I32;
+      cls = Class::I32;
+      break;
+    case Op::I64Load:
+      load = LoadKind::I64;
+      cls = Class::I64;
+      break;
+    case Op::F32Load:
+      load = LoadKind::F32;
+      cls = Class::F32;
+      break;
+    case Op::F64Load:
+      load = LoadKind::F64;
+      cls = Class::F64;
+      break;
+    case Op::I32Load8S:
+      load = LoadKind::S8To32;
+      break;
+    case Op::I32Load8U:
+      load = LoadKind::U8To32;
+      break;
+    case Op::I32Load16S:
+      load = LoadKind::S16To32;
+      break;
+    case Op::I32Load16U:
+      load = LoadKind::U16To32;
+      break;
+    case Op::I64Load8S:
+      load = LoadKind::S8To64;
+      cls = Class::I64;
+      break;
+    case Op::I64Load8U:
+      load = LoadKind::U8To64;
+      cls = Class::I64;
+      break;
+    case Op::I64Load16S:
+      load = LoadKind::S16To64;
+      cls = Class::I64;
+      break;
+    case Op::I64Load16U:
+      load = LoadKind::U16To64;
+      cls = Class::I64;
+      break;
+    case Op::I64Load32S:
+      load = LoadKind::S32To64;
+      cls = Class::I64;
+      break;
+    case Op::I64Load32U:
+      load = LoadKind::U32To64;
+      cls = Class::I64;
+      break;
+    case Op::I32Store:
+      store = StoreKind::I32;
+      storing = true;
+      break;
+    case Op::I64Store:
+      store = StoreKind::I64;
+      storing = true;
+      break;
+    case Op::F32Store:
+      store = StoreKind::F32;
+      storing = true;
+      break;
+    case Op::F64Store:
+      store = StoreKind::F64;
+      storing = true;
+      break;
+    case Op::I32Store8:
+    case Op::I64Store8:
+      store = StoreKind::I8;
+      storing = true;
+      break;
+    case Op::I32Store16:
+    case Op::I64Store16:
+      store = StoreKind::I16;
+      storing = true;
+      break;
+    case Op::I64Store32:
+      store = StoreKind::I32;
+      storing = true;
+      break;
+    default:
+      return unsupported(op);
+  }
+
+  Reg value{};
+  if (storing) value = pop_to_reg();
+  Reg index = pop_to_reg();  // i32, zero-extended in its register
+  Reg base = alloc(RegClass::Gp);
+  if (op.memarg.memory == 0) {
+    masm_.load(base, Address::at(M::kVmctx, vm_offsets::kMemory0Base), LoadKind::I64);
+  } else {
+    masm_.load(base, Address::at(M::kVmctx, vm_offsets::kMemories), LoadKind::I64);
+    masm_.load(base, Address::at(base, 8 * int32_t(op.memarg.memory)), LoadKind::I64);
+    masm_.load(base, Address::at(base, vm_offsets::kMemoryBase), LoadKind::I64);
+  }
+  int32_t disp = 0;
+  if (end <= options_.guard_size && op.memarg.offset <= INT32_MAX) {
+    disp = int32_t(op.memarg.offset);
+  } else {
+    // index + offset, checked against the current size, then used as the index.
+    masm_.mov(M::kScratch, index, Width::W32);
+    masm_.mov_imm(index, int64_t(op.memarg.offset), Width::W64);
+    masm_.alu(AluOp::Add, index, index, M::kScratch, Width::W64);
+    Reg size = M::kScratch;
+    if (op.memarg.memory == 0) {
+      masm_.load(size, Address::at(M::kVmctx, vm_offsets::kMemory0), LoadKind::I64);
+    } else {
+      masm_.load(size, Address::at(M::kVmctx, vm_offsets::kMemories), LoadKind::I64);
+      masm_.load(size, Address::at(size, 8 * int32_t(op.memarg.memory)), LoadKind::I64);
+    }
+    masm_.load(size, Address::at(size, vm_offsets::kMemorySize), LoadKind::I64);
+    masm_.alu_imm(AluOp::Sub, size, size, int32_t(info.memory_bytes), Width::W64);
+    masm_.cmp(index, size, Width::W64);
+    masm_.trap_if(IntCond::GtS, TrapCode::MemoryOutOfBounds, op.offset);
+  }
+  const Address address{base, index, 0, disp};
+  masm_.record_trap_site(TrapCode::MemoryOutOfBounds, op.offset);
+  if (storing) {
+    masm_.store(address, value, store);
+    release(value);
+    release(index);
+    release(base);
+  } else {
+    release(index);
+    release(base);
+    Reg dst = alloc(is_float(cls) ? RegClass::Fp : RegClass::Gp);
+    // dst may be index or base (just released): the load reads them before writing dst.
+    masm_.load(dst, address, load);
+    push_reg(cls, dst);
+  }
+  return {};
+}
+
+template <typename M>
+Result<void> FunctionCompiler<M>::lower_control(const Operator& op) {
+  switch (op.op) {
+    case Op::Block:
+    case Op::Loop: {
+      const FrameKind kind = op.op == Op::Block ? FrameKind::Block : FrameKind::Loop;
+      if (!reachable_) {
+        push_frame(kind, true);
+        return {};
+      }
+      enter_block(kind);
+      if (kind == FrameKind::Loop) masm_.bind(frames_.back().label);
+      return {};
+    }
+    case Op::If: {
+      if (!reachable_) {
+        push_frame(FrameKind::If, true);
+        return {};
+      }
+      const IntCond cond = pop_condition();
+      // Spilling stores only, so the flags of the condition survive.
+      spill_all();
+      // The else arm needs the params too, but the then arm reuses their slots: copy them
+      // above the originals (stores only: the condition's flags stay live).
+      const uint32_t params = validator_.frame(0).param_count;
+      const uint32_t originals = uint32_t(stack_.size()) - params;
+      for (uint32_t i = 0; i < params; ++i) {
+        StackValue copy = stack_[originals + i];
+        store_value(copy, slot_address(originals + params + i), originals + i);
+        if (copy.loc != Loc::Const) copy.loc = Loc::Slot;
+        stack_.push_back(copy);
+      }
+      push_frame(FrameKind::If, false);
+      Frame& f = frames_.back();
+      f.result_base = originals;
+      f.else_label = masm_.new_label();
+      masm_.branch(negate(cond), f.else_label);
+      return {};
+    }
+    case Op::Else: {
+      Frame& f = frames_.back();
+      if (f.dead) {
+        f.kind = FrameKind::Else;
+        return {};
+      }
+      if (reachable_) {
+        store_branch_values(f.result_count, f.result_base);
+        f.label_used = true;
+        masm_.jump(f.label);
+      }
+      masm_.bind(f.else_label);
+      f.kind = FrameKind::Else;
+      // The else arm starts from the if's params: the copies made at the `if` are intact (the
+      // then arm never writes below its base), the originals may not be.
+      stack_.resize(f.base);
+      for (uint32_t i = 0; i < f.param_count; ++i) {
+        StackValue original = stack_[f.result_base + i];
+        if (original.loc == Loc::Slot) {
+          masm_.load(M::kScratch, slot_address(f.result_base + i), LoadKind::I64);
+          masm_.store(slot_address(f.base + i), M::kScratch, StoreKind::I64);
+        }
+        stack_.push_back(original);
+      }
+      reset_registers();
+      reachable_ = true;
+      return {};
+    }
+    case Op::End: {
+      Frame f = frames_.back();
+      if (f.kind == FrameKind::Function) {
+        if (reachable_) emit_return();
+        frames_.pop_back();
+        return {};
+      }
+      if (f.dead) {
+        frames_.pop_back();
+        return {};
+      }
+      if (f.kind == FrameKind::Loop) {
+        // Only the fallthrough reaches a loop's end: the stack stays as it is.
+        frames_.pop_back();
+        return {};
+      }
+      const bool if_without_else = f.kind == FrameKind::If;
+      if (!f.label_used && !if_without_else) {
+        // No branch targets this block: its results are simply what is on the stack.
+        frames_.pop_back();
+        return {};
+      }
+      if (reachable_) store_branch_values(f.result_count, f.result_base);
+      // An if without else: the false path arrives with the original params, which are the
+      // results, already at result_base.
+      if (if_without_else) masm_.bind(f.else_label);
+      masm_.bind(f.label);
+      frames_.pop_back();
+      restore_after_frame(f, f.result_count, frame_results(f));
+      reachable_ = true;
+      return {};
+    }
+    case Op::Br: {
+      emit_branch(op.index);
+      reachable_ = false;
+      return {};
+    }
+    case Op::BrIf: {
+      const IntCond cond = pop_condition();
+      Frame& target = frame(op.index);
+      const uint32_t arity = label_arity(target);
+      const uint32_t first = uint32_t(stack_.size()) - arity;
+      bool in_place = target.kind != FrameKind::Function;
+      for (uint32_t i = 0; in_place && i < arity; ++i)
+        in_place =
+            first + i == (target.kind == FrameKind::Loop ? target.base : target.result_base) + i &&
+            stack_[first + i].loc == Loc::Slot;
+      if (in_place) {
+        if (target.kind != FrameKind::Loop) target.label_used = true;
+        masm_.branch(cond, target.label);
+        return {};
+      }
+      Label skip = masm_.new_label();
+      masm_.branch(negate(cond), skip);
+      on_side_path([&] { emit_branch(op.index); });
+      masm_.bind(skip);
+      return {};
+    }
+    case Op::BrTable: {
+      Reg index = pop_to_reg();
+      const std::span<const uint32_t> targets = op.targets;  // default last
+      const uint32_t cases = uint32_t(targets.size() - 1);
+      std::vector<Label> labels(cases);
+      std::vector<std::pair<uint32_t, Label>> stubs;  // (depth, stub label)
+      auto stub_for = [&](uint32_t depth) {
+        for (auto& [d, l] : stubs)
+          if (d == depth) return l;
+        Label l = masm_.new_label();
+        stubs.emplace_back(depth, l);
+        return l;
+      };
+      for (uint32_t i = 0; i < cases; ++i) labels[i] = stub_for(targets[i]);
+      Label fallback = stub_for(targets[cases]);
+      materialize_pending();
+      if (cases > 0) {
+        masm_.cmp_imm(index, int32_t(cases), Width::W32);
+        masm_.branch(IntCond::GeU, fallback);
+        masm_.jump_table(index, labels);
+      } else {
+        masm_.jump(fallback);
+      }
+      release(index);
+      for (auto& [depth, label] : stubs) {
+        masm_.bind(label);
+        on_side_path([&] { emit_branch(depth); });
+      }
+      reachable_ = false;
+      return {};
+    }
+    case Op::Return: {
+      emit_return();
+      reachable_ = false;
+      return {};
+    }
+    case Op::Unreachable: {
+      masm_.trap(TrapCode::UnreachableCodeReached, op.offset);
+      reachable_ = false;
+      return {};
+    }
+    default:
+      return unsupported(op);
+  }
+}
+
+template <typename M>
+Result<void> FunctionCompiler<M>::lower(const Operator& op) {
+  switch (op.op) {
+    case Op::Block:
+    case Op::Loop:
+    case Op::If:
+    case Op::Else:
+    case Op::End:
+      return lower_control(op);
+    default:
+      break;
+  }
+  if (!reachable_) return {};
+  if (pending_ && op.op != Op::BrIf && op.op != Op::Select && op.op != Op::SelectT)
+    materialize_pending();
+
+  switch (op.op) {
+    case Op::Nop:
+      return {};
+    case Op::Br:
+    case Op::BrIf:
+    case Op::BrTable:
+    case Op::Return:
+    case Op::Unreachable:
+      return lower_control(op);
+    case Op::Call:
+    case Op::CallIndirect:
+      return lower_call(op);
+    case Op::Drop: {
+      StackValue v = stack_.back();
+      stack_.pop_back();
+      if (v.loc == Loc::Register) release(v.reg);
+      return {};
+    }
+    case Op::Select:
+    case Op::SelectT: {
+      // Operands into registers first (their loads must not come between the condition's
+      // compare and the conditional move), then the condition, then cmov.
+      const uint32_t height = uint32_t(stack_.size());
+      const Class cls = stack_[height - 2].cls;
+      to_register(height - 3);
+      to_register(height - 2);
+      const IntCond cond = pop_condition();
+      Reg b = pop_to_reg();
+      Reg a = pop_to_reg();
+      if (is_float(cls)) {
+        Label keep = masm_.new_label();
+        masm_.branch(cond, keep);
+        masm_.mov(a, b, width_of(cls));
+        masm_.bind(keep);
+      } else {
+        masm_.cmov(negate(cond), a, b, width_of(cls));  // condition false -> b
+      }
+      release(b);
+      push_reg(cls, a);
+      return {};
+    }
+    case Op::LocalGet: {
+      stack_.push_back({local_classes_[op.index], Loc::Local, Reg{}, op.index, 0});
+      return {};
+    }
+    case Op::LocalSet:
+    case Op::LocalTee: {
+      detach_local(op.index);
+      StackValue v = stack_.back();
+      const Address dst = local_address(op.index);
+      const uint32_t depth = uint32_t(stack_.size() - 1);
+      if (v.loc == Loc::Local && v.local == op.index) {
+        // local.set of its own value: nothing to store.
+      } else {
+        store_value(v, dst, depth);
+      }
+      if (op.op == Op::LocalSet) {
+        stack_.pop_back();
+        if (v.loc == Loc::Register) release(v.reg);
+      }
+      return {};
+    }
+    case Op::GlobalGet: {
+      const Class cls = class_of(module_.global_types[op.index].type);
+      if (module_.global_types[op.index].type.kind == ValKind::V128) return unsupported(op);
+      Reg cell = alloc(RegClass::Gp);
+      masm_.load(cell, Address::at(M::kVmctx, vm_offsets::kGlobals), LoadKind::I64);
+      masm_.load(cell, Address::at(cell, 8 * int32_t(op.index)), LoadKind::I64);
+      if (is_float(cls)) {
+        Reg dst = alloc(RegClass::Fp);
+        masm_.load(dst, Address::at(cell), load_kind(cls));
+        release(cell);
+        push_reg(cls, dst);
+      } else {
+        masm_.load(cell, Address::at(cell), load_kind(cls));
+        push_reg(cls, cell);
+      }
+      return {};
+    }
+    case Op::GlobalSet: {
+      const Class cls = class_of(module_.global_types[op.index].type);
+      if (module_.global_types[op.index].type.kind == ValKind::V128) return unsupported(op);
+      Reg value = pop_to_reg();
+      masm_.load(M::kScratch, Address::at(M::kVmctx, vm_offsets::kGlobals), LoadKind::I64);
+      masm_.load(M::kScratch, Address::at(M::kScratch, 8 * int32_t(op.index)), LoadKind::I64);
+      masm_.store(Address::at(M::kScratch), value, store_kind(cls));
+      release(value);
+      return {};
+    }
+    case Op::I32Const:
+      push_const(Class::I32, int64_t(uint32_t(op.value)));
+      return {};
+    case Op::I64Const:
+      push_const(Class::I64, int64_t(op.value));
+      return {};
+    case Op::F32Const:
+      push_const(Class::F32, int64_t(op.value));
+      return {};
+    case Op::F64Const:
+      push_const(Class::F64, int64_t(op.value));
+      return {};
+
+    case Op::I32Add:
+      binop(AluOp::Add, Class::I32);
+      return {};
+    case Op::I32Sub:
+      binop(AluOp::Sub, Class::I32);
+      return {};
+    case Op::I32Mul:
+      binop(AluOp::Mul, Class::I32);
+      return {};
+    case Op::I32And:
+      binop(AluOp::And, Class::I32);
+      return {};
+    case Op::I32Or:
+      binop(AluOp::Or, Class::I32);
+      return {};
+    case Op::I32Xor:
+      binop(AluOp::Xor, Class::I32);
+      return {};
+    case Op::I64Add:
+      binop(AluOp::Add, Class::I64);
+      return {};
+    case Op::I64Sub:
+      binop(AluOp::Sub, Class::I64);
+      return {};
+    case Op::I64Mul:
+      binop(AluOp::Mul, Class::I64);
+      return {};
+    case Op::I64And:
+      binop(AluOp::And, Class::I64);
+      return {};
+    case Op::I64Or:
+      binop(AluOp::Or, Class::I64);
+      return {};
+    case Op::I64Xor:
+      binop(AluOp::Xor, Class::I64);
+      return {};
+    case Op::I32Shl:
+      shiftop(ShiftOp::Shl, Class::I32);
+      return {};
+    case Op::I32ShrS:
+      shiftop(ShiftOp::ShrS, Class::I32);
+      return {};
+    case Op::I32ShrU:
+      shiftop(ShiftOp::ShrU, Class::I32);
+      return {};
+    case Op::I32Rotl:
+      shiftop(ShiftOp::Rotl, Class::I32);
+      return {};
+    case Op::I32Rotr:
+      shiftop(ShiftOp::Rotr, Class::I32);
+      return {};
+    case Op::I64Shl:
+      shiftop(ShiftOp::Shl, Class::I64);
+      return {};
+    case Op::I64ShrS:
+      shiftop(ShiftOp::ShrS, Class::I64);
+      return {};
+    case Op::I64ShrU:
+      shiftop(ShiftOp::ShrU, Class::I64);
+      return {};
+    case Op::I64Rotl:
+      shiftop(ShiftOp::Rotl, Class::I64);
+      return {};
+    case Op::I64Rotr:
+      shiftop(ShiftOp::Rotr, Class::I64);
+      return {};
+    case Op::I32DivS:
+      divop(DivOp::DivS, Class::I32, op.offset);
+      return {};
+    case Op::I32DivU:
+      divop(DivOp::DivU, Class::I32, op.offset);
+      return {};
+    case Op::I32RemS:
+      divop(DivOp::RemS, Class::I32, op.offset);
+      return {};
+    case Op::I32RemU:
+      divop(DivOp::RemU, Class::I32, op.offset);
+      return {};
+    case Op::I64DivS:
+      divop(DivOp::DivS, Class::I64, op.offset);
+      return {};
+    case Op::I64DivU:
+      divop(DivOp::DivU, Class::I64, op.offset);
+      return {};
+    case Op::I64RemS:
+      divop(DivOp::RemS, Class::I64, op.offset);
+      return {};
+    case Op::I64RemU:
+      divop(DivOp::RemU, Class::I64, op.offset);
+      return {};
+    case Op::I32Clz:
+    case Op::I32Ctz:
+    case Op::I32Popcnt:
+    case Op::I64Clz:
+    case Op::I64Ctz:
+    case Op::I64Popcnt: {
+      const bool wide = op.op == Op::I64Clz || op.op == Op::I64Ctz || op.op == Op::I64Popcnt;
+      const BitCountOp kind = (op.op == Op::I32Clz || op.op == Op::I64Clz)   ? BitCountOp::Clz
+                              : (op.op == Op::I32Ctz || op.op == Op::I64Ctz) ? BitCountOp::Ctz
+                                                                             : BitCountOp::Popcnt;
+      Reg r = pop_to_reg();
+      masm_.bit_count(kind, r, r, wide ? Width::W64 : Width::W32);
+      push_reg(wide ? Class::I64 : Class::I32, r);
+      return {};
+    }
+    case Op::I32Eqz:
+      push_const(Class::I32, 0);
+      compare(IntCond::Eq, Class::I32);
+      return {};
+    case Op::I64Eqz:
+      push_const(Class::I64, 0);
+      compare(IntCond::Eq, Class::I64);
+      return {};
+    case Op::I32Eq:
+      compare(IntCond::Eq, Class::I32);
+      return {};
+    case Op::I32Ne:
+      compare(IntCond::Ne, Class::I32);
+      return {};
+    case Op::I32LtS:
+      compare(IntCond::LtS, Class::I32);
+      return {};
+    case Op::I32LtU:
+      compare(IntCond::LtU, Class::I32);
+      return {};
+    case Op::I32GtS:
+      compare(IntCond::GtS, Class::I32);
+      return {};
+    case Op::I32GtU:
+      compare(IntCond::GtU, Class::I32);
+      return {};
+    case Op::I32LeS:
+      compare(IntCond::LeS, Class::I32);
+      return {};
+    case Op::I32LeU:
+      compare(IntCond::LeU, Class::I32);
+      return {};
+    case Op::I32GeS:
+      compare(IntCond::GeS, Class::I32);
+      return {};
+    case Op::I32GeU:
+      compare(IntCond::GeU, Class::I32);
+      return {};
+    case Op::I64Eq:
+      compare(IntCond::Eq, Class::I64);
+      return {};
+    case Op::I64Ne:
+      compare(IntCond::Ne, Class::I64);
+      return {};
+    case Op::I64LtS:
+      compare(IntCond::LtS, Class::I64);
+      return {};
+    case Op::I64LtU:
+      compare(IntCond::LtU, Class::I64);
+      return {};
+    case Op::I64GtS:
+      compare(IntCond::GtS, Class::I64);
+      return {};
+    case Op::I64GtU:
+      compare(IntCond::GtU, Class::I64);
+      return {};
+    case Op::I64LeS:
+      compare(IntCond::LeS, Class::I64);
+      return {};
+    case Op::I64LeU:
+      compare(IntCond::LeU, Class::I64);
+      return {};
+    case Op::I64GeS:
+      compare(IntCond::GeS, Class::I64);
+      return {};
+    case Op::I64GeU:
+      compare(IntCond::GeU, Class::I64);
+      return {};
+    case Op::I32WrapI64: {
+      Reg r = pop_to_reg();
+      masm_.sign_extend(r, r, LoadKind::U32To64);  // a 32-bit copy clears the high half
+      push_reg(Class::I32, r);
+      return {};
+    }
+    case Op::I64ExtendI32S:
+    case Op::I64ExtendI32U:
+    case Op::I32Extend8S:
+    case Op::I32Extend16S:
+    case Op::I64Extend8S:
+    case Op::I64Extend16S:
+    case Op::I64Extend32S: {
+      LoadKind kind = LoadKind::S32To64;
+      Class result = Class::I64;
+      switch (op.op) {
+        case Op::I64ExtendI32U:
+          kind = LoadKind::U32To64;
+          break;
+        case Op::I32Extend8S:
+          kind = LoadKind::S8To32;
+          result = Class::I32;
+          break;
+        case Op::I32Extend16S:
+          kind = LoadKind::S16To32;
+          result = Class::I32;
+          break;
+        case Op::I64Extend8S:
+          kind = LoadKind::S8To64;
+          break;
+        case Op::I64Extend16S:
+          kind = LoadKind::S16To64;
+          break;
+        default:
+          break;
+      }
+      Reg r = pop_to_reg();
+      // i32 values are kept zero-extended, so extend_i32_u is free.
+      if (kind != LoadKind::U32To64) masm_.sign_extend(r, r, kind);
+      push_reg(result, r);
+      return {};
+    }
+    case Op::MemorySize: {
+      const wasm::MemoryType& memory = module_.memories[op.index];
+      Reg r = alloc(RegClass::Gp);
+      if (op.index == 0) {
+        masm_.load(r, Address::at(M::kVmctx, vm_offsets::kMemory0), LoadKind::I64);
+      } else {
+        masm_.load(r, Address::at(M::kVmctx, vm_offsets::kMemories), LoadKind::I64);
+        masm_.load(r, Address::at(r, 8 * int32_t(op.index)), LoadKind::I64);
+      }
+      masm_.load(r, Address::at(r, vm_offsets::kMemorySize), LoadKind::I64);
+      masm_.shift_imm(ShiftOp::ShrU, r, r, memory.page_size_log2, Width::W64);
+      push_reg(memory.index_type == wasm::IndexType::I64 ? Class::I64 : Class::I32, r);
+      return {};
+    }
+    case Op::MemoryGrow: {
+      const wasm::MemoryType& memory = module_.memories[op.index];
+      const bool wide = memory.index_type == wasm::IndexType::I64;
+      spill_all();
+      load_into(M::kCArgs[2], uint32_t(stack_.size() - 1));
+      stack_.pop_back();
+      masm_.mov(M::kCArgs[0], M::kVmctx, Width::W64);
+      masm_.mov_imm(M::kCArgs[1], op.index, Width::W32);
+      call_builtin(Builtin::MemoryGrow);
+      reset_registers();
+      Reg r = alloc(RegClass::Gp);
+      masm_.mov(r, M::kCReturn, wide ? Width::W64 : Width::W32);
+      if (!wide) masm_.sign_extend(r, r, LoadKind::U32To64);
+      push_reg(wide ? Class::I64 : Class::I32, r);
+      return {};
+    }
+    default:
+      break;
+  }
+  if (wasm::opcode_info(op.op).imm == wasm::ImmKind::MemArg) return lower_memory(op);
+  return unsupported(op);
+}
+
+}  // namespace
+
+Result<CompiledFunction> compile_function(const wasm::ModuleTypes& types, uint32_t defined_index,
+                                          wasm::FuncValidator& scratch,
+                                          const CompileOptions& options) {
+  FunctionCompiler<x64::X64Masm> compiler(types, scratch, options);
+  return compiler.compile(defined_index);
+}
+
+}  // namespace kiln::jit
