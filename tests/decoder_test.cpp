@@ -419,11 +419,25 @@ TEST_CASE("code section: locals, bodies and their errors", "[decoder]") {
                  "function and code section have inconsistent lengths");
   }
   SECTION("a body without its final end") {
+    // What is reported depends on what follows, as in the reference interpreter, which reads
+    // on past the body: the end of the module,
     decode_fails(module({kOneVoidType, kOneFunction, section(10, {0x01, 0x02, 0x00, 0x01})}),
-                 "unexpected end of section or function");
-    decode_fails(module({kOneVoidType, kOneFunction, section(10, {0x01, 0x02, 0x00, 0x01}),
-                         section(0, name("x"))}),
-                 "END opcode expected");
+                 "unexpected end of section or function", 24);
+    // the next body's size byte 0x05 read as a misplaced `else`,
+    decode_fails(
+        module({kOneVoidType, section(3, {0x02, 0x00, 0x00}),
+                section(10, {0x02, 0x02, 0x00, 0x01, 0x05, 0x00, 0x41, 0x01, 0x1A, 0x0B})}),
+        "END opcode expected", 25);
+    // or an `end` found beyond the body.
+    decode_fails(
+        module({kOneVoidType, kOneFunction, section(10, {0x01, 0x02, 0x00, 0x01}), {0x0B}}),
+        "section size mismatch", 24);
+    // An over-long immediate running past the body is reported as such.
+    decode_fails(module({kOneVoidType,
+                         kOneFunction,
+                         section(10, {0x01, 0x03, 0x00, 0x41, 0x80}),
+                         {0x80, 0x80, 0x80, 0x80, 0x00, 0x0B}}),
+                 "integer representation too long");
   }
   SECTION("an empty body") {
     decode_fails(module({kOneVoidType, kOneFunction, section(10, {0x01, 0x00})}), "unexpected end");
