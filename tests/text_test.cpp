@@ -126,8 +126,8 @@ TEST_CASE("float literals: decimal, hex, inf, nan payloads, rounding and range",
   CHECK(f32_bits("nan:0x200000") == 0x7FA00000);
   CHECK(f32_bits("nan:0x1") == 0x7F800001);
   // Rounding to nearest-even at the 24-bit boundary, in hex.
-  CHECK(f32_bits("0x1.000001p0") == 0x3F800000);  // halfway: ties to even (down)
-  CHECK(f32_bits("0x1.000003p0") == 0x3F800002);  // halfway: ties to even (up)
+  CHECK(f32_bits("0x1.000001p0") == 0x3F800000);   // halfway: ties to even (down)
+  CHECK(f32_bits("0x1.000003p0") == 0x3F800002);   // halfway: ties to even (up)
   CHECK(f32_bits("0x1.0000011p0") == 0x3F800001);  // above halfway: up
   // The largest finite float, and what rounds to it rather than to infinity.
   CHECK(f32_bits("0x1.fffffep127") == 0x7F7FFFFF);
@@ -251,10 +251,11 @@ TEST_CASE("imports, exports and inline abbreviations", "[text]") {
 TEST_CASE("memarg: offset, align, memory index, memory64", "[text]") {
   auto code = code_of("(memory 1) (func (drop (i32.load offset=8 align=2 (i32.const 0))))");
   CHECK(code == std::vector<uint8_t>{0x41, 0x00, 0x28, 0x01, 0x08, 0x1A});
-  CHECK(error_of("(memory 1) (func (drop (i32.load align=3 (i32.const 0))))")
-            .find("power of two") != std::string::npos);
-  auto wide = encode(
-      "(memory i64 1) (func (drop (i64.load offset=18446744073709551615 (i64.const 0))))");
+  CHECK(
+      error_of("(memory 1) (func (drop (i32.load align=3 (i32.const 0))))").find("power of two") !=
+      std::string::npos);
+  auto wide =
+      encode("(memory i64 1) (func (drop (i64.load offset=18446744073709551615 (i64.const 0))))");
   CHECK(contains(wide, {0x29, 0x03, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x01}));
   auto multi = code_of("(memory 1) (memory $b 1) (func (drop (i32.load $b (i32.const 0))))");
   CHECK(multi == std::vector<uint8_t>{0x41, 0x00, 0x28, 0x42, 0x01, 0x00, 0x1A});
@@ -448,8 +449,8 @@ TEST_CASE("every spec testsuite script parses", "[.testsuite]") {
       }
     }
   }
-  INFO(files << " files, " << failures << " failed, " << modules << " modules, "
-             << quotes_accepted << " malformed quotes accepted");
+  INFO(files << " files, " << failures << " failed, " << modules << " modules, " << quotes_accepted
+             << " malformed quotes accepted");
   CHECK(failures == 0);
   CHECK(quotes_accepted == 0);
 }

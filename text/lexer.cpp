@@ -149,7 +149,8 @@ Result<TokenStream> tokenize(std::string_view source, std::string_view file) {
           }
         } else {
           ++annot_depth;
-          if (recording) stream.annotations.back().body.push_back({Tok::LParen, uint32_t(start), 1});
+          if (recording)
+            stream.annotations.back().body.push_back({Tok::LParen, uint32_t(start), 1});
         }
         pos = name_end;
         continue;

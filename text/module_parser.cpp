@@ -202,7 +202,8 @@ class ModuleParser {
   }
   bool parse_u32(uint32_t& value) {
     uint64_t v;
-    if (!peek_is(Tok::Keyword) || !parse_u64(peek_text(), v)) return fail_expected("a natural number");
+    if (!peek_is(Tok::Keyword) || !parse_u64(peek_text(), v))
+      return fail_expected("a natural number");
     if (v > UINT32_MAX) return fail("constant out of range");
     next();
     value = uint32_t(v);
@@ -347,11 +348,9 @@ class ModuleParser {
 
   // Pass 2 state.
   uint32_t next_index_[kSpaceCount] = {};
-  ByteWriter imports_, funcs_, tables_, memories_, tags_, globals_, exports_, elems_, code_,
-      datas_;
-  uint32_t import_count_ = 0, func_count_ = 0, table_count_ = 0, memory_count_ = 0,
-           tag_count_ = 0, global_count_ = 0, export_count_ = 0, elem_count_ = 0,
-           code_count_ = 0, data_count_ = 0;
+  ByteWriter imports_, funcs_, tables_, memories_, tags_, globals_, exports_, elems_, code_, datas_;
+  uint32_t import_count_ = 0, func_count_ = 0, table_count_ = 0, memory_count_ = 0, tag_count_ = 0,
+           global_count_ = 0, export_count_ = 0, elem_count_ = 0, code_count_ = 0, data_count_ = 0;
   std::optional<uint32_t> start_;
   bool uses_data_count_ = false;
   std::string_view module_name_;
@@ -371,8 +370,7 @@ class ModuleParser {
   std::unordered_map<std::string_view, uint32_t> locals_;
   uint32_t local_count_ = 0;
   bool in_function_ = false;
-  std::vector<std::pair<uint32_t, std::vector<std::pair<uint32_t, std::string_view>>>>
-      local_names_;
+  std::vector<std::pair<uint32_t, std::vector<std::pair<uint32_t, std::string_view>>>> local_names_;
   std::vector<std::string_view> labels_;
   std::vector<Frame> frames_;
   ByteWriter pending_;
@@ -407,8 +405,8 @@ bool ModuleParser::define(Space space, std::string_view name, uint32_t at_offset
   uint32_t index = sp.count();
   if (!name.empty()) {
     if (!sp.by_name.emplace(name, index).second)
-      return fail_at(at_offset, std::string("duplicate ") + kDuplicateWords[space] + " $" +
-                                    std::string(name));
+      return fail_at(at_offset,
+                     std::string("duplicate ") + kDuplicateWords[space] + " $" + std::string(name));
   }
   sp.names.push_back(name);
   return true;
@@ -501,10 +499,12 @@ bool ModuleParser::parse_heaptype(HeapType& heap) {
   if (!peek_is(Tok::Keyword)) return fail_expected("a heap type");
   std::string_view t = peek_text();
   static constexpr std::pair<std::string_view, HeapKind> kHeaps[] = {
-      {"func", HeapKind::Func},     {"extern", HeapKind::Extern}, {"any", HeapKind::Any},
-      {"eq", HeapKind::Eq},         {"i31", HeapKind::I31},       {"struct", HeapKind::Struct},
-      {"array", HeapKind::Array},   {"none", HeapKind::None},     {"nofunc", HeapKind::NoFunc},
-      {"noextern", HeapKind::NoExtern}, {"exn", HeapKind::Exn},   {"noexn", HeapKind::NoExn},
+      {"func", HeapKind::Func},     {"extern", HeapKind::Extern},
+      {"any", HeapKind::Any},       {"eq", HeapKind::Eq},
+      {"i31", HeapKind::I31},       {"struct", HeapKind::Struct},
+      {"array", HeapKind::Array},   {"none", HeapKind::None},
+      {"nofunc", HeapKind::NoFunc}, {"noextern", HeapKind::NoExtern},
+      {"exn", HeapKind::Exn},       {"noexn", HeapKind::NoExn},
   };
   for (auto& [name, kind] : kHeaps) {
     if (t == name) {
@@ -570,12 +570,18 @@ bool ModuleParser::parse_reftype(ValType& type) {
 bool ModuleParser::parse_valtype(ValType& type) {
   if (peek_is(Tok::Keyword)) {
     std::string_view t = peek_text();
-    if (t == "i32") type = ValType::i32();
-    else if (t == "i64") type = ValType::i64();
-    else if (t == "f32") type = ValType::f32();
-    else if (t == "f64") type = ValType::f64();
-    else if (t == "v128") type = ValType::v128();
-    else return parse_reftype(type);
+    if (t == "i32")
+      type = ValType::i32();
+    else if (t == "i64")
+      type = ValType::i64();
+    else if (t == "f32")
+      type = ValType::f32();
+    else if (t == "f64")
+      type = ValType::f64();
+    else if (t == "v128")
+      type = ValType::v128();
+    else
+      return parse_reftype(type);
     next();
     return true;
   }
@@ -984,8 +990,7 @@ bool ModuleParser::scan_fields(size_t begin, bool bare, size_t& end) {
       if (bare) break;
       return fail_expected("')'");
     }
-    if (!peek_is(Tok::LParen) || !peek_is(Tok::Keyword, 1))
-      return fail_expected("a module field");
+    if (!peek_is(Tok::LParen) || !peek_is(Tok::Keyword, 1)) return fail_expected("a module field");
     size_t start = pos_;
     const Token& keyword_token = peek(1);
     std::string_view keyword = peek_text(1);
@@ -1023,11 +1028,16 @@ bool ModuleParser::scan_fields(size_t begin, bool bare, size_t& end) {
       }
       std::string_view kind = peek_text(5);
       Space space;
-      if (kind == "func") space = kFunc;
-      else if (kind == "table") space = kTable;
-      else if (kind == "memory") space = kMemory;
-      else if (kind == "global") space = kGlobal;
-      else if (kind == "tag") space = kTag;
+      if (kind == "func")
+        space = kFunc;
+      else if (kind == "table")
+        space = kTable;
+      else if (kind == "memory")
+        space = kMemory;
+      else if (kind == "global")
+        space = kGlobal;
+      else if (kind == "tag")
+        space = kTag;
       else {
         pos_ += 5;
         return fail_expected("an import kind");
@@ -1102,8 +1112,7 @@ bool ModuleParser::scan_fields(size_t begin, bool bare, size_t& end) {
     pos_ = start;
     skip_form();
     if (toks_[pos_ - 1].kind != Tok::RParen || peek(-1).kind == Tok::Eof) {
-      if (peek_is(Tok::Eof) && toks_[pos_ - 1].kind != Tok::RParen)
-        return fail_expected("')'");
+      if (peek_is(Tok::Eof) && toks_[pos_ - 1].kind != Tok::RParen) return fail_expected("')'");
     }
   }
   end = pos_;
@@ -1625,8 +1634,10 @@ bool ModuleParser::parse_elem() {
     next();
     if (!parse_elem_items(items, uses_exprs, type, count, false)) return false;
     elems_.u8(uses_exprs ? 7 : 3);
-    if (uses_exprs) write_valtype(elems_, type);
-    else elems_.u8(0);
+    if (uses_exprs)
+      write_valtype(elems_, type);
+    else
+      elems_.u8(0);
   } else if ((peek_is(Tok::LParen) && !peek_lparen_keyword("item") &&
               !peek_lparen_keyword("ref")) ||
              (peek_index() && peek_is(Tok::LParen, 1))) {
@@ -1671,8 +1682,10 @@ bool ModuleParser::parse_elem() {
   } else {
     if (!parse_elem_items(items, uses_exprs, type, count, false)) return false;
     elems_.u8(uses_exprs ? 5 : 1);
-    if (uses_exprs) write_valtype(elems_, type);
-    else elems_.u8(0);
+    if (uses_exprs)
+      write_valtype(elems_, type);
+    else
+      elems_.u8(0);
   }
   elems_.u32(count);
   elems_.append(items.bytes);
@@ -1760,11 +1773,16 @@ bool ModuleParser::parse_block_header(std::string_view mnemonic, ByteWriter& out
                                       std::string_view& label) {
   label = {};
   if (!take_optional_id(label)) return false;
-  if (mnemonic == "block") out.u8(0x02);
-  else if (mnemonic == "loop") out.u8(0x03);
-  else if (mnemonic == "if") out.u8(0x04);
-  else if (mnemonic == "try") out.u8(0x06);
-  else out.u8(0x1F);  // try_table
+  if (mnemonic == "block")
+    out.u8(0x02);
+  else if (mnemonic == "loop")
+    out.u8(0x03);
+  else if (mnemonic == "if")
+    out.u8(0x04);
+  else if (mnemonic == "try")
+    out.u8(0x06);
+  else
+    out.u8(0x1F);  // try_table
   if (!parse_blocktype(out)) return false;
   if (mnemonic == "try_table") return parse_try_table_catches(out);
   return true;
@@ -1776,11 +1794,16 @@ bool ModuleParser::parse_try_table_catches(ByteWriter& out) {
   while (peek_is(Tok::LParen) && peek_is(Tok::Keyword, 1)) {
     std::string_view kind = peek_text(1);
     uint8_t code;
-    if (kind == "catch") code = 0;
-    else if (kind == "catch_ref") code = 1;
-    else if (kind == "catch_all") code = 2;
-    else if (kind == "catch_all_ref") code = 3;
-    else break;
+    if (kind == "catch")
+      code = 0;
+    else if (kind == "catch_ref")
+      code = 1;
+    else if (kind == "catch_all")
+      code = 2;
+    else if (kind == "catch_all_ref")
+      code = 3;
+    else
+      break;
     next();
     next();
     catches.u8(code);
@@ -2032,14 +2055,16 @@ bool ModuleParser::parse_memarg(const OpcodeInfo& info, ByteWriter& out, bool la
   } else if (peek_nat()) {
     bool is_memory = true;
     if (lane) {
-      is_memory = peek_nat(1) || (peek_is(Tok::Keyword, 1) && (peek_text(1).starts_with("offset=") ||
-                                                               peek_text(1).starts_with("align=")));
+      is_memory = peek_nat(1) ||
+                  (peek_is(Tok::Keyword, 1) &&
+                   (peek_text(1).starts_with("offset=") || peek_text(1).starts_with("align=")));
     }
     if (is_memory && !parse_index(kMemory, memory)) return false;
   }
   uint64_t offset = 0;
   if (peek_is(Tok::Keyword) && peek_text().starts_with("offset=")) {
-    if (!parse_u64(peek_text().substr(7), offset)) return fail("malformed memory offset: expected a natural number");
+    if (!parse_u64(peek_text().substr(7), offset))
+      return fail("malformed memory offset: expected a natural number");
     next();
   }
   uint32_t align_log2 = 0;
@@ -2047,9 +2072,9 @@ bool ModuleParser::parse_memarg(const OpcodeInfo& info, ByteWriter& out, bool la
   while ((1u << align_log2) < natural) ++align_log2;
   if (peek_is(Tok::Keyword) && peek_text().starts_with("align=")) {
     uint64_t align;
-    if (!parse_u64(peek_text().substr(6), align)) return fail("malformed alignment: expected a natural number");
-    if (align == 0 || (align & (align - 1)) != 0)
-      return fail("alignment must be a power of two");
+    if (!parse_u64(peek_text().substr(6), align))
+      return fail("malformed alignment: expected a natural number");
+    if (align == 0 || (align & (align - 1)) != 0) return fail("alignment must be a power of two");
     align_log2 = 0;
     while ((uint64_t(1) << align_log2) < align) ++align_log2;
     next();
@@ -2069,13 +2094,20 @@ bool ModuleParser::parse_v128_const(ByteWriter& out) {
   std::string_view shape = peek_text();
   unsigned lanes, bits;
   bool is_float = false;
-  if (shape == "i8x16") lanes = 16, bits = 8;
-  else if (shape == "i16x8") lanes = 8, bits = 16;
-  else if (shape == "i32x4") lanes = 4, bits = 32;
-  else if (shape == "i64x2") lanes = 2, bits = 64;
-  else if (shape == "f32x4") lanes = 4, bits = 32, is_float = true;
-  else if (shape == "f64x2") lanes = 2, bits = 64, is_float = true;
-  else return fail_expected("a vector shape");
+  if (shape == "i8x16")
+    lanes = 16, bits = 8;
+  else if (shape == "i16x8")
+    lanes = 8, bits = 16;
+  else if (shape == "i32x4")
+    lanes = 4, bits = 32;
+  else if (shape == "i64x2")
+    lanes = 2, bits = 64;
+  else if (shape == "f32x4")
+    lanes = 4, bits = 32, is_float = true;
+  else if (shape == "f64x2")
+    lanes = 2, bits = 64, is_float = true;
+  else
+    return fail_expected("a vector shape");
   next();
   for (unsigned i = 0; i < lanes; ++i) {
     if (!peek_is(Tok::Keyword)) return fail("wrong number of lane literals");
@@ -2149,9 +2181,8 @@ bool ModuleParser::parse_special(std::string_view mnemonic, ByteWriter& out, boo
   // Table rows that are not text-format mnemonics of their own, and block delimiters that
   // are only valid inside their block.
   if (mnemonic == "select_t" || mnemonic == "ref.test_null" || mnemonic == "ref.cast_null" ||
-      mnemonic == "else" || mnemonic == "end" || mnemonic == "catch" ||
-      mnemonic == "catch_all" || mnemonic == "delegate" || mnemonic == "then" ||
-      mnemonic == "do") {
+      mnemonic == "else" || mnemonic == "end" || mnemonic == "catch" || mnemonic == "catch_all" ||
+      mnemonic == "delegate" || mnemonic == "then" || mnemonic == "do") {
     return fail_at(peek(-1).offset, "unknown operator " + std::string(mnemonic));
   }
   handled = false;
@@ -2270,7 +2301,8 @@ bool ModuleParser::parse_immediates(const OpcodeInfo& info, ByteWriter& out) {
       return true;
     case ImmKind::I32: {
       uint64_t value;
-      if (!peek_is(Tok::Keyword)) return fail_expected("an i32 literal");
+      if (!peek_is(Tok::Keyword) || !looks_numeric(peek_text()))
+        return fail_expected("an i32 literal");
       if (!parse_int(peek_text(), 32, value, message)) return fail(message);
       next();
       out.s32(int32_t(uint32_t(value)));
@@ -2278,7 +2310,8 @@ bool ModuleParser::parse_immediates(const OpcodeInfo& info, ByteWriter& out) {
     }
     case ImmKind::I64: {
       uint64_t value;
-      if (!peek_is(Tok::Keyword)) return fail_expected("an i64 literal");
+      if (!peek_is(Tok::Keyword) || !looks_numeric(peek_text()))
+        return fail_expected("an i64 literal");
       if (!parse_int(peek_text(), 64, value, message)) return fail(message);
       next();
       out.s64(int64_t(value));
@@ -2286,7 +2319,8 @@ bool ModuleParser::parse_immediates(const OpcodeInfo& info, ByteWriter& out) {
     }
     case ImmKind::F32: {
       uint32_t bits;
-      if (!peek_is(Tok::Keyword)) return fail_expected("an f32 literal");
+      if (!peek_is(Tok::Keyword) || !looks_numeric(peek_text()))
+        return fail_expected("an f32 literal");
       if (!parse_f32(peek_text(), bits, message)) return fail(message);
       next();
       out.fixed32(bits);
@@ -2294,7 +2328,8 @@ bool ModuleParser::parse_immediates(const OpcodeInfo& info, ByteWriter& out) {
     }
     case ImmKind::F64: {
       uint64_t bits;
-      if (!peek_is(Tok::Keyword)) return fail_expected("an f64 literal");
+      if (!peek_is(Tok::Keyword) || !looks_numeric(peek_text()))
+        return fail_expected("an f64 literal");
       if (!parse_f64(peek_text(), bits, message)) return fail(message);
       next();
       out.fixed64(bits);
@@ -2433,15 +2468,18 @@ bool ModuleParser::parse_custom_annotation(const Annotation& annotation) {
     std::string_view where = text(body[i + 1]);
     if (where != "before" && where != "after")
       return fail_annot(body[i + 1].offset, "malformed placement");
-    if (body[i + 2].kind != Tok::Keyword) return fail_annot(body[i + 2].offset, "malformed section kind");
+    if (body[i + 2].kind != Tok::Keyword)
+      return fail_annot(body[i + 2].offset, "malformed section kind");
     std::string_view kind = text(body[i + 2]);
     static constexpr std::pair<std::string_view, uint8_t> kKinds[] = {
-        {"type", 1},  {"import", 2}, {"func", 3},  {"table", 4},     {"memory", 5},
-        {"global", 6}, {"export", 7}, {"start", 8}, {"elem", 9},      {"code", 10},
-        {"data", 11}, {"datacount", 12}, {"tag", 13}};
+        {"type", 1},   {"import", 2},     {"func", 3},  {"table", 4}, {"memory", 5},
+        {"global", 6}, {"export", 7},     {"start", 8}, {"elem", 9},  {"code", 10},
+        {"data", 11},  {"datacount", 12}, {"tag", 13}};
     int slot = -1;
-    if (kind == "first") slot = 0;
-    else if (kind == "last") slot = 2 * int(std::size(kSectionOrder)) + 1;
+    if (kind == "first")
+      slot = 0;
+    else if (kind == "last")
+      slot = 2 * int(std::size(kSectionOrder)) + 1;
     else {
       for (auto& [name, id] : kKinds) {
         if (kind == name) {
@@ -2453,7 +2491,8 @@ bool ModuleParser::parse_custom_annotation(const Annotation& annotation) {
       // before X sits just before X's slot; after X just after.
       slot = where == "after" ? slot : slot - 1;
     }
-    if (body[i + 3].kind != Tok::RParen) return fail_annot(body[i + 3].offset, "malformed placement");
+    if (body[i + 3].kind != Tok::RParen)
+      return fail_annot(body[i + 3].offset, "malformed placement");
     section.slot = slot;
     i += 4;
   }
@@ -2474,9 +2513,8 @@ void ModuleParser::write_names(ByteWriter& out) {
     names.u32(uint32_t(content.size()));
     names.append(content.bytes);
   };
-  std::string_view module_name = has_annotated_module_name_
-                                     ? std::string_view(annotated_module_name_)
-                                     : module_name_;
+  std::string_view module_name =
+      has_annotated_module_name_ ? std::string_view(annotated_module_name_) : module_name_;
   if (!module_name.empty()) {
     ByteWriter content;
     content.name(module_name);
@@ -2696,7 +2734,8 @@ bool ModuleParser::run(size_t begin, bool bare, std::string_view module_id, size
       if (!parse_custom_annotation(annotation)) return false;
     } else if (annotation.before_token == begin && annotation.body.size() == 1 &&
                annotation.body[0].kind == Tok::String) {
-      if (has_annotated_module_name_) return fail_at(annotation.offset, "@name annotation: multiple module names");
+      if (has_annotated_module_name_)
+        return fail_at(annotation.offset, "@name annotation: multiple module names");
       if (!string_value(annotation.body[0], annotated_module_name_)) return false;
       has_annotated_module_name_ = true;
     }
@@ -2750,7 +2789,8 @@ Result<std::vector<uint8_t>> encode_source(std::string_view source, std::string_
       if (toks[pos].kind != Tok::RParen || toks[pos + 1].kind != Tok::Eof)
         return stream.error_at(toks[pos].offset, "unexpected token: expected a string or ')'");
       if (binary) return std::vector<uint8_t>(content.begin(), content.end());
-      if (quote_depth >= 4) return stream.error_at(toks[2].offset, "module quote nested too deeply");
+      if (quote_depth >= 4)
+        return stream.error_at(toks[2].offset, "module quote nested too deeply");
       return encode_source(content, file, quote_depth + 1);
     }
     size_t end = 0;

@@ -54,9 +54,9 @@ class WastParser {
  private:
   bool starts_with_module_field() const {
     if (!peek_is(Tok::LParen) || !peek_is(Tok::Keyword, 1)) return false;
-    static constexpr std::string_view kFields[] = {"type",   "rec",   "func", "import",
+    static constexpr std::string_view kFields[] = {"type",   "rec",   "func",   "import",
                                                    "export", "table", "memory", "global",
-                                                   "tag",    "elem",  "data", "start"};
+                                                   "tag",    "elem",  "data",   "start"};
     for (std::string_view field : kFields)
       if (peek_text(1) == field) return true;
     return false;
@@ -89,8 +89,8 @@ class WastParser {
   }
   bool fail(std::string_view message) { return fail_at(peek().offset, message); }
   bool fail_expected(std::string_view what) {
-    std::string found = peek_is(Tok::Eof) ? "end of input"
-                                          : "'" + std::string(peek_text().substr(0, 40)) + "'";
+    std::string found =
+        peek_is(Tok::Eof) ? "end of input" : "'" + std::string(peek_text().substr(0, 40)) + "'";
     return fail("unexpected token: expected " + std::string(what) + ", found " + found);
   }
   bool expect(Tok kind, std::string_view what) {
@@ -229,14 +229,22 @@ class WastParser {
     if (!peek_is(Tok::Keyword)) return fail_expected("a heap type");
     std::string_view t = peek_text();
     static constexpr std::pair<std::string_view, HeapKind> kHeaps[] = {
-        {"func", HeapKind::Func},         {"extern", HeapKind::Extern},
-        {"any", HeapKind::Any},           {"eq", HeapKind::Eq},
-        {"i31", HeapKind::I31},           {"struct", HeapKind::Struct},
-        {"array", HeapKind::Array},       {"none", HeapKind::None},
-        {"nofunc", HeapKind::NoFunc},     {"noextern", HeapKind::NoExtern},
-        {"exn", HeapKind::Exn},           {"noexn", HeapKind::NoExn},
-        {"funcref", HeapKind::Func},      {"externref", HeapKind::Extern},
-        {"nullref", HeapKind::None},      {"nullfuncref", HeapKind::NoFunc},
+        {"func", HeapKind::Func},
+        {"extern", HeapKind::Extern},
+        {"any", HeapKind::Any},
+        {"eq", HeapKind::Eq},
+        {"i31", HeapKind::I31},
+        {"struct", HeapKind::Struct},
+        {"array", HeapKind::Array},
+        {"none", HeapKind::None},
+        {"nofunc", HeapKind::NoFunc},
+        {"noextern", HeapKind::NoExtern},
+        {"exn", HeapKind::Exn},
+        {"noexn", HeapKind::NoExn},
+        {"funcref", HeapKind::Func},
+        {"externref", HeapKind::Extern},
+        {"nullref", HeapKind::None},
+        {"nullfuncref", HeapKind::NoFunc},
         {"nullexternref", HeapKind::NoExtern},
     };
     for (auto& [name, kind] : kHeaps) {
@@ -271,7 +279,8 @@ class WastParser {
     if (pattern && (kind == ResultPattern::Kind::F32 || kind == ResultPattern::Kind::F64)) {
       bool f32 = kind == ResultPattern::Kind::F32;
       if (t == "nan:canonical") {
-        out.kind = f32 ? ResultPattern::Kind::F32CanonicalNan : ResultPattern::Kind::F64CanonicalNan;
+        out.kind =
+            f32 ? ResultPattern::Kind::F32CanonicalNan : ResultPattern::Kind::F64CanonicalNan;
         next();
         return true;
       }
@@ -310,13 +319,20 @@ class WastParser {
     std::string_view shape = peek_text();
     unsigned lanes, bits;
     ResultPattern::Kind lane_kind;
-    if (shape == "i8x16") lanes = 16, bits = 8, lane_kind = ResultPattern::Kind::I32;
-    else if (shape == "i16x8") lanes = 8, bits = 16, lane_kind = ResultPattern::Kind::I32;
-    else if (shape == "i32x4") lanes = 4, bits = 32, lane_kind = ResultPattern::Kind::I32;
-    else if (shape == "i64x2") lanes = 2, bits = 64, lane_kind = ResultPattern::Kind::I64;
-    else if (shape == "f32x4") lanes = 4, bits = 32, lane_kind = ResultPattern::Kind::F32;
-    else if (shape == "f64x2") lanes = 2, bits = 64, lane_kind = ResultPattern::Kind::F64;
-    else return fail_expected("a vector shape");
+    if (shape == "i8x16")
+      lanes = 16, bits = 8, lane_kind = ResultPattern::Kind::I32;
+    else if (shape == "i16x8")
+      lanes = 8, bits = 16, lane_kind = ResultPattern::Kind::I32;
+    else if (shape == "i32x4")
+      lanes = 4, bits = 32, lane_kind = ResultPattern::Kind::I32;
+    else if (shape == "i64x2")
+      lanes = 2, bits = 64, lane_kind = ResultPattern::Kind::I64;
+    else if (shape == "f32x4")
+      lanes = 4, bits = 32, lane_kind = ResultPattern::Kind::F32;
+    else if (shape == "f64x2")
+      lanes = 2, bits = 64, lane_kind = ResultPattern::Kind::F64;
+    else
+      return fail_expected("a vector shape");
     next();
     out.kind = ResultPattern::Kind::V128;
     out.lane_shape = std::string(shape);
@@ -332,7 +348,8 @@ class WastParser {
       } else if (!parse_number(lane, lane_kind, pattern)) {
         return false;
       }
-      for (unsigned b = 0; b < bits / 8; ++b) bytes[i * (bits / 8) + b] = uint8_t(lane.bits >> (8 * b));
+      for (unsigned b = 0; b < bits / 8; ++b)
+        bytes[i * (bits / 8) + b] = uint8_t(lane.bits >> (8 * b));
       out.lanes.push_back(std::move(lane));
     }
     return true;
@@ -345,10 +362,9 @@ class WastParser {
     next();
     ResultPattern pattern;
     if (head == "i32.const" || head == "i64.const" || head == "f32.const" || head == "f64.const") {
-      ResultPattern::Kind kind = head[0] == 'i' ? (head[1] == '3' ? ResultPattern::Kind::I32
-                                                                   : ResultPattern::Kind::I64)
-                                                : (head[1] == '3' ? ResultPattern::Kind::F32
-                                                                  : ResultPattern::Kind::F64);
+      ResultPattern::Kind kind =
+          head[0] == 'i' ? (head[1] == '3' ? ResultPattern::Kind::I32 : ResultPattern::Kind::I64)
+                         : (head[1] == '3' ? ResultPattern::Kind::F32 : ResultPattern::Kind::F64);
       if (!parse_number(pattern, kind, false)) return false;
       value.kind = head == "i32.const"   ? Value::Kind::I32
                    : head == "i64.const" ? Value::Kind::I64
@@ -377,8 +393,8 @@ class WastParser {
     next();
     using K = ResultPattern::Kind;
     if (head == "i32.const" || head == "i64.const" || head == "f32.const" || head == "f64.const") {
-      K kind = head[0] == 'i' ? (head[1] == '3' ? K::I32 : K::I64)
-                              : (head[1] == '3' ? K::F32 : K::F64);
+      K kind =
+          head[0] == 'i' ? (head[1] == '3' ? K::I32 : K::I64) : (head[1] == '3' ? K::F32 : K::F64);
       if (!parse_number(result, kind, true)) return false;
     } else if (head == "v128.const") {
       std::array<uint8_t, 16> bytes;
@@ -399,9 +415,9 @@ class WastParser {
       }
     } else {
       static constexpr std::pair<std::string_view, K> kRefs[] = {
-          {"ref.extern", K::RefExtern}, {"ref.host", K::RefHost},     {"ref.func", K::RefFunc},
-          {"ref.struct", K::RefStruct}, {"ref.array", K::RefArray},   {"ref.i31", K::RefI31},
-          {"ref.any", K::RefAny},       {"ref.eq", K::RefEq},         {"ref.exn", K::RefExn},
+          {"ref.extern", K::RefExtern}, {"ref.host", K::RefHost},   {"ref.func", K::RefFunc},
+          {"ref.struct", K::RefStruct}, {"ref.array", K::RefArray}, {"ref.i31", K::RefI31},
+          {"ref.any", K::RefAny},       {"ref.eq", K::RefEq},       {"ref.exn", K::RefExn},
       };
       bool found = false;
       for (auto& [name, kind] : kRefs) {
@@ -410,7 +426,9 @@ class WastParser {
           found = true;
         }
       }
-      if (!found) return fail_at(toks_[pos_ - 1].offset, "unexpected token: unknown result " + std::string(head));
+      if (!found)
+        return fail_at(toks_[pos_ - 1].offset,
+                       "unexpected token: unknown result " + std::string(head));
       if (peek_is(Tok::Keyword)) {
         if (!parse_payload(result.bits)) return false;
         result.has_payload = true;

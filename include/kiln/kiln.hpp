@@ -4,3 +4,4 @@
 
 #include "kiln/error.hpp"
 #include "kiln/version.hpp"
+#include "kiln/wat.hpp"
