@@ -264,7 +264,7 @@ Result<void> OperatorReader::read(Operator& out) {
       if (!count) return std::move(count).err();
       targets_.clear();
       targets_.reserve(size_t(count.ok()) + 1);
-      for (uint32_t i = 0; i <= count.ok(); ++i) {
+      for (uint64_t i = 0; i <= count.ok(); ++i) {
         auto label = r.u32();
         if (!label) return std::move(label).err();
         targets_.push_back(label.ok());
