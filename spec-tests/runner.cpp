@@ -495,15 +495,17 @@ void Runner::dump_module(FileState& state, uint32_t line, std::span<const uint8_
 Runner::Check Runner::check_binary(std::span<const uint8_t> binary) const {
   if (toolchain_.decode_and_validate) {
     Result<void> result = toolchain_.decode_and_validate(binary);
-    if (result) return {Check::Status::Valid, {}};
-    return {Check::Status::Rejected, result.err().message()};
+    if (result) return {Check::Status::Valid, {}, {}};
+    return {Check::Status::Rejected, result.err().message(), result.err().to_string()};
   }
   if (toolchain_.decode) {
     Result<void> result = toolchain_.decode(binary);
-    if (!result) return {Check::Status::Rejected, result.err().message()};
-    return {Check::Status::Unchecked, toolchain_.missing_validate};
+    if (!result) {
+      return {Check::Status::Rejected, result.err().message(), result.err().to_string()};
+    }
+    return {Check::Status::Unchecked, toolchain_.missing_validate, {}};
   }
-  return {Check::Status::Unchecked, toolchain_.missing_decode};
+  return {Check::Status::Unchecked, toolchain_.missing_decode, {}};
 }
 
 void Runner::run_command(const text::Command& command, FileState& state) {
@@ -603,7 +605,7 @@ void Runner::run_command(const text::Command& command, FileState& state) {
       if (command.module) {
         const Check check = check_binary(binary);
         if (check.status == Check::Status::Rejected) {
-          return fail("the module was rejected: " + check.message);
+          return fail("the module was rejected: " + check.detail);
         }
         if (check.status == Check::Status::Unchecked) return skip(check.message);
         if (command.kind == Kind::Module && !can_execute) return pass();

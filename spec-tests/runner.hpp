@@ -264,6 +264,7 @@ class Runner {
     enum class Status : uint8_t { Valid, Rejected, Unchecked };
     Status status = Status::Unchecked;
     std::string message;  // Rejected: the error; Unchecked: what is missing
+    std::string detail;   // Rejected: the error with its byte offset
   };
   Check check_binary(std::span<const uint8_t> binary) const;
   void run_script(const text::Script& script, FileState& state);
