@@ -893,3 +893,51 @@ TEST_CASE("the reader's decode table agrees with lookup_opcode for every encodin
     }
   }
 }
+
+TEST_CASE("random immediate values round-trip through their encodings", "[operators]") {
+  uint64_t state = 0x2545F4914F6CDD1Du;
+  auto next = [&state] {
+    state ^= state << 13;
+    state ^= state >> 7;
+    state ^= state << 17;
+    return state;
+  };
+  for (int i = 0; i < 2000; ++i) {
+    uint64_t a = next(), b = next();
+    // Vary the magnitude so every LEB length occurs.
+    uint32_t index = uint32_t(a) >> (a >> 59);
+    uint32_t index2 = uint32_t(b) >> (b >> 59);
+    int64_t value64 = int64_t(b) >> (a >> 58);
+    int32_t value32 = int32_t(uint32_t(a >> 32)) >> (b >> 59);
+    INFO("iteration " << i);
+
+    Operator call_indirect = decode(concat({{0x11}, uleb(index), uleb(index2)}));
+    CHECK(call_indirect.index == index);
+    CHECK(call_indirect.index2 == index2);
+    CHECK(decode(concat({{0x20}, uleb(index)})).index == index);
+    Operator struct_set = decode(concat({{0xFB, 0x05}, uleb(index), uleb(index2)}));
+    CHECK(struct_set.index == index);
+    CHECK(struct_set.index2 == index2);
+    CHECK(decode(concat({{0x41}, sleb(value32)})).value == uint64_t(int64_t(value32)));
+    CHECK(decode(concat({{0x42}, sleb(value64)})).value == uint64_t(value64));
+
+    uint32_t align = uint32_t(a & 0x3F);
+    bool with_memory = (b & 1) != 0;
+    uint64_t offset = b >> (a & 63);
+    Bytes memarg = uleb(align | (with_memory ? 0x40u : 0u));
+    if (with_memory) memarg = concat({memarg, uleb(index)});
+    memarg = concat({memarg, uleb(offset)});
+    Operator atomic = decode(concat({{0xFE, 0x48}, memarg}));  // i32.atomic.rmw.cmpxchg
+    CHECK(atomic.memarg.align_log2 == align);
+    CHECK(atomic.memarg.memory == (with_memory ? index : 0u));
+    CHECK(atomic.memarg.offset == offset);
+
+    Bytes heap = (a & 2) ? Bytes{uint8_t(0x69 + (b % 12))} : sleb(int64_t(index));  // s33
+    Operator cast = decode(concat({{0xFB, 0x16}, heap}));
+    if (a & 2) {
+      CHECK(cast.heap.kind == HeapKind(0x69 + (b % 12)));
+    } else {
+      CHECK(cast.heap == HeapType{HeapKind::Concrete, index});
+    }
+  }
+}
