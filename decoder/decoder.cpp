@@ -786,14 +786,12 @@ Result<ConstExpr> ModuleDecoder::read_const_expr_bounded(Reader& reader, size_t 
         RETURN_IF_ERROR(read_heap_type(reader));
         break;
       case 0xFD: {  // v128.const
-        size_t sub_offset = reader.offset();
         ASSIGN_OR_RETURN(uint32_t sub, reader.u32());
         if (sub != 12) {
           reader.seek(op_offset);
           RETURN_IF_ERROR(skip_operators_to_end(reader));
           return ConstExpr{{uint32_t(start), uint32_t(reader.offset() - start)}};
         }
-        (void)sub_offset;
         RETURN_IF_ERROR(reader.skip(16));
         break;
       }
