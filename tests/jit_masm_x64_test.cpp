@@ -358,6 +358,18 @@ TEST_CASE("x64 masm encodings agree with xbyak", "[jit][x64][xbyak]") {
       {"call r64", [](X64Masm& m) { m.call_reg(gp::r11); }, [](G& g) { g.call(g.r11); }},
       {"ret", [](X64Masm& m) { m.ret(); }, [](G& g) { g.ret(); }},
       {"leave", [](X64Masm& m) { m.leave_frame(); }, [](G& g) { g.leave(); }},
+      {"push r64", [](X64Masm& m) { m.push(gp::r13); }, [](G& g) { g.push(g.r13); }},
+      {"pop r64", [](X64Masm& m) { m.pop(gp::rbx); }, [](G& g) { g.pop(g.rbx); }},
+      {"sub rsp, r64", [](X64Masm& m) { m.alu(AluOp::Sub, gp::rsp, gp::rsp, gp::rax, Width::W64); },
+       [](G& g) { g.sub(g.rsp, g.rax); }},
+      {"lea rsp, [rbp+disp]",
+       [](X64Masm& m) { m.lea(gp::rsp, Address::at(gp::rbp, -48), Width::W64); },
+       [](G& g) { g.lea(g.rsp, g.ptr[g.rbp - 48]); }},
+      {"mov qword [base+index*8], r64",
+       [](X64Masm& m) {
+         m.store(Address{gp::rsp, gp::rcx, 3, 0}, gp::rax, StoreKind::I64);
+       },
+       [](G& g) { g.mov(g.qword[g.rsp + g.rcx * 8], g.rax); }},
       {"push rbp; mov rbp, rsp; sub rsp, imm32",
        [](X64Masm& m) {
          m.enter_frame();

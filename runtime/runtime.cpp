@@ -1,0 +1,324 @@
+// Engine, Module, memories, tables, cross-module type matching and trap descriptions.
+#include "runtime/runtime.hpp"
+
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "decoder/decoder.hpp"
+
+// The compiler is written in parallel with the runtime: until it is linked in, Engine::compile
+// reports that it is missing instead of failing the link.
+namespace kiln::jit {
+Result<CompiledFunction> compile_function(const wasm::ModuleTypes& types, uint32_t defined_index,
+                                          wasm::FuncValidator& scratch,
+                                          const CompileOptions& options) __attribute__((weak));
+}
+
+namespace kiln::runtime {
+
+// ---- Failures
+
+std::string Trap::describe() const {
+  std::string text = "wasm trap: ";
+  text += trap_message(code);
+  if (!frames.empty()) text += "\nwasm backtrace:";
+  for (size_t i = 0; i < frames.size(); ++i) {
+    const Frame& frame = frames[i];
+    text += "\n  " + std::to_string(i) + ": ";
+    if (frame.module_offset) {
+      char offset[32];
+      snprintf(offset, sizeof offset, "0x%x - ", *frame.module_offset);
+      text += offset;
+    }
+    text += frame.name.empty() ? "<wasm function " + std::to_string(frame.func_index) + ">"
+                               : frame.name;
+  }
+  return text;
+}
+
+Error Failure::to_error() const {
+  if (trap) return Error(trap->describe());
+  return Error(message);
+}
+
+// ---- Types across modules
+
+CanonicalValType canonicalize(const wasm::ModuleTypes& types, wasm::ValType type) {
+  if (type.is_ref() && type.heap.kind == wasm::HeapKind::Concrete) {
+    type.heap.index = types.canonical_id(type.heap.index);
+  }
+  return {type};
+}
+
+namespace {
+
+using wasm::HeapKind;
+
+// The abstract heap type a concrete type sits under directly (func, struct or array).
+HeapKind kind_of_concrete(const wasm::TypeRegistry& registry, uint32_t canonical_id) {
+  switch (registry.entry(canonical_id).type.kind) {
+    case wasm::CompositeKind::Func:
+      return HeapKind::Func;
+    case wasm::CompositeKind::Struct:
+      return HeapKind::Struct;
+    case wasm::CompositeKind::Array:
+      return HeapKind::Array;
+  }
+  return HeapKind::Func;
+}
+
+bool abstract_subtype(HeapKind sub, HeapKind super) {
+  if (sub == super) return true;
+  switch (super) {
+    case HeapKind::Any:
+      return sub == HeapKind::Eq || sub == HeapKind::I31 || sub == HeapKind::Struct ||
+             sub == HeapKind::Array || sub == HeapKind::None;
+    case HeapKind::Eq:
+      return sub == HeapKind::I31 || sub == HeapKind::Struct || sub == HeapKind::Array ||
+             sub == HeapKind::None;
+    case HeapKind::I31:
+    case HeapKind::Struct:
+    case HeapKind::Array:
+      return sub == HeapKind::None;
+    case HeapKind::Func:
+      return sub == HeapKind::NoFunc;
+    case HeapKind::Extern:
+      return sub == HeapKind::NoExtern;
+    case HeapKind::Exn:
+      return sub == HeapKind::NoExn;
+    default:
+      return false;
+  }
+}
+
+bool heap_subtype(const wasm::TypeRegistry& registry, wasm::HeapType sub, wasm::HeapType super) {
+  const bool sub_concrete = sub.kind == HeapKind::Concrete;
+  const bool super_concrete = super.kind == HeapKind::Concrete;
+  if (sub_concrete && super_concrete) {
+    return sub.index == super.index || registry.is_subtype(sub.index, super.index);
+  }
+  if (sub_concrete) return abstract_subtype(kind_of_concrete(registry, sub.index), super.kind);
+  if (super_concrete) {
+    const HeapKind kind = kind_of_concrete(registry, super.index);
+    if (kind == HeapKind::Func) return sub.kind == HeapKind::NoFunc;
+    return sub.kind == HeapKind::None;
+  }
+  return abstract_subtype(sub.kind, super.kind);
+}
+
+}  // namespace
+
+bool is_subtype(const wasm::TypeRegistry& registry, CanonicalValType sub, CanonicalValType super) {
+  if (sub.type.kind != super.type.kind) return false;
+  if (!sub.type.is_ref()) return true;
+  if (sub.type.nullable && !super.type.nullable) return false;
+  return heap_subtype(registry, sub.type.heap, super.type.heap);
+}
+
+uint32_t slot_count(wasm::ValType type) {
+  return type.kind == wasm::ValKind::V128 ? 2 : 1;
+}
+
+uint32_t slot_count(std::span<const wasm::ValType> types) {
+  uint32_t slots = 0;
+  for (const wasm::ValType& type : types) slots += slot_count(type);
+  return slots;
+}
+
+// ---- Module
+
+Module::~Module() {
+  if (registered_) unregister_code(&code_info_);
+}
+
+std::string Module::function_name(uint32_t func_index) const {
+  const std::string* name = info_.names.functions.find(func_index);
+  return name ? *name : std::string();
+}
+
+// ---- Engine
+
+Engine::Engine(EngineConfig config) : config_(std::move(config)) {
+  install_signal_handlers();
+}
+
+Result<std::shared_ptr<const Module>> Engine::compile(std::span<const uint8_t> bytes) const {
+  if (!jit::compile_function) {
+    return Error("compilation needs the JIT's compile_function, which this build lacks");
+  }
+  return compile_with(bytes, [](const wasm::ModuleTypes& types, uint32_t defined_index,
+                                wasm::FuncValidator& scratch, const jit::CompileOptions& options) {
+    return jit::compile_function(types, defined_index, scratch, options);
+  });
+}
+
+Result<std::shared_ptr<const Module>> Engine::compile_with(std::span<const uint8_t> bytes,
+                                                           const FunctionCompiler& compiler) const {
+  std::shared_ptr<Module> module(new Module());
+  module->bytes_.assign(bytes.begin(), bytes.end());
+  auto decoded = wasm::decode_module(module->bytes_, config_.features);
+  if (!decoded) return std::move(decoded.err());
+  module->info_ = std::move(decoded.ok());
+  auto types =
+      wasm::validate_module_sections(module->info_, module->bytes_, config_.features, registry());
+  if (!types) return std::move(types.err());
+  module->types_ = std::make_unique<wasm::ModuleTypes>(std::move(types.ok()));
+
+  const wasm::ModuleInfo& info = module->info_;
+  const uint32_t defined = uint32_t(info.bodies.size());
+  std::vector<jit::CompiledFunction> functions;
+  functions.reserve(defined);
+  wasm::FuncValidator scratch(*module->types_);
+  size_t total = 0;
+  for (uint32_t i = 0; i < defined; ++i) {
+    auto compiled = compiler(*module->types_, i, scratch, config_.compile);
+    if (!compiled) return std::move(compiled.err());
+    total = (total + 15) & ~size_t(15);
+    if (total + compiled.ok().code.size() > UINT32_MAX) {
+      return Error("the module's compiled code exceeds 4 GiB");
+    }
+    module->function_offsets_.push_back(uint32_t(total));
+    total += compiled.ok().code.size();
+    functions.push_back(std::move(compiled.ok()));
+  }
+
+  auto memory = CodeMemory::allocate(total);
+  if (!memory) return std::move(memory.err());
+  module->code_ = std::move(memory.ok());
+  std::span<uint8_t> out = module->code_.writable();
+  std::fill(out.begin(), out.end(), uint8_t(0xCC));  // int3 between functions
+  CodeInfo& code_info = module->code_info_;
+  for (uint32_t i = 0; i < defined; ++i) {
+    const jit::CompiledFunction& function = functions[i];
+    const uint32_t base = module->function_offsets_[i];
+    std::memcpy(out.data() + base, function.code.data(), function.code.size());
+    for (const jit::CallSite& site : function.call_sites) {
+      if (site.callee < info.imported_funcs || site.callee >= info.func_count() ||
+          size_t(site.rel32_offset) + 4 > function.code.size()) {
+        return Error("compiled code has a bad call site (callee " + std::to_string(site.callee) +
+                     ")");
+      }
+      const int64_t target = module->function_offsets_[site.callee - info.imported_funcs];
+      const int64_t next = int64_t(base) + site.rel32_offset + 4;
+      const int32_t rel32 = int32_t(target - next);
+      std::memcpy(out.data() + base + site.rel32_offset, &rel32, 4);
+    }
+    for (jit::TrapSite site : function.trap_sites) {
+      site.code_offset += base;
+      code_info.trap_sites.push_back(site);
+    }
+    for (auto [code_offset, wasm_offset] : function.source_map) {
+      code_info.source_map.emplace_back(code_offset + base, wasm_offset);
+    }
+    code_info.functions.push_back({base, uint32_t(function.code.size()), info.imported_funcs + i});
+  }
+  auto by_offset = [](const auto& a, const auto& b) { return a.code_offset < b.code_offset; };
+  std::stable_sort(code_info.trap_sites.begin(), code_info.trap_sites.end(), by_offset);
+  std::stable_sort(code_info.source_map.begin(), code_info.source_map.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  if (auto sealed = module->code_.seal(); !sealed) return std::move(sealed.err());
+  code_info.start = uintptr_t(module->code_.begin());
+  code_info.end = uintptr_t(module->code_.end());
+  code_info.owner = module.get();
+  register_code(&code_info);
+  module->registered_ = true;
+  return std::shared_ptr<const Module>(std::move(module));
+}
+
+// ---- Memory
+
+namespace {
+
+constexpr uint64_t kWasmPage = 65536;
+constexpr uint64_t k4GiB = 4ull << 30;
+
+uint64_t round_up_to_page(uint64_t bytes) {
+  const uint64_t page = uint64_t(sysconf(_SC_PAGESIZE));
+  return (bytes + page - 1) & ~(page - 1);
+}
+
+}  // namespace
+
+Memory::~Memory() {
+  if (reservation_) munmap(reservation_, reservation_size_);
+}
+
+Result<std::unique_ptr<Memory>> Memory::create(const wasm::MemoryType& type,
+                                               const EngineConfig& config) {
+  if (type.page_size_log2 != 16) {
+    return Error(
+        "custom-page-sizes: memories with a page size other than 64 KiB are not supported");
+  }
+  std::unique_ptr<Memory> memory(new Memory());
+  memory->type_ = type;
+  const uint64_t index_max_pages = type.index_type == wasm::IndexType::I32 ? 65536 : 1ull << 48;
+  memory->max_pages_ = std::min(type.limits.max.value_or(index_max_pages), index_max_pages);
+  // 32-bit memories: the whole 4 GiB index space plus a guard, so compiled code needs no bounds
+  // checks; a guard before the base too. 64-bit memories are bounds-checked by compiled code:
+  // reserve up to 4 GiB of them (growing beyond fails).
+  const uint64_t guard = config.compile.guard_pages ? config.compile.guard_size : 0;
+  memory->capacity_ = std::min(memory->max_pages_ * kWasmPage, k4GiB);
+  const uint64_t pre_guard = round_up_to_page(guard);
+  const uint64_t post_guard = type.index_type == wasm::IndexType::I32 ? round_up_to_page(guard) : 0;
+  const uint64_t reserved_memory =
+      type.index_type == wasm::IndexType::I32 && config.compile.guard_pages
+          ? k4GiB
+          : round_up_to_page(memory->capacity_);
+  memory->reservation_size_ = size_t(pre_guard + reserved_memory + post_guard);
+  if (memory->reservation_size_ == 0) memory->reservation_size_ = size_t(round_up_to_page(1));
+  void* reservation = mmap(nullptr, memory->reservation_size_, PROT_NONE,
+                           MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (reservation == MAP_FAILED) {
+    return Error("cannot reserve " + std::to_string(memory->reservation_size_) +
+                 " bytes of address space for a linear memory");
+  }
+  memory->reservation_ = static_cast<uint8_t*>(reservation);
+  memory->vm_.base = memory->reservation_ + pre_guard;
+  memory->vm_.size = 0;
+  if (type.limits.min > memory->max_pages_ || memory->grow(type.limits.min) == UINT64_MAX) {
+    return Error("cannot allocate a linear memory of " + std::to_string(type.limits.min) +
+                 " pages");
+  }
+  return memory;
+}
+
+uint64_t Memory::grow(uint64_t delta_pages) {
+  const uint64_t old_pages = pages();
+  if (delta_pages > max_pages_ - old_pages) return UINT64_MAX;
+  const uint64_t new_bytes = (old_pages + delta_pages) * kWasmPage;
+  if (new_bytes > capacity_) return UINT64_MAX;
+  const uint64_t needed = round_up_to_page(new_bytes);
+  if (needed > accessible_) {
+    if (mprotect(vm_.base + accessible_, size_t(needed - accessible_), PROT_READ | PROT_WRITE) !=
+        0) {
+      return UINT64_MAX;
+    }
+    accessible_ = needed;
+  }
+  vm_.size = new_bytes;
+  return old_pages;
+}
+
+// ---- Table
+
+Table::Table(const wasm::TableType& type, CanonicalValType element, uint64_t max_elements)
+    : type_(type), element_(element) {
+  const uint64_t index_max = type.index_type == wasm::IndexType::I32 ? UINT32_MAX : UINT64_MAX;
+  max_ = std::min({type.limits.max.value_or(index_max), index_max, max_elements});
+  vm_.elements = nullptr;
+  vm_.size = 0;
+}
+
+uint64_t Table::grow(uint64_t delta, void* init) {
+  const uint64_t old = vm_.size;
+  if (delta > max_ - old) return UINT64_MAX;
+  storage_.resize(size_t(old + delta), init);
+  vm_.elements = storage_.data();
+  vm_.size = old + delta;
+  return old;
+}
+
+}  // namespace kiln::runtime

@@ -1,0 +1,327 @@
+// The runtime core: Engine, Module, Store, Instance and the objects instances are made of
+// (memories, tables, globals, tags, functions). Internal C++ classes: the public, Wasmtime-shaped
+// API (include/kiln/) is built on them later.
+//
+// Ownership: a Module is immutable once compiled and shared (shared_ptr) by the instances of any
+// number of stores and threads. A Store owns every object created in it (instances, memories,
+// tables, globals, host functions); they live until the store is destroyed, so references
+// between instances of one store (imports, funcrefs in tables) never dangle. A Store is used by
+// one thread at a time.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "decoder/module.hpp"
+#include "jit/compiler.hpp"
+#include "jit/vmcontext.hpp"
+#include "kiln/error.hpp"
+#include "kiln/trap.hpp"
+#include "runtime/code_memory.hpp"
+#include "runtime/signals.hpp"
+#include "validator/validator.hpp"
+
+namespace kiln::runtime {
+
+class Engine;
+class Store;
+class Instance;
+
+struct EngineConfig {
+  wasm::Features features = wasm::Features::all_standard();
+  jit::CompileOptions compile;               // guard_pages / guard_size also shape linear memories
+  uint64_t max_table_elements = 10'000'000;  // table.grow beyond this fails (returns -1)
+};
+
+// ---- Failures
+
+// One frame of a trap's backtrace, innermost first.
+struct Frame {
+  uint32_t func_index = 0;
+  std::string name;  // from the name section; empty when it has none
+  std::optional<uint32_t> module_offset;
+};
+
+struct Trap {
+  TrapCode code = TrapCode::UnreachableCodeReached;
+  std::vector<Frame> frames;
+  // "wasm trap: <spec message>" followed by the backtrace, one frame a line.
+  std::string describe() const;
+};
+
+// Why an instantiation or a call failed: a trap (with its code and frames), an import that does
+// not link, or another error (compilation, resource exhaustion, a bad argument).
+struct Failure {
+  enum class Kind : uint8_t { Trap, Link, Error };
+  Kind kind = Kind::Error;
+  std::string message;       // Trap: the spec text (trap_message); otherwise the error
+  std::optional<Trap> trap;  // Kind::Trap
+  static Failure error(std::string message) { return {Kind::Error, std::move(message), {}}; }
+  static Failure link(std::string message) { return {Kind::Link, std::move(message), {}}; }
+  static Failure from_trap(Trap trap) {
+    std::string message(trap_message(trap.code));
+    return {Kind::Trap, std::move(message), std::move(trap)};
+  }
+  // As a kiln::Error: the message (and the backtrace for a trap).
+  Error to_error() const;
+};
+
+// ---- Types compared across modules: concrete heap indices replaced by canonical ids.
+
+struct CanonicalValType {
+  wasm::ValType type;  // type.heap.index is a canonical id when heap.kind == Concrete
+  friend bool operator==(const CanonicalValType&, const CanonicalValType&) = default;
+};
+CanonicalValType canonicalize(const wasm::ModuleTypes& types, wasm::ValType type);
+bool is_subtype(const wasm::TypeRegistry& registry, CanonicalValType sub, CanonicalValType super);
+// The number of 8-byte slots a value of `type` takes in an args area (v128: 2).
+uint32_t slot_count(wasm::ValType type);
+uint32_t slot_count(std::span<const wasm::ValType> types);
+
+// ---- Compiled code
+
+// Produces one defined function's code. The default is the JIT (jit::compile_function); tests
+// pass hand-written code.
+using FunctionCompiler = std::function<Result<jit::CompiledFunction>(
+    const wasm::ModuleTypes& types, uint32_t defined_index, wasm::FuncValidator& scratch,
+    const jit::CompileOptions& options)>;
+
+class Module {
+ public:
+  Module(const Module&) = delete;
+  Module& operator=(const Module&) = delete;
+  ~Module();
+
+  const wasm::ModuleInfo& info() const { return info_; }
+  const wasm::ModuleTypes& types() const { return *types_; }
+  std::span<const uint8_t> bytes() const { return bytes_; }
+  const CodeMemory& code() const { return code_; }
+  const CodeInfo& code_info() const { return code_info_; }
+  // Entry point of a defined function (index among defined functions).
+  const uint8_t* function_code(uint32_t defined_index) const {
+    return code_.begin() + function_offsets_[defined_index];
+  }
+  // The function's name from the name section, or "".
+  std::string function_name(uint32_t func_index) const;
+
+ private:
+  friend class Engine;
+  Module() = default;
+
+  std::vector<uint8_t> bytes_;
+  wasm::ModuleInfo info_;
+  std::unique_ptr<wasm::ModuleTypes> types_;  // points into info_ and bytes_
+  CodeMemory code_;
+  CodeInfo code_info_;
+  std::vector<uint32_t> function_offsets_;
+  bool registered_ = false;
+};
+
+class Engine {
+ public:
+  explicit Engine(EngineConfig config = {});
+  const EngineConfig& config() const { return config_; }
+  wasm::TypeRegistry& registry() const { return wasm::TypeRegistry::global(); }
+  const uint64_t* epoch_counter() const { return &epoch_; }
+
+  // Decodes, validates and compiles; the result can be instantiated in any store of this
+  // engine, from any thread.
+  Result<std::shared_ptr<const Module>> compile(std::span<const uint8_t> bytes) const;
+  Result<std::shared_ptr<const Module>> compile_with(std::span<const uint8_t> bytes,
+                                                     const FunctionCompiler& compiler) const;
+
+ private:
+  EngineConfig config_;
+  uint64_t epoch_ = 0;
+};
+
+// ---- Store objects
+
+class Memory {
+ public:
+  ~Memory();
+  static Result<std::unique_ptr<Memory>> create(const wasm::MemoryType& type,
+                                                const EngineConfig& config);
+  jit::VMMemory* vm() { return &vm_; }
+  const wasm::MemoryType& type() const { return type_; }
+  uint8_t* base() const { return vm_.base; }
+  uint64_t size_bytes() const { return vm_.size; }
+  uint64_t pages() const { return vm_.size >> type_.page_size_log2; }
+  uint64_t max_pages() const { return max_pages_; }
+  // memory.grow: the old size in pages, or -1 (as uint64) when it cannot grow.
+  uint64_t grow(uint64_t delta_pages);
+
+ private:
+  Memory() = default;
+  jit::VMMemory vm_{};
+  wasm::MemoryType type_;
+  uint8_t* reservation_ = nullptr;
+  size_t reservation_size_ = 0;
+  uint64_t accessible_ = 0;  // bytes mapped read+write from base (page-rounded)
+  uint64_t capacity_ = 0;    // bytes of the reservation usable as memory
+  uint64_t max_pages_ = 0;
+};
+
+class Table {
+ public:
+  Table(const wasm::TableType& type, CanonicalValType element, uint64_t max_elements);
+  jit::VMTable* vm() { return &vm_; }
+  const wasm::TableType& type() const { return type_; }
+  CanonicalValType element_type() const { return element_; }
+  uint64_t size() const { return vm_.size; }
+  uint64_t max() const { return max_; }
+  // table.grow: old size or -1 (as uint64).
+  uint64_t grow(uint64_t delta, void* init);
+  void** elements() { return vm_.elements; }
+
+ private:
+  jit::VMTable vm_{};
+  wasm::TableType type_;
+  CanonicalValType element_;
+  uint64_t max_ = 0;
+  std::vector<void*> storage_;
+};
+
+struct Global {
+  jit::VMGlobal cell{};
+  CanonicalValType type;
+  bool mutable_ = false;
+};
+
+struct Tag {
+  uint32_t type_id = 0;  // canonical id of the tag's function type
+};
+
+// A function as the runtime handles it: its VMFuncRef (code, vmctx, canonical type id) and its
+// type, for marshalling host calls.
+struct Function {
+  jit::VMFuncRef* ref = nullptr;
+  const wasm::FuncType* type = nullptr;
+};
+
+struct HostFunction;
+// What a host function's VMFuncRef::vmctx points at: the host-call stub reads `callback` from
+// offset 0.
+struct HostCallData {
+  jit::x64::HostCallback callback = nullptr;
+  HostFunction* function = nullptr;
+};
+static_assert(offsetof(HostCallData, callback) == 0);
+
+struct HostFunction {
+  HostCallData call_data;
+  wasm::FuncType type;
+  uint32_t param_slots = 0, result_slots = 0;
+  // Reads the parameters from `slots` and writes the results into it, from slot 0. Returns a
+  // trap code to trap the calling wasm code.
+  std::function<std::optional<TrapCode>(std::span<uint64_t> slots)> body;
+  jit::VMFuncRef ref{};
+  Function function;
+};
+
+// What an import resolves to and what an export is.
+struct Extern {
+  wasm::ExternKind kind = wasm::ExternKind::Func;
+  Function func;
+  Table* table = nullptr;
+  Memory* memory = nullptr;
+  Global* global = nullptr;
+  Tag* tag = nullptr;
+};
+
+class Instance {
+ public:
+  const Module& module() const { return *module_; }
+  jit::VMContext* vmctx() { return &vmctx_; }
+  std::optional<Extern> export_named(std::string_view name) const;
+  const std::vector<std::pair<std::string, Extern>>& exports() const { return exports_; }
+  Store& store() const { return *store_; }
+
+  // Builtins and instantiation reach these.
+  Memory* memory(uint32_t index) const { return memories_[index]; }
+  Table* table(uint32_t index) const { return tables_[index]; }
+  Global* global(uint32_t index) const { return globals_[index]; }
+  Function function(uint32_t index) const { return functions_[index]; }
+  jit::VMFuncRef* func_ref(uint32_t index) const { return &func_refs_[index]; }
+
+ private:
+  friend class Store;
+  friend struct InstanceBuilder;
+  friend struct Builtins;
+  Instance() = default;
+
+  jit::VMContext vmctx_{};
+  Store* store_ = nullptr;
+  std::shared_ptr<const Module> module_;
+  std::vector<Memory*> memories_;
+  std::vector<jit::VMMemory*> vm_memories_;
+  std::vector<Table*> tables_;
+  std::vector<jit::VMTable*> vm_tables_;
+  std::vector<Global*> globals_;
+  std::vector<jit::VMGlobal*> vm_globals_;
+  std::vector<Tag*> tags_;
+  std::unique_ptr<jit::VMFuncRef[]> func_refs_;
+  std::vector<Function> functions_;
+  std::vector<uint32_t> type_ids_;
+  // Element segments as values (VMFuncRef* or other references); dropped ones are empty.
+  std::vector<std::vector<void*>> elements_;
+  std::vector<uint8_t> data_dropped_;
+  std::vector<std::pair<std::string, Extern>> exports_;
+};
+
+// The result of a call: the result slots (v128 takes two).
+using CallResult = Result<std::vector<uint64_t>, Failure>;
+
+class Store {
+ public:
+  explicit Store(const Engine& engine);
+  ~Store();
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  const Engine& engine() const { return *engine_; }
+  jit::VMStoreContext* vm() { return &vm_; }
+
+  // Instantiates `module` with `imports` in import order. Link errors come back as
+  // Failure::Kind::Link with the testsuite's wording ("unknown import", "incompatible import
+  // type"); a trap while initialising (segments, start function) as Kind::Trap. An instance
+  // whose initialisation trapped stays in the store (its effects on imported objects remain).
+  Result<Instance*, Failure> instantiate(std::shared_ptr<const Module> module,
+                                         std::span<const Extern> imports);
+
+  // Calls a function with its parameters in slots (v128 takes two).
+  CallResult call(const Function& function, std::span<const uint64_t> args);
+
+  Function new_host_function(wasm::FuncType type,
+                             std::function<std::optional<TrapCode>(std::span<uint64_t>)> body);
+  Result<Memory*> new_memory(const wasm::MemoryType& type);
+  Table* new_table(const wasm::TableType& type, void* init);  // abstract element types only
+  Global* new_global(wasm::ValType type, bool mutable_, uint64_t bits);  // abstract types only
+
+ private:
+  friend struct InstanceBuilder;
+  void refresh_stack_limit();
+
+  const Engine* engine_;
+  jit::VMStoreContext vm_{};
+  std::deque<std::unique_ptr<Instance>> instances_;
+  std::deque<std::unique_ptr<Memory>> memories_;
+  std::deque<std::unique_ptr<Table>> tables_;
+  std::deque<std::unique_ptr<Global>> globals_;
+  std::deque<std::unique_ptr<Tag>> tags_;
+  std::deque<std::unique_ptr<HostFunction>> host_functions_;
+};
+
+// The builtins table compiled code reaches through VMContext::builtins.
+const void* const* builtin_table();
+
+}  // namespace kiln::runtime

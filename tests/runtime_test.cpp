@@ -1,0 +1,766 @@
+// The runtime core: the entry trampoline, traps through the signal handler (guard pages, ud2
+// trap sites, stack overflow on the main thread and a small-stack thread), chaining of faults
+// that are not ours, memories, segments and imports. Until the JIT lands, function bodies are
+// hand-written machine code emitted with the x86-64 masm.
+#include <catch2/catch.hpp>
+
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <string>
+
+#include "jit/x64/masm_x64.hpp"
+#include "runtime/runtime.hpp"
+
+using namespace kiln;
+using namespace kiln::runtime;
+using namespace kiln::jit;
+using namespace kiln::jit::x64;
+
+namespace {
+
+// ---- A tiny binary-module builder (the text format is another area's).
+
+void leb(std::vector<uint8_t>& out, uint64_t value) {
+  do {
+    uint8_t byte = value & 0x7F;
+    value >>= 7;
+    if (value) byte |= 0x80;
+    out.push_back(byte);
+  } while (value);
+}
+
+void sleb(std::vector<uint8_t>& out, int64_t value) {
+  while (true) {
+    uint8_t byte = value & 0x7F;
+    value >>= 7;
+    if ((value == 0 && !(byte & 0x40)) || (value == -1 && (byte & 0x40))) {
+      out.push_back(byte);
+      return;
+    }
+    out.push_back(byte | 0x80);
+  }
+}
+
+void name(std::vector<uint8_t>& out, const std::string& text) {
+  leb(out, text.size());
+  out.insert(out.end(), text.begin(), text.end());
+}
+
+struct WasmBuilder {
+  std::map<int, std::vector<uint8_t>> sections;
+  uint32_t types = 0, imports = 0, funcs = 0, exports = 0, bodies = 0, datas = 0, elems = 0;
+  std::vector<uint8_t> type_sec, import_sec, func_sec, mem_sec, table_sec, export_sec, code_sec,
+      data_sec, elem_sec, name_sec;
+  std::optional<uint32_t> start;
+
+  uint32_t type(std::vector<uint8_t> params, std::vector<uint8_t> results) {
+    type_sec.push_back(0x60);
+    leb(type_sec, params.size());
+    type_sec.insert(type_sec.end(), params.begin(), params.end());
+    leb(type_sec, results.size());
+    type_sec.insert(type_sec.end(), results.begin(), results.end());
+    return types++;
+  }
+  void import_func(const std::string& module, const std::string& field, uint32_t type_index) {
+    name(import_sec, module);
+    name(import_sec, field);
+    import_sec.push_back(0x00);
+    leb(import_sec, type_index);
+    ++imports;
+  }
+  void import_memory(const std::string& module, const std::string& field, uint32_t min,
+                     std::optional<uint32_t> max) {
+    name(import_sec, module);
+    name(import_sec, field);
+    import_sec.push_back(0x02);
+    import_sec.push_back(max ? 1 : 0);
+    leb(import_sec, min);
+    if (max) leb(import_sec, *max);
+    ++imports;
+  }
+  // A function with `body` (operators, without the final end) and no locals.
+  void func(uint32_t type_index, std::vector<uint8_t> body) {
+    leb(func_sec, type_index);
+    ++funcs;
+    std::vector<uint8_t> entry = {0x00};  // no locals
+    entry.insert(entry.end(), body.begin(), body.end());
+    entry.push_back(0x0B);
+    leb(code_sec, entry.size());
+    code_sec.insert(code_sec.end(), entry.begin(), entry.end());
+    ++bodies;
+  }
+  void memory(uint32_t min, std::optional<uint32_t> max) {
+    mem_sec = {0x01, uint8_t(max ? 1 : 0)};
+    leb(mem_sec, min);
+    if (max) leb(mem_sec, *max);
+  }
+  void table(uint32_t min) {
+    table_sec = {0x01, 0x70, 0x00};
+    leb(table_sec, min);
+  }
+  void export_(const std::string& field, uint8_t kind, uint32_t index) {
+    name(export_sec, field);
+    export_sec.push_back(kind);
+    leb(export_sec, index);
+    ++exports;
+  }
+  void data(uint32_t offset, const std::string& bytes) {
+    data_sec.push_back(0x00);
+    data_sec.push_back(0x41);
+    sleb(data_sec, int32_t(offset));
+    data_sec.push_back(0x0B);
+    name(data_sec, bytes);
+    ++datas;
+  }
+  void elem(uint32_t offset, std::vector<uint32_t> functions) {
+    elem_sec.push_back(0x00);
+    elem_sec.push_back(0x41);
+    sleb(elem_sec, int32_t(offset));
+    elem_sec.push_back(0x0B);
+    leb(elem_sec, functions.size());
+    for (uint32_t f : functions) leb(elem_sec, f);
+    ++elems;
+  }
+  void function_name(uint32_t index, const std::string& text) {
+    if (name_sec.empty()) name_sec = {};
+    std::vector<uint8_t> map;
+    leb(map, 1);
+    leb(map, index);
+    name(map, text);
+    name_sec.push_back(0x01);
+    leb(name_sec, map.size());
+    name_sec.insert(name_sec.end(), map.begin(), map.end());
+  }
+
+  std::vector<uint8_t> bytes() const {
+    std::vector<uint8_t> out = {0x00, 0x61, 0x73, 0x6D, 0x01, 0x00, 0x00, 0x00};
+    auto section = [&](uint8_t id, uint32_t count, const std::vector<uint8_t>& payload) {
+      if (payload.empty()) return;
+      std::vector<uint8_t> content;
+      if (count != UINT32_MAX) leb(content, count);
+      content.insert(content.end(), payload.begin(), payload.end());
+      out.push_back(id);
+      leb(out, content.size());
+      out.insert(out.end(), content.begin(), content.end());
+    };
+    section(1, types, type_sec);
+    section(2, imports, import_sec);
+    section(3, funcs, func_sec);
+    section(4, UINT32_MAX, table_sec);
+    section(5, UINT32_MAX, mem_sec);
+    section(7, exports, export_sec);
+    if (start) {
+      std::vector<uint8_t> payload;
+      leb(payload, *start);
+      section(8, UINT32_MAX, payload);
+    }
+    section(9, elems, elem_sec);
+    section(10, bodies, code_sec);
+    section(11, datas, data_sec);
+    if (!name_sec.empty()) {
+      std::vector<uint8_t> payload;
+      name(payload, "name");
+      payload.insert(payload.end(), name_sec.begin(), name_sec.end());
+      section(0, UINT32_MAX, payload);
+    }
+    return out;
+  }
+};
+
+constexpr uint8_t I32 = 0x7F, I64 = 0x7E, F64 = 0x7C;
+
+// ---- Hand-written function bodies, following docs/jit-abi.md.
+
+using Emit = std::function<void(X64Masm&)>;
+
+// Prologue: frame, saved vmctx at [rbp-8], the stack check against VMContext::stack_limit.
+void prologue(X64Masm& m, uint32_t frame_size = 16) {
+  m.enter_frame();
+  m.set_frame_size(frame_size);
+  m.store(Address::at(gp::rbp, -8), gp::r14, StoreKind::I64);
+  m.load(gp::rax, Address::at(gp::r14, vm_offsets::kStackLimit), LoadKind::I64);
+  m.cmp(gp::rsp, gp::rax, Width::W64);
+  m.trap_if(IntCond::LtU, TrapCode::StackOverflow, 0);
+}
+
+void epilogue(X64Masm& m) {
+  m.leave_frame();
+  m.ret();
+}
+
+Address param(uint32_t slot) {
+  return Address::at(gp::rbp, int32_t(16 + 8 * slot));
+}
+
+Result<CompiledFunction> assemble(const Emit& emit) {
+  X64Masm m;
+  emit(m);
+  auto bytes = m.finish();
+  if (!bytes) return std::move(bytes.err());
+  CompiledFunction out;
+  out.code = std::move(bytes.ok());
+  out.trap_sites = m.trap_sites();
+  out.call_sites = m.call_sites();
+  return out;
+}
+
+// A compiler that hands out the given bodies for the defined functions, in order.
+FunctionCompiler hand_written(std::vector<Emit> bodies) {
+  return [bodies = std::move(bodies)](const wasm::ModuleTypes&, uint32_t defined_index,
+                                      wasm::FuncValidator&, const CompileOptions&) {
+    return assemble(bodies.at(defined_index));
+  };
+}
+
+// (i32, i32) -> i32: slot0 + slot1.
+void emit_add32(X64Masm& m) {
+  prologue(m);
+  m.load(gp::rax, param(0), LoadKind::I32);
+  m.load(gp::rcx, param(1), LoadKind::I32);
+  m.alu(AluOp::Add, gp::rax, gp::rax, gp::rcx, Width::W32);
+  m.store(param(0), gp::rax, StoreKind::I64);
+  epilogue(m);
+}
+
+// (i32) -> i32: an i32 load from memory 0 at the parameter, guarded by the guard pages.
+void emit_load32(X64Masm& m) {
+  prologue(m);
+  m.load(gp::rax, Address::at(gp::r14, vm_offsets::kMemory0Base), LoadKind::I64);
+  m.load(gp::rcx, param(0), LoadKind::I32);
+  m.record_trap_site(TrapCode::MemoryOutOfBounds, 42);
+  m.load(gp::rax, Address::indexed(gp::rax, gp::rcx), LoadKind::I32);
+  m.store(param(0), gp::rax, StoreKind::I64);
+  epilogue(m);
+}
+
+// () -> (): calls itself forever.
+void emit_recurse(X64Masm& m) {
+  prologue(m, 32);
+  m.call_function(0);
+  epilogue(m);
+}
+
+// (i32) -> i32: calls imported function 0 (any instance or host) with its parameter.
+void emit_call_import(X64Masm& m) {
+  prologue(m);
+  m.load(gp::rax, param(0), LoadKind::I64);
+  m.store(Address::at(gp::rsp, 0), gp::rax, StoreKind::I64);
+  m.load(gp::rax, Address::at(gp::r14, vm_offsets::kFuncRefs), LoadKind::I64);
+  m.load(gp::r14, Address::at(gp::rax, vm_offsets::kFuncRefVmctx), LoadKind::I64);
+  m.load(gp::rax, Address::at(gp::rax, vm_offsets::kFuncRefCode), LoadKind::I64);
+  m.call_reg(gp::rax);
+  m.load(gp::r14, Address::at(gp::rbp, -8), LoadKind::I64);
+  m.load(gp::rax, Address::at(gp::rsp, 0), LoadKind::I64);
+  m.store(param(0), gp::rax, StoreKind::I64);
+  epilogue(m);
+}
+
+// (i32, i64, f64, i32) -> (f64, i64, i32): returns (p2, p1 + 1, p0 ^ p3).
+void emit_shuffle(X64Masm& m) {
+  prologue(m);
+  m.load(gp::rax, param(2), LoadKind::I64);
+  m.load(gp::rcx, param(1), LoadKind::I64);
+  m.alu_imm(AluOp::Add, gp::rcx, gp::rcx, 1, Width::W64);
+  m.load(gp::rdx, param(0), LoadKind::I32);
+  m.load(gp::rsi, param(3), LoadKind::I32);
+  m.alu(AluOp::Xor, gp::rdx, gp::rdx, gp::rsi, Width::W32);
+  m.store(param(0), gp::rax, StoreKind::I64);
+  m.store(param(1), gp::rcx, StoreKind::I64);
+  m.store(param(2), gp::rdx, StoreKind::I64);
+  epilogue(m);
+}
+
+struct Fixture {
+  Engine engine;
+  Store store{engine};
+
+  std::shared_ptr<const Module> compile(const WasmBuilder& builder, std::vector<Emit> bodies) {
+    auto module = engine.compile_with(builder.bytes(), hand_written(std::move(bodies)));
+    if (!module) FAIL(module.err().to_string());
+    return module.ok();
+  }
+  Instance* instantiate(std::shared_ptr<const Module> module, std::vector<Extern> imports = {}) {
+    auto instance = store.instantiate(std::move(module), imports);
+    if (!instance) FAIL(instance.err().message);
+    return instance.ok();
+  }
+  Function func(Instance* instance, const std::string& field) {
+    auto value = instance->export_named(field);
+    REQUIRE(value);
+    REQUIRE(value->kind == wasm::ExternKind::Func);
+    return value->func;
+  }
+};
+
+std::string permissions_of(const void* address) {
+  std::ifstream maps("/proc/self/maps");
+  std::string line;
+  const uintptr_t target = uintptr_t(address);
+  while (std::getline(maps, line)) {
+    std::istringstream in(line);
+    std::string range, permissions;
+    in >> range >> permissions;
+    const size_t dash = range.find('-');
+    const uintptr_t low = std::stoull(range.substr(0, dash), nullptr, 16);
+    const uintptr_t high = std::stoull(range.substr(dash + 1), nullptr, 16);
+    if (target >= low && target < high) return permissions;
+  }
+  return "unmapped";
+}
+
+}  // namespace
+
+// Runs first (declaration order): the embedder's handler is installed before the engine's.
+namespace {
+sigjmp_buf embedder_jump;
+volatile sig_atomic_t embedder_armed = 0;
+volatile sig_atomic_t embedder_faults = 0;
+void embedder_handler(int, siginfo_t*, void*) {
+  if (!embedder_armed) {
+    signal(SIGSEGV, SIG_DFL);
+    return;
+  }
+  embedder_faults = embedder_faults + 1;
+  embedder_armed = 0;
+  siglongjmp(embedder_jump, 1);
+}
+}  // namespace
+
+TEST_CASE("a fault outside wasm code goes to the embedder's handler", "[runtime][signals]") {
+  struct sigaction embedder {};
+  embedder.sa_sigaction = embedder_handler;
+  embedder.sa_flags = SA_SIGINFO | SA_NODEFER;
+  sigemptyset(&embedder.sa_mask);
+  REQUIRE(sigaction(SIGSEGV, &embedder, nullptr) == 0);
+  install_signal_handlers();  // saves the embedder's handler to chain to
+  struct sigaction now {};
+  sigaction(SIGSEGV, nullptr, &now);
+  CHECK(now.sa_sigaction != embedder_handler);  // the engine's handler is in front
+
+  const size_t page = size_t(sysconf(_SC_PAGESIZE));
+  void* inaccessible = mmap(nullptr, page, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  REQUIRE(inaccessible != MAP_FAILED);
+  embedder_faults = 0;
+  if (sigsetjmp(embedder_jump, 1) == 0) {
+    embedder_armed = 1;
+    volatile int value = *static_cast<volatile int*>(inaccessible);
+    (void)value;
+    FAIL("the read of a PROT_NONE page did not fault");
+  }
+  CHECK(embedder_faults == 1);
+  munmap(inaccessible, page);
+
+  // And wasm traps still work with the embedder's handler chained behind ours.
+  Fixture f;
+  WasmBuilder b;
+  b.type({}, {});
+  b.func(0, {0x00});
+  b.export_("trap", 0, 0);
+  Instance* instance = f.instantiate(f.compile(b, {[](X64Masm& m) {
+                                                 prologue(m);
+                                                 m.trap(TrapCode::UnreachableCodeReached, 7);
+                                                 epilogue(m);
+                                               }}));
+  auto result = f.store.call(f.func(instance, "trap"), {});
+  REQUIRE_FALSE(result);
+  CHECK(result.err().message == "unreachable");
+  CHECK(embedder_faults == 1);
+}
+
+TEST_CASE("module code is executable and never writable", "[runtime]") {
+  Fixture f;
+  WasmBuilder b;
+  b.type({I32, I32}, {I32});
+  b.func(0, {0x20, 0x00, 0x20, 0x01, 0x6A});
+  auto module = f.compile(b, {emit_add32});
+  const std::string permissions = permissions_of(module->function_code(0));
+  CHECK(permissions.substr(0, 3) == "r-x");
+  CHECK(module->code().sealed());
+}
+
+TEST_CASE("calls through the entry trampoline with several signatures", "[runtime]") {
+  Fixture f;
+  WasmBuilder b;
+  b.type({I32, I32}, {I32});
+  b.type({I32, I64, F64, I32}, {F64, I64, I32});
+  b.type({}, {});
+  b.func(0, {0x20, 0x00, 0x20, 0x01, 0x6A});
+  b.func(1, {0x20, 0x02, 0x20, 0x01, 0x42, 0x01, 0x7C, 0x20, 0x00, 0x20, 0x03, 0x73});
+  b.func(2, {});
+  b.export_("add", 0, 0);
+  b.export_("shuffle", 0, 1);
+  b.export_("nothing", 0, 2);
+  Instance* instance = f.instantiate(f.compile(b, {emit_add32, emit_shuffle, [](X64Masm& m) {
+                                                     prologue(m);
+                                                     epilogue(m);
+                                                   }}));
+  auto sum = f.store.call(f.func(instance, "add"), std::vector<uint64_t>{40, 2});
+  REQUIRE(sum);
+  CHECK(sum.ok() == std::vector<uint64_t>{42});
+  auto wrapped = f.store.call(f.func(instance, "add"), std::vector<uint64_t>{0xFFFFFFFF, 2});
+  REQUIRE(wrapped);
+  CHECK(wrapped.ok() == std::vector<uint64_t>{1});
+
+  double pi = 3.25;
+  uint64_t pi_bits;
+  std::memcpy(&pi_bits, &pi, 8);
+  auto shuffled =
+      f.store.call(f.func(instance, "shuffle"), std::vector<uint64_t>{0xF0, 99, pi_bits, 0x0F});
+  REQUIRE(shuffled);
+  CHECK(shuffled.ok() == std::vector<uint64_t>{pi_bits, 100, 0xFF});
+
+  auto nothing = f.store.call(f.func(instance, "nothing"), {});
+  REQUIRE(nothing);
+  CHECK(nothing.ok().empty());
+
+  auto wrong = f.store.call(f.func(instance, "add"), std::vector<uint64_t>{1});
+  REQUIRE_FALSE(wrong);
+  CHECK(wrong.err().kind == Failure::Kind::Error);
+}
+
+TEST_CASE("a guard-page fault is an out-of-bounds trap; calls keep working", "[runtime]") {
+  Fixture f;
+  WasmBuilder b;
+  b.type({I32}, {I32});
+  b.memory(1, 3);
+  b.func(0, {0x20, 0x00, 0x28, 0x02, 0x00});
+  b.export_("load", 0, 0);
+  b.export_("memory", 2, 0);
+  b.data(100, std::string("\x2A\x00\x00\x01", 4));
+  b.function_name(0, "load");
+  Instance* instance = f.instantiate(f.compile(b, {emit_load32}));
+  Function load = f.func(instance, "load");
+
+  auto value = f.store.call(load, std::vector<uint64_t>{100});
+  REQUIRE(value);
+  CHECK(value.ok()[0] == 0x0100002A);
+
+  for (uint64_t address : {uint64_t(65536), uint64_t(65533), uint64_t(0xFFFFFFFF)}) {
+    auto trapped = f.store.call(load, std::vector<uint64_t>{address});
+    REQUIRE_FALSE(trapped);
+    CHECK(trapped.err().kind == Failure::Kind::Trap);
+    CHECK(trapped.err().message == "out of bounds memory access");
+    REQUIRE(trapped.err().trap);
+    CHECK(trapped.err().trap->code == TrapCode::MemoryOutOfBounds);
+    REQUIRE(trapped.err().trap->frames.size() == 1);
+    CHECK(trapped.err().trap->frames[0].func_index == 0);
+    CHECK(trapped.err().trap->frames[0].name == "load");
+    CHECK(trapped.err().trap->frames[0].module_offset == 42u);
+    CHECK_THAT(trapped.err().to_error().message(),
+               Catch::Contains("out of bounds memory access") && Catch::Contains("load"));
+  }
+  // The thread is fine afterwards.
+  auto again = f.store.call(load, std::vector<uint64_t>{100});
+  REQUIRE(again);
+  CHECK(again.ok()[0] == 0x0100002A);
+
+  // memory.grow makes the next page accessible, up to the maximum.
+  auto memory_grow = reinterpret_cast<uint64_t (*)(VMContext*, uint32_t, uint64_t)>(
+      builtin_table()[size_t(Builtin::MemoryGrow)]);
+  Memory* memory = instance->export_named("memory")->memory;
+  CHECK(memory->pages() == 1);
+  CHECK(memory_grow(instance->vmctx(), 0, 1) == 1);
+  CHECK(memory->pages() == 2);
+  CHECK(permissions_of(memory->base() + 65536).substr(0, 2) == "rw");
+  CHECK(permissions_of(memory->base() + 2 * 65536).substr(0, 3) == "---");
+  auto grown = f.store.call(load, std::vector<uint64_t>{65536});
+  REQUIRE(grown);
+  CHECK(grown.ok()[0] == 0);
+  CHECK_FALSE(f.store.call(load, std::vector<uint64_t>{2 * 65536}));
+  CHECK(memory_grow(instance->vmctx(), 0, 2) == UINT64_MAX);  // beyond the maximum of 3
+  CHECK(memory_grow(instance->vmctx(), 0, 0) == 2);
+  CHECK(memory_grow(instance->vmctx(), 0, 1) == 2);
+  CHECK(memory->pages() == 3);
+  CHECK(memory_grow(instance->vmctx(), 0, 1) == UINT64_MAX);
+  // Below the base is a guard too.
+  CHECK(permissions_of(memory->base() - 1).substr(0, 3) == "---");
+}
+
+TEST_CASE("ud2 trap sites report their trap codes", "[runtime]") {
+  Fixture f;
+  const TrapCode codes[] = {TrapCode::UnreachableCodeReached, TrapCode::IntegerDivisionByZero,
+                            TrapCode::IntegerOverflow,        TrapCode::BadConversionToInteger,
+                            TrapCode::IndirectCallToNull,     TrapCode::BadSignature,
+                            TrapCode::TableOutOfBounds};
+  for (TrapCode code : codes) {
+    WasmBuilder b;
+    b.type({I32}, {});
+    b.func(0, {0x00});
+    b.export_("f", 0, 0);
+    // Traps when the parameter is non-zero.
+    Instance* instance = f.instantiate(f.compile(b, {[code](X64Masm& m) {
+                                                   prologue(m);
+                                                   m.load(gp::rax, param(0), LoadKind::I32);
+                                                   m.cmp_imm(gp::rax, 0, Width::W32);
+                                                   m.trap_if(IntCond::Ne, code, 5);
+                                                   epilogue(m);
+                                                 }}));
+    INFO(trap_name(code));
+    CHECK(f.store.call(f.func(instance, "f"), std::vector<uint64_t>{0}));
+    auto trapped = f.store.call(f.func(instance, "f"), std::vector<uint64_t>{1});
+    REQUIRE_FALSE(trapped);
+    REQUIRE(trapped.err().trap);
+    CHECK(trapped.err().trap->code == code);
+    CHECK(trapped.err().message == trap_message(code));
+  }
+}
+
+namespace {
+
+struct OverflowOutcome {
+  bool trapped = false;
+  TrapCode code = TrapCode::UnreachableCodeReached;
+  size_t frames = 0;
+};
+
+OverflowOutcome overflow_once(Fixture& f) {
+  WasmBuilder b;
+  b.type({}, {});
+  b.func(0, {0x10, 0x00});
+  b.export_("recurse", 0, 0);
+  Instance* instance = f.instantiate(f.compile(b, {emit_recurse}));
+  auto result = f.store.call(f.func(instance, "recurse"), {});
+  OverflowOutcome outcome;
+  outcome.trapped = !result && result.err().trap.has_value();
+  if (outcome.trapped) {
+    outcome.code = result.err().trap->code;
+    outcome.frames = result.err().trap->frames.size();
+  }
+  return outcome;
+}
+
+}  // namespace
+
+TEST_CASE("stack overflow traps on the main thread", "[runtime][stack]") {
+  Fixture f;
+  for (int attempt = 0; attempt < 2; ++attempt) {  // and the thread recovers
+    OverflowOutcome outcome = overflow_once(f);
+    CHECK(outcome.trapped);
+    CHECK(outcome.code == TrapCode::StackOverflow);
+    CHECK(outcome.frames > 1);
+  }
+}
+
+TEST_CASE("stack overflow traps on a thread with a 256 KiB stack", "[runtime][stack]") {
+  pthread_attr_t attributes;
+  REQUIRE(pthread_attr_init(&attributes) == 0);
+  REQUIRE(pthread_attr_setstacksize(&attributes, 256 * 1024) == 0);
+  struct Shared {
+    Fixture* fixture;
+    OverflowOutcome outcome;
+  };
+  Fixture f;
+  Shared shared{&f, {}};
+  pthread_t thread;
+  auto body = [](void* argument) -> void* {
+    auto* s = static_cast<Shared*>(argument);
+    s->outcome = overflow_once(*s->fixture);
+    return nullptr;
+  };
+  REQUIRE(pthread_create(&thread, &attributes, body, &shared) == 0);
+  pthread_join(thread, nullptr);
+  pthread_attr_destroy(&attributes);
+  CHECK(shared.outcome.trapped);
+  CHECK(shared.outcome.code == TrapCode::StackOverflow);
+  // Back on the main thread, the store's stack limit follows the thread it runs on.
+  CHECK(overflow_once(f).code == TrapCode::StackOverflow);
+}
+
+TEST_CASE("host functions called from wasm, and their traps", "[runtime][imports]") {
+  Fixture f;
+  wasm::FuncType type{{wasm::ValType::i32()}, {wasm::ValType::i32()}};
+  int calls = 0;
+  Function twice = f.store.new_host_function(type, [&](std::span<uint64_t> slots) {
+    ++calls;
+    slots[0] = uint32_t(slots[0] * 2);
+    return std::optional<TrapCode>();
+  });
+  Function failing = f.store.new_host_function(type, [&](std::span<uint64_t>) {
+    return std::optional<TrapCode>(TrapCode::IntegerOverflow);
+  });
+
+  WasmBuilder b;
+  b.type({I32}, {I32});
+  b.import_func("host", "f", 0);
+  b.func(0, {0x20, 0x00, 0x10, 0x00});
+  b.export_("call", 0, 1);
+  b.export_("reexport", 0, 0);
+  auto module = f.compile(b, {emit_call_import});
+
+  Extern twice_extern;
+  twice_extern.func = twice;
+  Instance* instance = f.instantiate(module, {twice_extern});
+  auto result = f.store.call(f.func(instance, "call"), std::vector<uint64_t>{21});
+  REQUIRE(result);
+  CHECK(result.ok()[0] == 42);
+  CHECK(calls == 1);
+  // The host calls the host function through the same entry.
+  auto direct = f.store.call(f.func(instance, "reexport"), std::vector<uint64_t>{5});
+  REQUIRE(direct);
+  CHECK(direct.ok()[0] == 10);
+
+  Extern failing_extern;
+  failing_extern.func = failing;
+  Instance* failing_instance = f.instantiate(module, {failing_extern});
+  auto trapped = f.store.call(f.func(failing_instance, "call"), std::vector<uint64_t>{1});
+  REQUIRE_FALSE(trapped);
+  REQUIRE(trapped.err().trap);
+  CHECK(trapped.err().trap->code == TrapCode::IntegerOverflow);
+  REQUIRE(trapped.err().trap->frames.size() == 1);  // the wasm caller
+  CHECK(trapped.err().trap->frames[0].func_index == 1);
+
+  // Wasm calling wasm across instances: the callee runs with its own vmctx.
+  WasmBuilder adder;
+  adder.type({I32}, {I32});
+  adder.memory(1, std::nullopt);
+  adder.func(0, {0x20, 0x00, 0x28, 0x02, 0x00});
+  adder.export_("load", 0, 0);
+  adder.data(8, std::string("\x07\x00\x00\x00", 4));
+  Instance* exporter = f.instantiate(f.compile(adder, {emit_load32}));
+  Instance* importer = f.instantiate(module, {*exporter->export_named("load")});
+  auto loaded = f.store.call(f.func(importer, "call"), std::vector<uint64_t>{8});
+  REQUIRE(loaded);
+  CHECK(loaded.ok()[0] == 7);
+}
+
+TEST_CASE("imports that do not match are unlinkable", "[runtime][imports]") {
+  Fixture f;
+  WasmBuilder b;
+  b.type({I32}, {I32});
+  b.import_func("host", "f", 0);
+  b.func(0, {0x20, 0x00, 0x10, 0x00});
+  auto module = f.compile(b, {emit_call_import});
+
+  Function wrong_type =
+      f.store.new_host_function(wasm::FuncType{{wasm::ValType::i64()}, {wasm::ValType::i32()}},
+                                [](std::span<uint64_t>) { return std::optional<TrapCode>(); });
+  Extern func;
+  func.func = wrong_type;
+  auto mismatched = f.store.instantiate(module, std::vector<Extern>{func});
+  REQUIRE_FALSE(mismatched);
+  CHECK(mismatched.err().kind == Failure::Kind::Link);
+  CHECK_THAT(mismatched.err().message, Catch::StartsWith("incompatible import type"));
+
+  auto memory = f.store.new_memory(wasm::MemoryType{{1, 2}});
+  REQUIRE(memory);
+  Extern memory_extern;
+  memory_extern.kind = wasm::ExternKind::Memory;
+  memory_extern.memory = memory.ok();
+  auto wrong_kind = f.store.instantiate(module, std::vector<Extern>{memory_extern});
+  REQUIRE_FALSE(wrong_kind);
+  CHECK_THAT(wrong_kind.err().message, Catch::StartsWith("incompatible import type"));
+
+  auto missing = f.store.instantiate(module, {});
+  REQUIRE_FALSE(missing);
+  CHECK(missing.err().kind == Failure::Kind::Link);
+
+  // Memory limits: the import wants at least 2 pages with a maximum of at most 3.
+  WasmBuilder wants;
+  wants.import_memory("env", "memory", 2, 3);
+  auto memory_module = f.compile(wants, {});
+  auto small = f.store.new_memory(wasm::MemoryType{{1, 3}});
+  auto unbounded = f.store.new_memory(wasm::MemoryType{{2, std::nullopt}});
+  auto fitting = f.store.new_memory(wasm::MemoryType{{2, 3}});
+  REQUIRE((small && unbounded && fitting));
+  for (auto [candidate, ok] : {std::pair{small.ok(), false}, std::pair{unbounded.ok(), false},
+                               std::pair{fitting.ok(), true}}) {
+    Extern value;
+    value.kind = wasm::ExternKind::Memory;
+    value.memory = candidate;
+    auto instance = f.store.instantiate(memory_module, std::vector<Extern>{value});
+    CHECK(bool(instance) == ok);
+  }
+  // A memory that grew to the import's minimum matches.
+  CHECK(small.ok()->grow(1) == 1);
+  Extern grown;
+  grown.kind = wasm::ExternKind::Memory;
+  grown.memory = small.ok();
+  CHECK(f.store.instantiate(memory_module, std::vector<Extern>{grown}));
+}
+
+TEST_CASE("segments are applied in order; out of bounds ones trap", "[runtime][segments]") {
+  Fixture f;
+  {
+    WasmBuilder b;
+    b.type({}, {});
+    b.func(0, {});
+    b.table(2);
+    b.elem(0, {0, 0});
+    b.memory(1, 1);
+    b.data(65534, "ab");
+    b.export_("table", 1, 0);
+    Instance* instance = f.instantiate(f.compile(b, {[](X64Masm& m) {
+                                                   prologue(m);
+                                                   epilogue(m);
+                                                 }}));
+    Table* table = instance->export_named("table")->table;
+    REQUIRE(table->size() == 2);
+    CHECK(table->elements()[0] == instance->func_ref(0));
+    CHECK(table->elements()[1] == instance->func_ref(0));
+  }
+  {
+    // The second data segment is out of bounds: the first one stays written, then it traps.
+    WasmBuilder b;
+    b.memory(1, 1);
+    b.data(0, "xy");
+    b.data(65535, "ab");
+    auto module = f.compile(b, {});
+    auto memory = f.store.new_memory(wasm::MemoryType{{1, 1}});
+    REQUIRE(memory);
+    WasmBuilder importer;
+    importer.import_memory("env", "memory", 1, 1);
+    importer.data(0, "xy");
+    importer.data(65535, "ab");
+    Extern value;
+    value.kind = wasm::ExternKind::Memory;
+    value.memory = memory.ok();
+    auto result = f.store.instantiate(f.compile(importer, {}), std::vector<Extern>{value});
+    REQUIRE_FALSE(result);
+    CHECK(result.err().kind == Failure::Kind::Trap);
+    CHECK(result.err().message == "out of bounds memory access");
+    CHECK(memory.ok()->base()[0] == 'x');
+    CHECK(memory.ok()->base()[65535] == 0);
+    auto own = f.store.instantiate(module, {});
+    REQUIRE_FALSE(own);
+    CHECK(own.err().message == "out of bounds memory access");
+  }
+  {
+    WasmBuilder b;
+    b.type({}, {});
+    b.func(0, {});
+    b.table(1);
+    b.elem(1, {0});
+    auto result = f.store.instantiate(f.compile(b, {[](X64Masm& m) {
+                                                  prologue(m);
+                                                  epilogue(m);
+                                                }}),
+                                      {});
+    REQUIRE_FALSE(result);
+    CHECK(result.err().message == "out of bounds table access");
+  }
+}
+
+TEST_CASE("the start function runs at instantiation and its trap fails it", "[runtime]") {
+  Fixture f;
+  WasmBuilder b;
+  b.type({}, {});
+  b.func(0, {0x00});
+  b.start = 0;
+  auto result = f.store.instantiate(f.compile(b, {[](X64Masm& m) {
+                                                prologue(m);
+                                                m.trap(TrapCode::UnreachableCodeReached, 3);
+                                                epilogue(m);
+                                              }}),
+                                    {});
+  REQUIRE_FALSE(result);
+  CHECK(result.err().kind == Failure::Kind::Trap);
+  CHECK(result.err().message == "unreachable");
+}
