@@ -10,6 +10,23 @@
 // keyword, text::command_keyword) and in total. A list of expected failures
 // (expected-failures.txt) turns listed failures into "xfail" and listed passes into failures,
 // so the list can only shrink.
+//
+// How each command is judged (full mode):
+// - module: decoded and validated (every feature on), then instantiated when there is an
+//   execution backend; without one, a valid module passes.
+// - assert_malformed / assert_invalid (and their _custom forms): the module must be rejected
+//   with a message *containing* the expected text; a rejection for another reason fails and is
+//   counted apart (Report::rejections) from an accepted module.
+// - A quoted module (module quote) in assert_malformed must be rejected by the text parser: every
+//   malformation the testsuite quotes is one of the text format (its messages are the reference
+//   parser's), so a quoted module that encodes fails. In assert_invalid a quoted module is
+//   encoded and validated; the text parser may also refuse it if it says what the validator
+//   would ("offset out of range").
+// - Commands that run code, and assert_unlinkable/uninstantiable/trap on a module (after their
+//   module validated), need an ExecutionBackend; without one they are skipped.
+// Parse-only mode stops after parsing and encoding: every command of a parsed script passes,
+// except that quoted modules must encode (or, in assert_malformed, must not), and binary
+// assert_malformed is skipped (it tests the decoder).
 #pragma once
 
 #include <array>

@@ -600,3 +600,89 @@ TEST_CASE("spec runner: execution commands run through an execution backend") {
   CHECK(log.front() == "instantiate ok -");
   CHECK(std::find(log.begin(), log.end(), "register M") != log.end());
 }
+
+// ---- With Kiln's own parser, encoder, decoder and validator, and the command line.
+
+namespace {
+
+std::filesystem::path write_temp(const std::string& name, std::string_view text) {
+  const std::filesystem::path path =
+      std::filesystem::temp_directory_path() / ("kiln-spec-runner-test-" + name);
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out.write(text.data(), std::streamsize(text.size()));
+  return path;
+}
+
+std::string read_text(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+constexpr std::string_view kScript =
+    "(module (func (export \"one\") (result i32) (i32.const 1)))\n"                     // 1
+    "(assert_return (invoke \"one\") (i32.const 1))\n"                                  // 2
+    "(assert_invalid (module (func (result i32))) \"type mismatch\")\n"                 // 3
+    "(assert_malformed (module binary \"\\00asm\") \"unexpected end\")\n"               // 4
+    "(assert_malformed (module quote \"(func (i32.const))\") \"\")\n"                   // 5
+    "(assert_invalid (module (func (result i32) (i32.const 0))) \"type mismatch\")\n";  // 6
+
+}  // namespace
+
+TEST_CASE("spec runner: Kiln's toolchain runs a small script") {
+  Runner runner(kiln::spec::kiln_toolchain(), RunOptions{});
+  runner.run_source(kScript, "inline.wast");
+  runner.finish();
+  const auto& report = runner.report();
+  CHECK(report.kinds.at("module") == counts(1, 0, 0, 0));
+  CHECK(report.kinds.at("assert_invalid") == counts(1, 1, 0, 0));  // line 6 is valid
+  CHECK(report.kinds.at("assert_malformed") == counts(2, 0, 0, 0));
+  CHECK(report.kinds.at("assert_return") == counts(0, 0, 1, 0));
+  REQUIRE_FALSE(report.commands.empty());
+  CHECK(report.commands.back().line == 6);
+  CHECK(report.commands.back().rejection == Rejection::Accepted);
+}
+
+TEST_CASE("spec runner: kiln wast's command line") {
+  const std::filesystem::path script = write_temp("cli.wast", kScript);
+  const std::filesystem::path json = write_temp("cli.json", "");
+  const std::string script_arg = script.string(), json_arg = json.string();
+
+  SECTION("an unlisted failure fails the run") {
+    const char* args[] = {"--json", json_arg.c_str(), script_arg.c_str()};
+    CHECK(kiln::spec::wast_main(args, "test") == 1);
+    CHECK(read_text(json).find("\"total\": {\"passed\": 4, \"failed\": 1, \"skipped\": 1, "
+                               "\"xfail\": 0}") != std::string::npos);
+  }
+  SECTION("a listed failure is an expected failure") {
+    // With "/" as the testsuite root, the reported path is the absolute one without its '/'.
+    const std::string relative = script.generic_string().substr(1);
+    const std::filesystem::path list =
+        write_temp("cli-expected.txt",
+                   "# the valid module of line 6\n" + relative + ":6  written by the test\n");
+    const std::string list_arg = list.string();
+    const char* args[] = {"--testsuite",     "/",      "--expected-failures",
+                          list_arg.c_str(),  "--json", json_arg.c_str(),
+                          script_arg.c_str()};
+    CHECK(kiln::spec::wast_main(args, "test") == 0);
+    CHECK(read_text(json).find("\"" + relative +
+                               "\": {\"passed\": 4, \"failed\": 0, \"skipped\": 1, "
+                               "\"xfail\": 1}") != std::string::npos);
+    std::filesystem::remove(list);
+  }
+  SECTION("parse-only mode") {
+    const char* args[] = {"--parse-only", script_arg.c_str()};
+    CHECK(kiln::spec::wast_main(args, "test") == 0);
+  }
+  SECTION("usage errors") {
+    const char* no_files[] = {"--parse-only"};
+    CHECK(kiln::spec::wast_main(no_files, "test") == 2);
+    const char* unknown[] = {"--frobnicate", script_arg.c_str()};
+    CHECK(kiln::spec::wast_main(unknown, "test") == 2);
+    const char* missing_value[] = {script_arg.c_str(), "--json"};
+    CHECK(kiln::spec::wast_main(missing_value, "test") == 2);
+    const char* bad_list[] = {"--expected-failures", "/nonexistent/list.txt", script_arg.c_str()};
+    CHECK(kiln::spec::wast_main(bad_list, "test") == 2);
+  }
+  std::filesystem::remove(script);
+  std::filesystem::remove(json);
+}
