@@ -242,6 +242,8 @@ struct OpRule {
   uint8_t lanes = 0;
   bool numeric_only = true;  // every operand is a number/vector: compare kinds only
   bool constant = false;
+  bool atomic = false;        // memory accesses: alignment must be exactly natural
+  uint8_t natural_bytes = 0;  // memory accesses: the access width
   Proposal proposal = Proposal::Mvp;
   std::array<ValType, 4> pops{};  // in operand order (pops[0] is deepest)
   std::array<ValType, 2> pushes{};
@@ -372,6 +374,8 @@ struct RuleTable {
       if (special) continue;
       if (info.imm == ImmKind::MemArg || info.imm == ImmKind::MemArgLane) {
         rule.handler = memory_signature(info, rule) ? kMemory : kUnsupported;
+        rule.atomic = info.prefix == 0xFE;
+        rule.natural_bytes = info.memory_bytes;
         continue;
       }
       if (info.signature.empty() || !parse_signature(info.signature, rule)) {
@@ -474,6 +478,8 @@ bool is_numeric_or_vector(ValType type) {
 
 FuncValidator::FuncValidator(const ModuleTypes& types)
     : types_(types), module_(types.module()), rules_(rule_table().rules.data()) {
+  for (unsigned p = 0; p < 32; ++p)
+    if (types.features().has(Proposal(p))) enabled_proposals_ |= uint32_t(1) << p;
   stack_.reserve(256);
   frames_.reserve(32);
   init_log_.reserve(16);
@@ -586,7 +592,7 @@ Result<void> FuncValidator::pop_values(uint32_t offset, std::span<const ValType>
 }
 
 void FuncValidator::push_values(std::span<const ValType> types) {
-  stack_.insert(stack_.end(), types.begin(), types.end());
+  stack_.append(types);
 }
 
 Result<void> FuncValidator::check_branch_values(uint32_t offset, std::span<const ValType> types) {
@@ -607,7 +613,7 @@ Result<void> FuncValidator::check_branch_values(uint32_t offset, std::span<const
 
 void FuncValidator::set_unreachable() {
   ControlFrame& frame = frames_.back();
-  stack_.resize(frame.height);
+  stack_.shrink_to(frame.height);
   frame.unreachable = true;
 }
 
@@ -669,15 +675,14 @@ Result<void> FuncValidator::check_frame_end(uint32_t offset) {
     // The reference interpreter's wording: the expected results against the values on top.
     size_t shown = std::min(available, results.size());
     return Error("type mismatch: instruction requires [" + type_list(results) +
-                     "] but stack has [" +
-                     type_list(std::span(stack_).subspan(stack_.size() - shown)) + "]",
+                     "] but stack has [" + type_list(stack_.view(stack_.size() - shown)) + "]",
                  offset);
   }
   if (available > results.size())
     return Error("type mismatch: block requires [" + type_list(results) + "] but stack has [" +
-                     type_list(std::span(stack_).subspan(frame.height)) + "]",
+                     type_list(stack_.view(frame.height)) + "]",
                  offset);
-  stack_.resize(frame.height);
+  stack_.shrink_to(frame.height);
   return {};
 }
 
@@ -756,7 +761,7 @@ Result<void> FuncValidator::check_return_call(uint32_t offset, const FuncType& c
 Result<void> FuncValidator::visit(const Operator& op) {
   const OpRule& rule = rules_[size_t(op.op)];
   if (ended_) return Error("operators after the function's end", op.offset);
-  if (!types_.features().has(rule.proposal)) [[unlikely]]
+  if (!(enabled_proposals_ >> unsigned(rule.proposal) & 1)) [[unlikely]]
     return Error(std::string(opcode_info(op.op).mnemonic) + " requires the " +
                      std::string(proposal_name(rule.proposal)) + " proposal",
                  op.offset);
@@ -774,10 +779,60 @@ Result<void> FuncValidator::visit(const Operator& op) {
           for (size_t i = 0; i < n; ++i)
             match &= stack_[stack_.size() - n + i].kind == rule.pops[i].kind;
           if (match) {
-            stack_.resize(stack_.size() - n);
+            stack_.shrink_to(stack_.size() - n);
             for (size_t i = 0; i < rule.push_count; ++i) stack_.push_back(rule.pushes[i]);
             return {};
           }
+        }
+      }
+      break;
+    case kMemory: {
+      // Loads, stores and atomics: numeric operands after an address of the memory's type.
+      if (op.memarg.memory >= module_.memories.size()) break;
+      const MemoryType& memory = module_.memories[op.memarg.memory];
+      uint32_t natural = rule.natural_bytes;
+      uint64_t align = uint64_t(1) << (op.memarg.align_log2 & 63);
+      if (op.memarg.align_log2 >= 32 || align > natural || (rule.atomic && align != natural)) break;
+      bool memory64 = memory.index_type == IndexType::I64;
+      if (!memory64 && op.memarg.offset > 0xFFFFFFFFull) break;
+      if (rule.lanes && op.lane >= rule.lanes) break;
+      size_t n = rule.pop_count;
+      if (stack_.size() < frame.height + n) break;
+      size_t base = stack_.size() - n;
+      if (stack_[base].kind != (memory64 ? ValKind::I64 : ValKind::I32)) break;
+      bool match = true;
+      for (size_t i = 1; i < n; ++i) match &= stack_[base + i].kind == rule.pops[i].kind;
+      if (!match) break;
+      stack_.shrink_to(base);
+      for (size_t i = 0; i < rule.push_count; ++i) stack_.push_back(rule.pushes[i]);
+      return {};
+    }
+    case kEnd:
+      // A block (not an `if`, whose missing else has its own rule) ending with exactly its
+      // numeric results: the values stay where they are.
+      if (frame.kind != FrameKind::If && init_log_.size() == frame.init_height &&
+          stack_.size() == frame.height + frame.results().size() &&
+          top_matches_numeric(frame.results(), 0)) {
+        frames_.pop_back();
+        if (frames_.empty()) ended_ = true;
+        return {};
+      }
+      break;
+    case kBrIf:
+      if (op.index < frames_.size() && stack_.size() > frame.height &&
+          stack_.back().kind == ValKind::I32 &&
+          top_matches_numeric(frames_[frames_.size() - 1 - op.index].label_types(), 1)) {
+        stack_.pop_back();
+        return {};
+      }
+      break;
+    case kCall:
+      if (op.index < module_.func_types.size()) {
+        const FuncType& callee = types_.func_type(op.index);
+        if (top_matches_numeric(callee.params, 0)) {
+          stack_.shrink_to(stack_.size() - callee.params.size());
+          stack_.append(callee.results);
+          return {};
         }
       }
       break;
@@ -800,6 +855,15 @@ Result<void> FuncValidator::visit(const Operator& op) {
       break;
   }
   return visit_slow(op, rule);
+}
+
+bool FuncValidator::top_matches_numeric(std::span<const ValType> types, size_t skip) const {
+  const ControlFrame& frame = frames_.back();
+  if (stack_.size() < frame.height + skip + types.size()) return false;
+  const ValType* base = stack_.data() + stack_.size() - skip - types.size();
+  for (size_t i = 0; i < types.size(); ++i)
+    if (types[i].is_ref() || base[i].kind != types[i].kind) return false;
+  return true;
 }
 
 Result<void> FuncValidator::visit_slow(const Operator& op, const OpRule& rule) {
@@ -827,9 +891,8 @@ Result<void> FuncValidator::visit_slow(const Operator& op, const OpRule& rule) {
     }
     case kMemory: {
       TRY_ASSIGN(index_type, memory_index_type(at, op.memarg.memory));
-      const OpcodeInfo& info = opcode_info(op.op);
-      uint32_t natural = info.memory_bytes;
-      bool atomic = info.prefix == 0xFE;
+      uint32_t natural = rule.natural_bytes;
+      bool atomic = rule.atomic;
       if (op.memarg.align_log2 >= 32 || (uint64_t(1) << op.memarg.align_log2) > natural)
         return Error("alignment must not be larger than natural", at);
       if (atomic && (uint64_t(1) << op.memarg.align_log2) != natural)
@@ -903,11 +966,17 @@ Result<void> FuncValidator::visit_slow(const Operator& op, const OpRule& rule) {
       if (op.targets.empty()) return Error("unknown label", at);
       TRY_ASSIGN(fallback, label(at, op.targets.back()));
       size_t arity = fallback->label_types().size();
+      // Each distinct target is checked once, so a long table of repeated labels costs its
+      // length, not its length times the label arity.
+      ++br_table_mark_;
       for (uint32_t depth : op.targets) {
-        TRY_ASSIGN(target, label(at, depth));
-        if (target->label_types().size() != arity)
+        if (depth >= frames_.size()) return Error("unknown label", at);
+        ControlFrame& target = frames_[frames_.size() - 1 - depth];
+        if (target.br_table_mark == br_table_mark_) continue;
+        target.br_table_mark = br_table_mark_;
+        if (target.label_types().size() != arity)
           return Error("type mismatch: br_table targets have different arities", at);
-        TRY(check_branch_values(at, target->label_types()));
+        TRY(check_branch_values(at, target.label_types()));
       }
       TRY(pop_values(at, fallback->label_types()));
       set_unreachable();

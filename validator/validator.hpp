@@ -141,11 +141,12 @@ enum class FrameKind : uint8_t {
 
 struct ControlFrame {
   FrameKind kind = FrameKind::Block;
-  BlockType block;           // as written (Function/ConstExpr frames: the result, if any)
-  uint32_t height = 0;       // operand-stack height below the frame's own operands
-  uint32_t init_height = 0;  // local-initialisation log height at entry
-  uint32_t offset = 0;       // byte offset of the opening operator
-  bool unreachable = false;  // the rest of the frame is unreachable (stack is polymorphic)
+  BlockType block;             // as written (Function/ConstExpr frames: the result, if any)
+  uint32_t height = 0;         // operand-stack height below the frame's own operands
+  uint32_t init_height = 0;    // local-initialisation log height at entry
+  uint32_t offset = 0;         // byte offset of the opening operator
+  bool unreachable = false;    // the rest of the frame is unreachable (stack is polymorphic)
+  uint32_t br_table_mark = 0;  // the validator's: last br_table that checked this label
 
   std::span<const ValType> params() const { return {param_data, param_count}; }
   std::span<const ValType> results() const {
@@ -165,6 +166,46 @@ struct ControlFrame {
 };
 
 struct OpRule;  // per-opcode typing, precomputed from the opcode table
+
+// The operand stack: a plain growable array whose push/pop stay inline on the hot path.
+class OperandStack {
+ public:
+  size_t size() const { return size_; }
+  ValType* data() { return data_.get(); }
+  const ValType* data() const { return data_.get(); }
+  ValType& back() { return data_[size_ - 1]; }
+  const ValType& back() const { return data_[size_ - 1]; }
+  ValType& operator[](size_t i) { return data_[i]; }
+  const ValType& operator[](size_t i) const { return data_[i]; }
+  std::span<const ValType> view(size_t from) const { return {data_.get() + from, size_ - from}; }
+  void push_back(ValType value) {
+    if (size_ == capacity_) grow(size_ + 1);
+    data_[size_++] = value;
+  }
+  void append(std::span<const ValType> values) {
+    if (size_ + values.size() > capacity_) grow(size_ + values.size());
+    for (const ValType& v : values) data_[size_++] = v;
+  }
+  void pop_back() { --size_; }
+  void shrink_to(size_t size) { size_ = size; }  // never grows
+  void clear() { size_ = 0; }
+  void reserve(size_t capacity) {
+    if (capacity > capacity_) grow(capacity);
+  }
+
+ private:
+  void grow(size_t minimum) {
+    size_t capacity = capacity_ ? capacity_ * 2 : 64;
+    while (capacity < minimum) capacity *= 2;
+    auto bigger = std::make_unique<ValType[]>(capacity);
+    for (size_t i = 0; i < size_; ++i) bigger[i] = data_[i];
+    data_ = std::move(bigger);
+    capacity_ = capacity;
+  }
+  std::unique_ptr<ValType[]> data_;
+  size_t size_ = 0;
+  size_t capacity_ = 0;
+};
 
 class FuncValidator {
  public:
@@ -199,6 +240,8 @@ class FuncValidator {
   Result<void> visit_slow(const Operator& op, const OpRule& rule);
   Error mismatch(uint32_t offset, ValType expected, const ValType* actual) const;
 
+  // The top values (below `skip` others) are exactly the numeric `types`: fast paths only.
+  bool top_matches_numeric(std::span<const ValType> types, size_t skip) const;
   Result<ValType> pop(uint32_t offset);
   Result<ValType> pop_expect(uint32_t offset, ValType expected);
   Result<ValType> pop_ref(uint32_t offset);
@@ -228,7 +271,9 @@ class FuncValidator {
   const ModuleTypes& types_;
   const ModuleInfo& module_;
   const OpRule* rules_;
-  std::vector<ValType> stack_;
+  uint32_t enabled_proposals_ = 0;  // bit per Proposal
+  uint32_t br_table_mark_ = 0;
+  OperandStack stack_;
   std::vector<ControlFrame> frames_;
   std::vector<ValType> locals_;
   std::vector<uint8_t> local_initialized_;  // 1 for params and defaultable locals
