@@ -496,6 +496,12 @@ class FunctionCompiler {
   void shiftop(ShiftOp op, Class cls);
   void compare(IntCond cond, Class cls);
   void divop(DivOp op, Class cls, uint32_t offset);
+  void fp_binop(FpBinOp op, FpWidth w);
+  void fp_unop(FpUnOp op, FpWidth w);
+  void fp_compare(FpCond cond, FpWidth w);
+  void truncate(TruncKind kind, uint32_t offset);
+  void convert_int(Width from, bool is_signed, FpWidth to);
+  void reinterpret(Class to, Width width);
 
   const wasm::ModuleTypes& types_;
   const wasm::ModuleInfo& module_;
@@ -700,6 +706,60 @@ void FunctionCompiler<M>::divop(DivOp op, Class cls, uint32_t offset) {
   for (Reg r : M::kDivScratch)
     if (r != lhs && r != rhs) release(r);
   push_reg(cls, lhs);
+}
+
+template <typename M>
+void FunctionCompiler<M>::fp_binop(FpBinOp op, FpWidth w) {
+  Reg rhs = pop_to_reg();
+  Reg lhs = pop_to_reg();
+  masm_.fp_binop(op, lhs, lhs, rhs, w);
+  release(rhs);
+  push_reg(w == FpWidth::F32 ? Class::F32 : Class::F64, lhs);
+}
+
+template <typename M>
+void FunctionCompiler<M>::fp_unop(FpUnOp op, FpWidth w) {
+  Reg r = pop_to_reg();
+  masm_.fp_unop(op, r, r, w);
+  push_reg(w == FpWidth::F32 ? Class::F32 : Class::F64, r);
+}
+
+template <typename M>
+void FunctionCompiler<M>::fp_compare(FpCond cond, FpWidth w) {
+  Reg rhs = pop_to_reg();
+  Reg lhs = pop_to_reg();
+  Reg dst = alloc(RegClass::Gp);
+  masm_.fp_set_cond(cond, dst, lhs, rhs, w);
+  release(lhs);
+  release(rhs);
+  push_reg(Class::I32, dst);
+}
+
+template <typename M>
+void FunctionCompiler<M>::truncate(TruncKind kind, uint32_t offset) {
+  Reg src = pop_to_reg();
+  Reg dst = alloc(RegClass::Gp);
+  masm_.fp_to_int(dst, src, kind, offset);
+  release(src);
+  push_reg(kind.to == Width::W64 ? Class::I64 : Class::I32, dst);
+}
+
+template <typename M>
+void FunctionCompiler<M>::convert_int(Width from, bool is_signed, FpWidth to) {
+  Reg src = pop_to_reg();
+  Reg dst = alloc(RegClass::Fp);
+  masm_.int_to_fp(dst, src, from, is_signed, to);
+  release(src);
+  push_reg(to == FpWidth::F32 ? Class::F32 : Class::F64, dst);
+}
+
+template <typename M>
+void FunctionCompiler<M>::reinterpret(Class to, Width width) {
+  Reg src = pop_to_reg();
+  Reg dst = alloc(reg_class_of(to));
+  masm_.mov(dst, src, width);
+  release(src);
+  push_reg(to, dst);
 }
 
 template <typename M>
@@ -1443,6 +1503,224 @@ Result<void> FunctionCompiler<M>::lower(const Operator& op) {
       push_reg(result, r);
       return {};
     }
+    case Op::F32Add:
+      fp_binop(FpBinOp::Add, FpWidth::F32);
+      return {};
+    case Op::F32Sub:
+      fp_binop(FpBinOp::Sub, FpWidth::F32);
+      return {};
+    case Op::F32Mul:
+      fp_binop(FpBinOp::Mul, FpWidth::F32);
+      return {};
+    case Op::F32Div:
+      fp_binop(FpBinOp::Div, FpWidth::F32);
+      return {};
+    case Op::F32Min:
+      fp_binop(FpBinOp::Min, FpWidth::F32);
+      return {};
+    case Op::F32Max:
+      fp_binop(FpBinOp::Max, FpWidth::F32);
+      return {};
+    case Op::F64Add:
+      fp_binop(FpBinOp::Add, FpWidth::F64);
+      return {};
+    case Op::F64Sub:
+      fp_binop(FpBinOp::Sub, FpWidth::F64);
+      return {};
+    case Op::F64Mul:
+      fp_binop(FpBinOp::Mul, FpWidth::F64);
+      return {};
+    case Op::F64Div:
+      fp_binop(FpBinOp::Div, FpWidth::F64);
+      return {};
+    case Op::F64Min:
+      fp_binop(FpBinOp::Min, FpWidth::F64);
+      return {};
+    case Op::F64Max:
+      fp_binop(FpBinOp::Max, FpWidth::F64);
+      return {};
+    case Op::F32Abs:
+      fp_unop(FpUnOp::Abs, FpWidth::F32);
+      return {};
+    case Op::F32Neg:
+      fp_unop(FpUnOp::Neg, FpWidth::F32);
+      return {};
+    case Op::F32Sqrt:
+      fp_unop(FpUnOp::Sqrt, FpWidth::F32);
+      return {};
+    case Op::F32Ceil:
+      fp_unop(FpUnOp::Ceil, FpWidth::F32);
+      return {};
+    case Op::F32Floor:
+      fp_unop(FpUnOp::Floor, FpWidth::F32);
+      return {};
+    case Op::F32Trunc:
+      fp_unop(FpUnOp::Trunc, FpWidth::F32);
+      return {};
+    case Op::F32Nearest:
+      fp_unop(FpUnOp::Nearest, FpWidth::F32);
+      return {};
+    case Op::F64Abs:
+      fp_unop(FpUnOp::Abs, FpWidth::F64);
+      return {};
+    case Op::F64Neg:
+      fp_unop(FpUnOp::Neg, FpWidth::F64);
+      return {};
+    case Op::F64Sqrt:
+      fp_unop(FpUnOp::Sqrt, FpWidth::F64);
+      return {};
+    case Op::F64Ceil:
+      fp_unop(FpUnOp::Ceil, FpWidth::F64);
+      return {};
+    case Op::F64Floor:
+      fp_unop(FpUnOp::Floor, FpWidth::F64);
+      return {};
+    case Op::F64Trunc:
+      fp_unop(FpUnOp::Trunc, FpWidth::F64);
+      return {};
+    case Op::F64Nearest:
+      fp_unop(FpUnOp::Nearest, FpWidth::F64);
+      return {};
+    case Op::F32Copysign:
+    case Op::F64Copysign: {
+      const FpWidth w = op.op == Op::F32Copysign ? FpWidth::F32 : FpWidth::F64;
+      Reg rhs = pop_to_reg();
+      Reg lhs = pop_to_reg();
+      Reg temp = alloc(RegClass::Fp);
+      masm_.fp_copysign(lhs, lhs, rhs, temp, w);
+      release(temp);
+      release(rhs);
+      push_reg(w == FpWidth::F32 ? Class::F32 : Class::F64, lhs);
+      return {};
+    }
+    case Op::F32Eq:
+      fp_compare(FpCond::Eq, FpWidth::F32);
+      return {};
+    case Op::F32Ne:
+      fp_compare(FpCond::Ne, FpWidth::F32);
+      return {};
+    case Op::F32Lt:
+      fp_compare(FpCond::Lt, FpWidth::F32);
+      return {};
+    case Op::F32Gt:
+      fp_compare(FpCond::Gt, FpWidth::F32);
+      return {};
+    case Op::F32Le:
+      fp_compare(FpCond::Le, FpWidth::F32);
+      return {};
+    case Op::F32Ge:
+      fp_compare(FpCond::Ge, FpWidth::F32);
+      return {};
+    case Op::F64Eq:
+      fp_compare(FpCond::Eq, FpWidth::F64);
+      return {};
+    case Op::F64Ne:
+      fp_compare(FpCond::Ne, FpWidth::F64);
+      return {};
+    case Op::F64Lt:
+      fp_compare(FpCond::Lt, FpWidth::F64);
+      return {};
+    case Op::F64Gt:
+      fp_compare(FpCond::Gt, FpWidth::F64);
+      return {};
+    case Op::F64Le:
+      fp_compare(FpCond::Le, FpWidth::F64);
+      return {};
+    case Op::F64Ge:
+      fp_compare(FpCond::Ge, FpWidth::F64);
+      return {};
+    case Op::I32TruncF32S:
+      truncate({FpWidth::F32, Width::W32, true, false}, op.offset);
+      return {};
+    case Op::I32TruncF32U:
+      truncate({FpWidth::F32, Width::W32, false, false}, op.offset);
+      return {};
+    case Op::I32TruncF64S:
+      truncate({FpWidth::F64, Width::W32, true, false}, op.offset);
+      return {};
+    case Op::I32TruncF64U:
+      truncate({FpWidth::F64, Width::W32, false, false}, op.offset);
+      return {};
+    case Op::I64TruncF32S:
+      truncate({FpWidth::F32, Width::W64, true, false}, op.offset);
+      return {};
+    case Op::I64TruncF32U:
+      truncate({FpWidth::F32, Width::W64, false, false}, op.offset);
+      return {};
+    case Op::I64TruncF64S:
+      truncate({FpWidth::F64, Width::W64, true, false}, op.offset);
+      return {};
+    case Op::I64TruncF64U:
+      truncate({FpWidth::F64, Width::W64, false, false}, op.offset);
+      return {};
+    case Op::I32TruncSatF32S:
+      truncate({FpWidth::F32, Width::W32, true, true}, op.offset);
+      return {};
+    case Op::I32TruncSatF32U:
+      truncate({FpWidth::F32, Width::W32, false, true}, op.offset);
+      return {};
+    case Op::I32TruncSatF64S:
+      truncate({FpWidth::F64, Width::W32, true, true}, op.offset);
+      return {};
+    case Op::I32TruncSatF64U:
+      truncate({FpWidth::F64, Width::W32, false, true}, op.offset);
+      return {};
+    case Op::I64TruncSatF32S:
+      truncate({FpWidth::F32, Width::W64, true, true}, op.offset);
+      return {};
+    case Op::I64TruncSatF32U:
+      truncate({FpWidth::F32, Width::W64, false, true}, op.offset);
+      return {};
+    case Op::I64TruncSatF64S:
+      truncate({FpWidth::F64, Width::W64, true, true}, op.offset);
+      return {};
+    case Op::I64TruncSatF64U:
+      truncate({FpWidth::F64, Width::W64, false, true}, op.offset);
+      return {};
+    case Op::F32ConvertI32S:
+      convert_int(Width::W32, true, FpWidth::F32);
+      return {};
+    case Op::F32ConvertI32U:
+      convert_int(Width::W32, false, FpWidth::F32);
+      return {};
+    case Op::F32ConvertI64S:
+      convert_int(Width::W64, true, FpWidth::F32);
+      return {};
+    case Op::F32ConvertI64U:
+      convert_int(Width::W64, false, FpWidth::F32);
+      return {};
+    case Op::F64ConvertI32S:
+      convert_int(Width::W32, true, FpWidth::F64);
+      return {};
+    case Op::F64ConvertI32U:
+      convert_int(Width::W32, false, FpWidth::F64);
+      return {};
+    case Op::F64ConvertI64S:
+      convert_int(Width::W64, true, FpWidth::F64);
+      return {};
+    case Op::F64ConvertI64U:
+      convert_int(Width::W64, false, FpWidth::F64);
+      return {};
+    case Op::F32DemoteF64:
+    case Op::F64PromoteF32: {
+      const bool promote = op.op == Op::F64PromoteF32;
+      Reg r = pop_to_reg();
+      masm_.fp_convert(r, r, promote ? FpWidth::F64 : FpWidth::F32);
+      push_reg(promote ? Class::F64 : Class::F32, r);
+      return {};
+    }
+    case Op::I32ReinterpretF32:
+      reinterpret(Class::I32, Width::W32);
+      return {};
+    case Op::I64ReinterpretF64:
+      reinterpret(Class::I64, Width::W64);
+      return {};
+    case Op::F32ReinterpretI32:
+      reinterpret(Class::F32, Width::W32);
+      return {};
+    case Op::F64ReinterpretI64:
+      reinterpret(Class::F64, Width::W64);
+      return {};
     case Op::MemorySize: {
       const wasm::MemoryType& memory = module_.memories[op.index];
       Reg r = alloc(RegClass::Gp);

@@ -116,6 +116,20 @@ enum class ShiftOp : uint8_t { Shl, ShrS, ShrU, Rotl, Rotr };
 enum class BitCountOp : uint8_t { Clz, Ctz, Popcnt };
 enum class DivOp : uint8_t { DivS, DivU, RemS, RemU };
 
+// Floating point: wasm's f32 (F32) and f64 (F64) semantics, NaN rules included.
+enum class FpWidth : uint8_t { F32, F64 };
+enum class FpBinOp : uint8_t { Add, Sub, Mul, Div, Min, Max };
+enum class FpUnOp : uint8_t { Abs, Neg, Sqrt, Ceil, Floor, Trunc, Nearest };
+// Ordered comparisons are false when either operand is NaN; Ne is true then.
+enum class FpCond : uint8_t { Eq, Ne, Lt, Gt, Le, Ge };
+// Float -> integer truncation: trapping (the spec's trunc) or saturating (trunc_sat).
+struct TruncKind {
+  FpWidth from;
+  Width to;
+  bool is_signed;
+  bool saturating;
+};
+
 // A place in the emitted code where a trap can happen, for the signal handler and backtraces.
 struct TrapSite {
   uint32_t code_offset;  // offset of the faulting instruction in the function's code

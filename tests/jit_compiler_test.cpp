@@ -298,8 +298,7 @@ TEST_CASE("compiled memory accesses and division", "[jit][compiler]") {
 }
 
 TEST_CASE("an operator the JIT lacks fails to compile with its name", "[jit][compiler]") {
-  auto binary =
-      text::wat_to_binary("(module (func (param f32) (result f32) (f32.sqrt (local.get 0))))");
+  auto binary = text::wat_to_binary("(module (func (param v128) (result v128) (local.get 0)))");
   REQUIRE(binary);
   auto info = wasm::decode_module(binary.ok());
   REQUIRE(info);
@@ -309,7 +308,7 @@ TEST_CASE("an operator the JIT lacks fails to compile with its name", "[jit][com
   wasm::FuncValidator validator(types.ok());
   auto compiled = compile_function(types.ok(), 0, validator);
   REQUIRE_FALSE(compiled);
-  CHECK_THAT(compiled.err().message(), Catch::Contains("unsupported operator f32.sqrt"));
+  CHECK_THAT(compiled.err().message(), Catch::Contains("v128"));
 }
 
 TEST_CASE("the compiler reports validation errors", "[jit][compiler]") {
@@ -325,4 +324,84 @@ TEST_CASE("the compiler reports validation errors", "[jit][compiler]") {
   auto compiled = compile_function(types.ok(), 0, validator);
   REQUIRE_FALSE(compiled);
   CHECK_THAT(compiled.err().message(), Catch::Contains("type mismatch"));
+}
+
+namespace {
+uint64_t f32_bits(float f) {
+  uint32_t b;
+  std::memcpy(&b, &f, 4);
+  return b;
+}
+uint64_t f64_bits(double d) {
+  uint64_t b;
+  std::memcpy(&b, &d, 8);
+  return b;
+}
+float as_f32(uint64_t b) {
+  uint32_t low = uint32_t(b);
+  float f;
+  std::memcpy(&f, &low, 4);
+  return f;
+}
+double as_f64(uint64_t b) {
+  double d;
+  std::memcpy(&d, &b, 8);
+  return d;
+}
+}  // namespace
+
+TEST_CASE("compiled floating point follows IEEE and wasm's NaN and zero rules", "[jit][compiler]") {
+  TestModule m(R"(
+    (module
+      (func (param f32 f32) (result f32) (f32.add (local.get 0) (local.get 1)))
+      (func (param f64 f64) (result f64) (f64.div (local.get 0) (local.get 1)))
+      (func (param f32 f32) (result f32) (f32.min (local.get 0) (local.get 1)))
+      (func (param f64 f64) (result f64) (f64.max (local.get 0) (local.get 1)))
+      (func (param f64) (result f64) (f64.nearest (local.get 0)))
+      (func (param f32) (result f32) (f32.neg (local.get 0)))
+      (func (param f64 f64) (result f64) (f64.copysign (local.get 0) (local.get 1)))
+      (func (param f64 f64) (result i32) (f64.lt (local.get 0) (local.get 1)))
+      (func (param f32 f32) (result i32) (f32.ne (local.get 0) (local.get 1)))
+      (func (param f64) (result i32) (i32.trunc_sat_f64_s (local.get 0)))
+      (func (param f64) (result i64) (i64.trunc_sat_f64_u (local.get 0)))
+      (func (param i64) (result f64) (f64.convert_i64_u (local.get 0)))
+      (func (param i32) (result f32) (f32.convert_i32_u (local.get 0)))
+      (func (param f64) (result i64) (i64.trunc_f64_u (local.get 0)))
+      (func (param f32) (result i32) (i32.reinterpret_f32 (local.get 0)))
+      (func (param f64) (result f32) (f32.demote_f64 (local.get 0)))
+      (func (result f64) (f64.add (f64.const 1.5) (f64.const 2.25)))
+    ))");
+  CHECK(as_f32(m.call1(0, {f32_bits(1.5f), f32_bits(2.25f)})) == 3.75f);
+  CHECK(as_f64(m.call1(1, {f64_bits(1.0), f64_bits(4.0)})) == 0.25);
+  CHECK(std::isinf(as_f64(m.call1(1, {f64_bits(1.0), f64_bits(0.0)}))));
+  CHECK(m.call1(2, {f32_bits(-0.0f), f32_bits(0.0f)}) == f32_bits(-0.0f));
+  CHECK(m.call1(2, {f32_bits(0.0f), f32_bits(-0.0f)}) == f32_bits(-0.0f));
+  CHECK(std::isnan(as_f32(m.call1(2, {f32_bits(NAN), f32_bits(1.0f)}))));
+  CHECK(std::isnan(as_f32(m.call1(2, {f32_bits(1.0f), f32_bits(NAN)}))));
+  CHECK(as_f32(m.call1(2, {f32_bits(3.0f), f32_bits(-2.0f)})) == -2.0f);
+  CHECK(m.call1(3, {f64_bits(-0.0), f64_bits(0.0)}) == f64_bits(0.0));
+  CHECK(std::isnan(as_f64(m.call1(3, {f64_bits(1.0), f64_bits(NAN)}))));
+  CHECK(as_f64(m.call1(4, {f64_bits(2.5)})) == 2.0);
+  CHECK(as_f64(m.call1(4, {f64_bits(-3.5)})) == -4.0);
+  CHECK(m.call1(5, {0x7FC00001}) == 0xFFC00001);  // neg flips the sign of a NaN, keeps payload
+  CHECK(as_f64(m.call1(6, {f64_bits(3.0), f64_bits(-0.0)})) == -3.0);
+  CHECK(m.call1(7, {f64_bits(1.0), f64_bits(2.0)}) == 1);
+  CHECK(m.call1(7, {f64_bits(NAN), f64_bits(2.0)}) == 0);
+  CHECK(m.call1(8, {f32_bits(NAN), f32_bits(NAN)}) == 1);
+  CHECK(m.call1(8, {f32_bits(1.0f), f32_bits(1.0f)}) == 0);
+  CHECK(m.call1(9, {f64_bits(1e10)}) == 0x7FFFFFFF);
+  CHECK(m.call1(9, {f64_bits(-1e10)}) == 0x80000000);
+  CHECK(m.call1(9, {f64_bits(NAN)}) == 0);
+  CHECK(m.call1(9, {f64_bits(-7.9)}) == uint32_t(-7));
+  CHECK(m.call1(10, {f64_bits(1e30)}) == ~0ull);
+  CHECK(m.call1(10, {f64_bits(-5.0)}) == 0);
+  CHECK(m.call1(10, {f64_bits(1.8446744073709550e19)}) == 18446744073709549568ull);
+  CHECK(as_f64(m.call1(11, {~0ull})) == 18446744073709551616.0);
+  CHECK(as_f64(m.call1(11, {1ull << 63 | 1})) == 9223372036854775808.0);
+  CHECK(as_f32(m.call1(12, {0xFFFFFFFF})) == 4294967296.0f);
+  CHECK(m.call1(13, {f64_bits(9223372036854775808.0)}) == 1ull << 63);
+  CHECK(m.call1(13, {f64_bits(12.9)}) == 12);
+  CHECK(m.call1(14, {f32_bits(1.0f)}) == 0x3F800000);
+  CHECK(as_f32(m.call1(15, {f64_bits(0.1)})) == 0.1f);
+  CHECK(as_f64(m.call1(16, {})) == 3.75);
 }

@@ -46,6 +46,7 @@ X64Masm::X64Masm() {
   has_lzcnt_ = cpu.hasFeature(asmjit::CpuFeatures::X86::kLZCNT);
   has_tzcnt_ = cpu.hasFeature(asmjit::CpuFeatures::X86::kBMI);
   has_popcnt_ = cpu.hasFeature(asmjit::CpuFeatures::X86::kPOPCNT);
+  has_sse41_ = cpu.hasFeature(asmjit::CpuFeatures::X86::kSSE4_1);
   asmjit::Environment env(asmjit::Arch::kX64);
   code_.init(env);
   code_.setErrorHandler(&errors_);
@@ -587,6 +588,309 @@ void X64Masm::zero_frame(int32_t from, uint32_t bytes) {
   assembler_.mov(x86::qword_ptr(x86::rbp, kScratch64, 0, from + int32_t(bytes)), Imm(0));
   assembler_.add(kScratch64, Imm(8));
   assembler_.j(x86::CondCode::kNotZero, loop);
+}
+
+}  // namespace kiln::jit::x64
+
+namespace kiln::jit::x64 {
+
+namespace {
+const x86::Xmm kXmmScratch = x86::xmm15;
+}  // namespace
+
+void X64Masm::load_fp_constant(x86::Xmm dst, double value, FpWidth width) {
+  if (width == FpWidth::F32) {
+    float f = float(value);
+    uint32_t bits;
+    std::memcpy(&bits, &f, 4);
+    assembler_.mov(kScratch32, Imm(bits));
+    assembler_.movd(dst, kScratch32);
+  } else {
+    uint64_t bits;
+    std::memcpy(&bits, &value, 8);
+    assembler_.mov(kScratch64, Imm(bits));
+    assembler_.movq(dst, kScratch64);
+  }
+}
+
+void X64Masm::fp_compare(Reg lhs, Reg rhs, FpWidth width) {
+  width == FpWidth::F32 ? assembler_.ucomiss(xmm(lhs), xmm(rhs))
+                        : assembler_.ucomisd(xmm(lhs), xmm(rhs));
+}
+
+void X64Masm::fp_binop(FpBinOp op, Reg dst, Reg lhs, Reg rhs, FpWidth width) {
+  const bool f32 = width == FpWidth::F32;
+  x86::Xmm d = xmm(dst), r = xmm(rhs);
+  if (dst == rhs && dst != lhs) {
+    // Two-operand SSE forms overwrite their first operand: keep rhs in the scratch.
+    assembler_.movaps(kXmmScratch, r);
+    r = kXmmScratch;
+  }
+  if (dst != lhs) assembler_.movaps(d, xmm(lhs));
+  switch (op) {
+    case FpBinOp::Add:
+      f32 ? assembler_.addss(d, r) : assembler_.addsd(d, r);
+      break;
+    case FpBinOp::Sub:
+      f32 ? assembler_.subss(d, r) : assembler_.subsd(d, r);
+      break;
+    case FpBinOp::Mul:
+      f32 ? assembler_.mulss(d, r) : assembler_.mulsd(d, r);
+      break;
+    case FpBinOp::Div:
+      f32 ? assembler_.divss(d, r) : assembler_.divsd(d, r);
+      break;
+    case FpBinOp::Min:
+    case FpBinOp::Max: {
+      // minss/maxss return the second operand for NaNs and for equal operands, so NaNs and
+      // the signs of zeros are handled explicitly: NaN in -> NaN out; min(-0, +0) = -0.
+      Label nan = new_label(), equal = new_label(), done = new_label();
+      f32 ? assembler_.ucomiss(d, r) : assembler_.ucomisd(d, r);
+      assembler_.j(x86::CondCode::kParityEven, nan);
+      assembler_.j(x86::CondCode::kEqual, equal);
+      if (op == FpBinOp::Min)
+        f32 ? assembler_.minss(d, r) : assembler_.minsd(d, r);
+      else
+        f32 ? assembler_.maxss(d, r) : assembler_.maxsd(d, r);
+      assembler_.jmp(done);
+      bind(equal);  // equal operands: only their signs may differ (+0 / -0)
+      if (op == FpBinOp::Min)
+        f32 ? assembler_.orps(d, r) : assembler_.orpd(d, r);
+      else
+        f32 ? assembler_.andps(d, r) : assembler_.andpd(d, r);
+      assembler_.jmp(done);
+      bind(nan);
+      f32 ? assembler_.addss(d, r) : assembler_.addsd(d, r);  // a quiet NaN
+      bind(done);
+      break;
+    }
+  }
+}
+
+void X64Masm::fp_unop(FpUnOp op, Reg dst, Reg src, FpWidth width) {
+  const bool f32 = width == FpWidth::F32;
+  x86::Xmm d = xmm(dst), s = xmm(src);
+  switch (op) {
+    case FpUnOp::Abs:
+    case FpUnOp::Neg: {
+      // Bit operations on the sign: exact for NaNs too, as the spec requires.
+      const uint64_t sign = f32 ? 0x80000000ull : 0x8000000000000000ull;
+      const uint64_t mask = op == FpUnOp::Abs ? ~sign & (f32 ? 0xFFFFFFFFull : ~0ull) : sign;
+      assembler_.mov(kScratch64, Imm(mask));
+      assembler_.movq(kXmmScratch, kScratch64);
+      if (dst != src) assembler_.movaps(d, s);
+      if (op == FpUnOp::Abs)
+        assembler_.andps(d, kXmmScratch);
+      else
+        assembler_.xorps(d, kXmmScratch);
+      break;
+    }
+    case FpUnOp::Sqrt:
+      f32 ? assembler_.sqrtss(d, s) : assembler_.sqrtsd(d, s);
+      break;
+    case FpUnOp::Ceil:
+    case FpUnOp::Floor:
+    case FpUnOp::Trunc:
+    case FpUnOp::Nearest: {
+      if (!has_sse41_) {
+        errors_.handleError(asmjit::kErrorFeatureNotEnabled,
+                            "float rounding needs a CPU with SSE4.1", nullptr);
+        return;
+      }
+      // Rounding-control immediates: 0 nearest-even, 1 down, 2 up, 3 toward zero; bit 3
+      // suppresses the inexact exception.
+      const uint32_t mode = op == FpUnOp::Nearest ? 0
+                            : op == FpUnOp::Floor ? 1
+                            : op == FpUnOp::Ceil  ? 2
+                                                  : 3;
+      f32 ? assembler_.roundss(d, s, Imm(mode | 8)) : assembler_.roundsd(d, s, Imm(mode | 8));
+      break;
+    }
+  }
+}
+
+void X64Masm::fp_copysign(Reg dst, Reg lhs, Reg rhs, Reg temp, FpWidth width) {
+  const bool f32 = width == FpWidth::F32;
+  assembler_.mov(kScratch64, Imm(f32 ? 0x80000000ull : 0x8000000000000000ull));
+  assembler_.movq(kXmmScratch, kScratch64);
+  assembler_.movaps(xmm(temp), xmm(rhs));
+  assembler_.andps(xmm(temp), kXmmScratch);  // sign of rhs
+  assembler_.andnps(kXmmScratch, xmm(lhs));  // lhs without its sign
+  assembler_.orps(kXmmScratch, xmm(temp));
+  assembler_.movaps(xmm(dst), kXmmScratch);
+}
+
+void X64Masm::fp_set_cond(FpCond cond, Reg dst, Reg lhs, Reg rhs, FpWidth width) {
+  const x86::Gp d32 = gp32(dst);
+  const x86::Gp d8 = x86::gpb(dst.id);
+  switch (cond) {
+    case FpCond::Eq:  // ZF && !PF
+      fp_compare(lhs, rhs, width);
+      assembler_.setnp(kScratch64.r8());
+      assembler_.sete(d8);
+      assembler_.and_(d8, kScratch64.r8());
+      break;
+    case FpCond::Ne:  // !ZF || PF
+      fp_compare(lhs, rhs, width);
+      assembler_.setp(kScratch64.r8());
+      assembler_.setne(d8);
+      assembler_.or_(d8, kScratch64.r8());
+      break;
+    // "above" and "above or equal" are false for unordered operands (CF = 1).
+    case FpCond::Gt:
+      fp_compare(lhs, rhs, width);
+      assembler_.seta(d8);
+      break;
+    case FpCond::Ge:
+      fp_compare(lhs, rhs, width);
+      assembler_.setae(d8);
+      break;
+    case FpCond::Lt:
+      fp_compare(rhs, lhs, width);
+      assembler_.seta(d8);
+      break;
+    case FpCond::Le:
+      fp_compare(rhs, lhs, width);
+      assembler_.setae(d8);
+      break;
+  }
+  assembler_.movzx(d32, d8);
+}
+
+void X64Masm::fp_convert(Reg dst, Reg src, FpWidth to) {
+  to == FpWidth::F64 ? assembler_.cvtss2sd(xmm(dst), xmm(src))
+                     : assembler_.cvtsd2ss(xmm(dst), xmm(src));
+}
+
+void X64Masm::int_to_fp(Reg dst, Reg src, Width from, bool is_signed, FpWidth to) {
+  const bool f32 = to == FpWidth::F32;
+  x86::Xmm d = xmm(dst);
+  // cvtsi2ss merges into the destination's upper lanes: clear it to break the dependency.
+  assembler_.xorps(d, d);
+  if (from == Width::W32) {
+    // Signed: convert the 32-bit value; unsigned: the zero-extended 64-bit value is exact.
+    if (is_signed)
+      f32 ? assembler_.cvtsi2ss(d, gp32(src)) : assembler_.cvtsi2sd(d, gp32(src));
+    else
+      f32 ? assembler_.cvtsi2ss(d, gp64(src)) : assembler_.cvtsi2sd(d, gp64(src));
+    return;
+  }
+  if (is_signed) {
+    f32 ? assembler_.cvtsi2ss(d, gp64(src)) : assembler_.cvtsi2sd(d, gp64(src));
+    return;
+  }
+  // Unsigned 64-bit: values with the top bit set are halved (keeping the low bit, so rounding
+  // stays correct), converted, then doubled.
+  Label big = new_label(), done = new_label();
+  assembler_.test(gp64(src), gp64(src));
+  assembler_.j(x86::CondCode::kSign, big);
+  f32 ? assembler_.cvtsi2ss(d, gp64(src)) : assembler_.cvtsi2sd(d, gp64(src));
+  assembler_.jmp(done);
+  bind(big);
+  assembler_.mov(kScratch64, gp64(src));
+  assembler_.shr(kScratch64, Imm(1));
+  assembler_.push(gp64(src));
+  assembler_.and_(gp64(src), Imm(1));
+  assembler_.or_(kScratch64, gp64(src));
+  assembler_.pop(gp64(src));
+  f32 ? assembler_.cvtsi2ss(d, kScratch64) : assembler_.cvtsi2sd(d, kScratch64);
+  f32 ? assembler_.addss(d, d) : assembler_.addsd(d, d);
+  bind(done);
+}
+
+void X64Masm::fp_to_int(Reg dst, Reg src, TruncKind kind, uint32_t wasm_offset) {
+  const bool f32 = kind.from == FpWidth::F32;
+  const bool to64 = kind.to == Width::W64;
+  x86::Xmm s = xmm(src);
+  auto compare_with = [&](double bound) {
+    load_fp_constant(kXmmScratch, bound, kind.from);
+    f32 ? assembler_.ucomiss(s, kXmmScratch) : assembler_.ucomisd(s, kXmmScratch);
+  };
+  // The open interval (lower, upper) of values that truncate into range. A lower bound that
+  // the source type cannot represent exactly is instead inclusive (`lower_inclusive`).
+  double lower, upper;
+  bool lower_inclusive;
+  if (kind.is_signed) {
+    upper = to64 ? 9223372036854775808.0 : 2147483648.0;
+    if (to64 || f32) {
+      lower = to64 ? -9223372036854775808.0 : -2147483648.0;
+      lower_inclusive = true;
+    } else {
+      lower = -2147483649.0;
+      lower_inclusive = false;
+    }
+  } else {
+    upper = to64 ? 18446744073709551616.0 : 4294967296.0;
+    lower = -1.0;
+    lower_inclusive = false;
+  }
+
+  Label done = new_label();
+  Label nan = kind.saturating ? new_label()
+                              : out_of_line_trap(TrapCode::BadConversionToInteger, wasm_offset);
+  Label too_low =
+      kind.saturating ? new_label() : out_of_line_trap(TrapCode::IntegerOverflow, wasm_offset);
+  Label too_high = kind.saturating ? new_label() : too_low;
+
+  f32 ? assembler_.ucomiss(s, s) : assembler_.ucomisd(s, s);
+  assembler_.j(x86::CondCode::kParityEven, nan);
+  compare_with(lower);
+  // below: src < lower (CF); below-or-equal: src <= lower.
+  assembler_.j(lower_inclusive ? x86::CondCode::kUnsignedLT : x86::CondCode::kUnsignedLE, too_low);
+  compare_with(upper);
+  assembler_.j(x86::CondCode::kUnsignedGE, too_high);
+
+  // In range.
+  const x86::Gp d64 = gp64(dst);
+  if (kind.is_signed || !to64) {
+    // Signed, or unsigned 32-bit through the 64-bit signed conversion (exact in range).
+    if (kind.is_signed && !to64)
+      f32 ? assembler_.cvttss2si(gp32(dst), s) : assembler_.cvttsd2si(gp32(dst), s);
+    else
+      f32 ? assembler_.cvttss2si(d64, s) : assembler_.cvttsd2si(d64, s);
+    if (!to64) assembler_.mov(gp32(dst), gp32(dst));  // keep i32 zero-extended
+  } else {
+    // Unsigned 64-bit: values >= 2^63 are shifted down by 2^63 before converting.
+    Label small = new_label();
+    compare_with(9223372036854775808.0);
+    assembler_.j(x86::CondCode::kUnsignedLT, small);
+    f32 ? assembler_.subss(s, kXmmScratch) : assembler_.subsd(s, kXmmScratch);
+    f32 ? assembler_.cvttss2si(d64, s) : assembler_.cvttsd2si(d64, s);
+    f32 ? assembler_.addss(s, kXmmScratch) : assembler_.addsd(s, kXmmScratch);  // restore src
+    assembler_.btc(d64, Imm(63));
+    assembler_.jmp(done);
+    bind(small);
+    f32 ? assembler_.cvttss2si(d64, s) : assembler_.cvttsd2si(d64, s);
+  }
+  if (kind.saturating) {
+    assembler_.jmp(done);
+    bind(nan);
+    assembler_.xor_(gp32(dst), gp32(dst));
+    assembler_.jmp(done);
+    bind(too_low);
+    if (kind.is_signed) {
+      if (to64)
+        assembler_.mov(d64, Imm(INT64_MIN));
+      else
+        assembler_.mov(gp32(dst), Imm(uint32_t(INT32_MIN)));
+    } else {
+      assembler_.xor_(gp32(dst), gp32(dst));
+    }
+    assembler_.jmp(done);
+    bind(too_high);
+    if (kind.is_signed) {
+      if (to64)
+        assembler_.mov(d64, Imm(INT64_MAX));
+      else
+        assembler_.mov(gp32(dst), Imm(uint32_t(INT32_MAX)));
+    } else {
+      if (to64)
+        assembler_.mov(d64, Imm(-1));
+      else
+        assembler_.mov(gp32(dst), Imm(0xFFFFFFFFu));
+    }
+  }
+  bind(done);
 }
 
 }  // namespace kiln::jit::x64

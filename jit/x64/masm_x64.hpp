@@ -71,6 +71,16 @@ class X64Masm {
   static constexpr Reg kDivScratch[2] = {gp::rax, gp::rdx};
   void sign_extend(Reg dst, Reg src, LoadKind from);  // i32/i64.extendN_s, i64.extend_i32_s/u
 
+  // Floating point (SSE2 + SSE4.1 for rounding). dst may equal an operand.
+  void fp_binop(FpBinOp op, Reg dst, Reg lhs, Reg rhs, FpWidth width);
+  void fp_unop(FpUnOp op, Reg dst, Reg src, FpWidth width);
+  void fp_copysign(Reg dst, Reg lhs, Reg rhs, Reg temp, FpWidth width);     // temp: an FP register
+  void fp_set_cond(FpCond cond, Reg dst, Reg lhs, Reg rhs, FpWidth width);  // dst: GP 0/1
+  void fp_convert(Reg dst, Reg src, FpWidth to);                            // promote/demote
+  // Integer (GP, zero-extended i32 or i64) to float; unsigned i64 takes the slow path.
+  void int_to_fp(Reg dst, Reg src, Width from, bool is_signed, FpWidth to);
+  void fp_to_int(Reg dst, Reg src, TruncKind kind, uint32_t wasm_offset);
+
   // Comparisons and control flow.
   void cmp(Reg lhs, Reg rhs, Width width);
   void cmp_mem(Reg lhs, Address rhs, Width width);
@@ -141,7 +151,10 @@ class X64Masm {
   Label out_of_line_trap(TrapCode code, uint32_t wasm_offset);
 
   ErrorCollector errors_;
-  bool has_lzcnt_ = false, has_tzcnt_ = false, has_popcnt_ = false;
+  void load_fp_constant(asmjit::x86::Xmm dst, double value, FpWidth width);
+  void fp_compare(Reg lhs, Reg rhs, FpWidth width);
+
+  bool has_lzcnt_ = false, has_tzcnt_ = false, has_popcnt_ = false, has_sse41_ = false;
   asmjit::CodeHolder code_;
   asmjit::x86::Assembler assembler_;
   std::vector<OutOfLineTrap> out_of_line_traps_;
