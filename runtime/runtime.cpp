@@ -9,14 +9,6 @@
 
 #include "decoder/decoder.hpp"
 
-// The compiler is written in parallel with the runtime: until it is linked in, Engine::compile
-// reports that it is missing instead of failing the link.
-namespace kiln::jit {
-Result<CompiledFunction> compile_function(const wasm::ModuleTypes& types, uint32_t defined_index,
-                                          wasm::FuncValidator& scratch,
-                                          const CompileOptions& options) __attribute__((weak));
-}
-
 namespace kiln::runtime {
 
 // ---- Failures
@@ -146,9 +138,6 @@ Engine::Engine(EngineConfig config) : config_(std::move(config)) {
 }
 
 Result<std::shared_ptr<const Module>> Engine::compile(std::span<const uint8_t> bytes) const {
-  if (!jit::compile_function) {
-    return Error("compilation needs the JIT's compile_function, which this build lacks");
-  }
   return compile_with(bytes, [](const wasm::ModuleTypes& types, uint32_t defined_index,
                                 wasm::FuncValidator& scratch, const jit::CompileOptions& options) {
     return jit::compile_function(types, defined_index, scratch, options);
