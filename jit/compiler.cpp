@@ -490,6 +490,10 @@ class FunctionCompiler {
   void call_arguments(const wasm::FuncType& type);
   void call_results(const wasm::FuncType& type);
   void call_builtin(Builtin builtin);
+  void builtin_call(Builtin builtin, std::initializer_list<uint32_t> immediates, uint32_t operands);
+  void push_builtin_result(Class cls);
+  void trap_on_builtin_failure(TrapCode code, uint32_t offset);
+  void push_ref(Reg r) { push_reg(Class::Ref, r); }
 
   // ---- integer helpers
   void binop(AluOp op, Class cls);
@@ -783,6 +787,34 @@ void FunctionCompiler<M>::call_results(const wasm::FuncType& type) {
     masm_.load(r, outgoing_address(i), load_kind(cls));
     push_reg(cls, r);
   }
+}
+
+template <typename M>
+void FunctionCompiler<M>::builtin_call(Builtin builtin, std::initializer_list<uint32_t> immediates,
+                                       uint32_t operands) {
+  // System V call: (vmctx, immediates..., the top `operands` stack values in order).
+  spill_all();
+  uint32_t arg = 0;
+  masm_.mov(M::kCArgs[arg++], M::kVmctx, Width::W64);
+  for (uint32_t imm : immediates) masm_.mov_imm(M::kCArgs[arg++], imm, Width::W32);
+  const uint32_t first = uint32_t(stack_.size()) - operands;
+  for (uint32_t i = 0; i < operands; ++i) load_into(M::kCArgs[arg++], first + i);
+  stack_.resize(first);
+  call_builtin(builtin);
+  reset_registers();
+}
+
+template <typename M>
+void FunctionCompiler<M>::push_builtin_result(Class cls) {
+  Reg r = alloc(RegClass::Gp);
+  masm_.mov(r, M::kCReturn, width_of(cls));
+  push_reg(cls, r);
+}
+
+template <typename M>
+void FunctionCompiler<M>::trap_on_builtin_failure(TrapCode code, uint32_t offset) {
+  masm_.test(M::kCReturn, M::kCReturn, Width::W32);
+  masm_.trap_if(IntCond::Ne, code, offset);
 }
 
 template <typename M>
@@ -1721,6 +1753,82 @@ Result<void> FunctionCompiler<M>::lower(const Operator& op) {
     case Op::F64ReinterpretI64:
       reinterpret(Class::F64, Width::W64);
       return {};
+    case Op::RefNull: push_const(Class::Ref, 0); return {};
+    case Op::RefIsNull:
+      push_const(Class::Ref, 0);
+      compare(IntCond::Eq, Class::Ref);
+      return {};
+    case Op::RefFunc: {
+      Reg r = alloc(RegClass::Gp);
+      masm_.load(r, Address::at(M::kVmctx, vm_offsets::kFuncRefs), LoadKind::I64);
+      masm_.lea(r, Address::at(r, int32_t(op.index) * vm_offsets::kFuncRefSize), Width::W64);
+      push_ref(r);
+      return {};
+    }
+    case Op::TableGet:
+    case Op::TableSet:
+    case Op::TableSize: {
+      if (module_.table_types[op.index].index_type == wasm::IndexType::I64)
+        return Error("unsupported: 64-bit tables (memory64) in the JIT", op.offset);
+      Reg value{};
+      if (op.op == Op::TableSet) value = pop_to_reg();
+      Reg table = alloc(RegClass::Gp);
+      masm_.load(table, Address::at(M::kVmctx, vm_offsets::kTables), LoadKind::I64);
+      masm_.load(table, Address::at(table, 8 * int32_t(op.index)), LoadKind::I64);
+      if (op.op == Op::TableSize) {
+        masm_.load(table, Address::at(table, vm_offsets::kTableSize), LoadKind::I32);
+        push_reg(Class::I32, table);
+        return {};
+      }
+      Reg index = pop_to_reg();
+      masm_.cmp_mem(index, Address::at(table, vm_offsets::kTableSize), Width::W64);
+      masm_.trap_if(IntCond::GeU, TrapCode::TableOutOfBounds, op.offset);
+      masm_.load(table, Address::at(table, vm_offsets::kTableElements), LoadKind::I64);
+      if (op.op == Op::TableSet) {
+        masm_.store(Address{table, index, 3, 0}, value, StoreKind::I64);
+        release(value);
+        release(index);
+        release(table);
+      } else {
+        masm_.load(table, Address{table, index, 3, 0}, LoadKind::I64);
+        release(index);
+        push_ref(table);
+      }
+      return {};
+    }
+    case Op::TableGrow: {
+      if (module_.table_types[op.index].index_type == wasm::IndexType::I64)
+        return Error("unsupported: 64-bit tables (memory64) in the JIT", op.offset);
+      builtin_call(Builtin::TableGrow, {op.index}, 2);  // (table, init, delta)
+      push_builtin_result(Class::I32);
+      return {};
+    }
+    case Op::TableFill:
+      builtin_call(Builtin::TableFill, {op.index}, 3);
+      trap_on_builtin_failure(TrapCode::TableOutOfBounds, op.offset);
+      return {};
+    case Op::TableCopy:
+      builtin_call(Builtin::TableCopy, {op.index, op.index2}, 3);
+      trap_on_builtin_failure(TrapCode::TableOutOfBounds, op.offset);
+      return {};
+    case Op::TableInit:
+      builtin_call(Builtin::TableInit, {op.index2, op.index}, 3);  // (table, elem, ...)
+      trap_on_builtin_failure(TrapCode::TableOutOfBounds, op.offset);
+      return {};
+    case Op::ElemDrop: builtin_call(Builtin::ElemDrop, {op.index}, 0); return {};
+    case Op::MemoryFill:
+      builtin_call(Builtin::MemoryFill, {op.index}, 3);
+      trap_on_builtin_failure(TrapCode::MemoryOutOfBounds, op.offset);
+      return {};
+    case Op::MemoryCopy:
+      builtin_call(Builtin::MemoryCopy, {op.index, op.index2}, 3);
+      trap_on_builtin_failure(TrapCode::MemoryOutOfBounds, op.offset);
+      return {};
+    case Op::MemoryInit:
+      builtin_call(Builtin::MemoryInit, {op.index2, op.index}, 3);  // (memory, data, ...)
+      trap_on_builtin_failure(TrapCode::MemoryOutOfBounds, op.offset);
+      return {};
+    case Op::DataDrop: builtin_call(Builtin::DataDrop, {op.index}, 0); return {};
     case Op::MemorySize: {
       const wasm::MemoryType& memory = module_.memories[op.index];
       Reg r = alloc(RegClass::Gp);
