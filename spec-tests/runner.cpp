@@ -2,6 +2,7 @@
 
 #include <cinttypes>
 #include <cstdio>
+#include <exception>
 #include <fstream>
 #include <sstream>
 #include <system_error>
@@ -459,7 +460,17 @@ void Runner::run_source(std::string_view source, const std::filesystem::path& pa
     record(state, "parse", 0, Outcome::Skipped, toolchain_.missing_parse);
     return;
   }
-  Result<text::Script> script = toolchain_.parse_script(source, path.string());
+  // Kiln reports failures as values; an exception escaping a part of it is a bug there, and
+  // is reported as one failure instead of ending the whole run.
+  std::optional<Result<text::Script>> parsed;
+  try {
+    parsed.emplace(toolchain_.parse_script(source, path.string()));
+  } catch (const std::exception& exception) {
+    record(state, "parse", 0, Outcome::Failed,
+           std::string("the parser threw an exception: ") + exception.what());
+    return;
+  }
+  Result<text::Script>& script = *parsed;
   if (!script) {
     record(state, "parse", 0, Outcome::Failed, script.err().to_string());
     return;
@@ -472,7 +483,14 @@ void Runner::run_source(std::string_view source, const std::filesystem::path& pa
 }
 
 void Runner::run_script(const text::Script& script, FileState& state) {
-  for (const text::Command& command : script.commands) run_command(command, state);
+  for (const text::Command& command : script.commands) {
+    try {
+      run_command(command, state);
+    } catch (const std::exception& exception) {
+      record(state, keyword_of(command), command.location.line, Outcome::Failed,
+             std::string("an exception escaped: ") + exception.what());
+    }
+  }
 }
 
 void Runner::dump_module(FileState& state, uint32_t line, std::span<const uint8_t> binary) {

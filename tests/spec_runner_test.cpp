@@ -7,6 +7,8 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <new>
+#include <stdexcept>
 
 #include "spec-tests/runner.hpp"
 
@@ -352,6 +354,29 @@ TEST_CASE("spec runner: a listed file that does not parse is an expected failure
   const auto& report = run(runner, "broken.wast");
   CHECK(report.total == counts(0, 0, 0, 1));
   CHECK(report.ok());
+}
+
+TEST_CASE("spec runner: an exception escaping the machinery is one failure, not the end") {
+  Script script;
+  script.commands.push_back(module_command(1, "throw"));
+  script.commands.push_back(module_command(2, "ok"));
+  Toolchain toolchain = fake_toolchain(script);
+  toolchain.decode_and_validate = [](std::span<const uint8_t> binary) -> Result<void> {
+    if (binary.size() == 5) throw std::length_error("bug in the validator");
+    return {};
+  };
+  Runner runner(toolchain, RunOptions{});
+  const auto& report = run(runner);
+  CHECK(report.kinds.at("module") == counts(1, 1, 0, 0));
+  REQUIRE(report.commands.size() == 1);
+  CHECK(report.commands[0].detail.find("bug in the validator") != std::string::npos);
+
+  Toolchain throwing_parser;
+  throwing_parser.parse_script = [](std::string_view, std::string_view) -> Result<Script> {
+    throw std::bad_alloc();
+  };
+  Runner second(throwing_parser, RunOptions{});
+  CHECK(run(second).kinds.at("parse") == counts(0, 1, 0, 0));
 }
 
 TEST_CASE("spec runner: the expected-failures list rejects malformed lines") {
