@@ -3,7 +3,9 @@
 #include <catch2/catch.hpp>
 
 #include <cstdint>
+#include <cstdlib>
 #include <initializer_list>
+#include <new>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -11,6 +13,26 @@
 #include "decoder/decoder.hpp"
 
 using namespace kiln::wasm;
+
+// Counts the bytes this program asks operator new for while `g_count_allocations` is set, so a
+// test can check that a hostile length never turns into a large allocation.
+namespace {
+bool g_count_allocations = false;
+size_t g_allocated_bytes = 0;
+}  // namespace
+
+void* operator new(size_t size) {
+  if (g_count_allocations) g_allocated_bytes += size;
+  if (void* memory = std::malloc(size ? size : 1)) return memory;
+  throw std::bad_alloc();
+}
+// Not inlined, so GCC does not pair the library's `new` with this `free` (-Wmismatched-new-delete).
+[[gnu::noinline]] void operator delete(void* memory) noexcept {
+  std::free(memory);
+}
+[[gnu::noinline]] void operator delete(void* memory, size_t) noexcept {
+  std::free(memory);
+}
 
 namespace {
 
@@ -568,10 +590,36 @@ TEST_CASE("features that are off make their encodings fail, naming the proposal"
 TEST_CASE("hostile counts allocate nothing and fail cleanly", "[decoder]") {
   // A function section claiming a billion functions in a five-byte payload.
   decode_fails(module({section(3, {0x80, 0x94, 0xEB, 0xDC, 0x03})}), "unexpected end");
-  // Every vector of the module, each claiming 2^32-1 entries.
+  // Every vector of the module, each claiming 2^32-1 entries: nothing sized by the claim is
+  // allocated (only the error message).
   for (uint8_t id : {1, 2, 3, 4, 5, 6, 7, 9, 10, 11, 13}) {
     INFO("section " << int(id));
-    decode_fails(module({section(id, {0xFF, 0xFF, 0xFF, 0xFF, 0x0F})}), "unexpected end");
+    Bytes bytes = module({section(id, {0xFF, 0xFF, 0xFF, 0xFF, 0x0F})});
+    g_allocated_bytes = 0;
+    g_count_allocations = true;
+    auto result = decode_module(bytes, Features::everything());
+    g_count_allocations = false;
+    REQUIRE_FALSE(result);
+    CHECK(result.err().message() == "unexpected end of section or function");
+    CHECK(g_allocated_bytes < 1024);
+  }
+  // Counts inside entries (parameters, fields, rec groups, locals, names, element items)
+  // claiming a billion with a handful of bytes behind them.
+  const Bytes billion = leb(1'000'000'000);
+  for (const Bytes& bytes : {
+           module({section(1, cat({{0x01, 0x60}, billion, {0x7F}}))}),
+           module({section(1, cat({{0x01, 0x5F}, billion, {0x7F, 0x00}}))}),
+           module({section(1, cat({{0x01, 0x4E}, billion, {0x60, 0x00, 0x00}}))}),
+           module({kOneVoidType, kOneFunction, section(10, cat({{0x01, 0x07}, billion, {0x7F}}))}),
+           module({section(2, cat({{0x01}, billion, {0x61, 0x62}}))}),
+           module({section(9, cat({{0x01, 0x01, 0x00}, billion, {0x00}}))}),
+           module({section(0, cat({name("name"), {0x01, 0x07}, billion, {0x00, 0x01, 0x61}}))}),
+       }) {
+    g_allocated_bytes = 0;
+    g_count_allocations = true;
+    auto result = decode_module(bytes, Features::everything());
+    g_count_allocations = false;
+    CHECK(g_allocated_bytes < 4096);
   }
   // Over the JS API limit of 100,000 imports, with the bytes to back the count.
   Bytes imports = leb(100001);
