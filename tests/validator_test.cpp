@@ -613,3 +613,84 @@ TEST_CASE("FuncValidator answers the compiler's queries between operators", "[va
   CHECK(v.control_depth() == 0);
   CHECK(bool(v.finish(0)));
 }
+
+TEST_CASE("errors carry the offending operator's byte offset", "[validator]") {
+  ModuleBytes m;
+  m.types.push_back(func_type({}, {}));
+  m.func(0, {0x41, 0, 0x42, 0, 0x6A, 0x1A, 0x0B});  // i32.add over (i32, i64)
+  Bytes bytes = m.build();
+  auto result = decode_and_validate(bytes, Features::everything());
+  REQUIRE_FALSE(bool(result));
+  REQUIRE(result.err().offset().has_value());
+  size_t offset = *result.err().offset();
+  REQUIRE(offset < bytes.size());
+  CHECK(bytes[offset] == 0x6A);
+}
+
+TEST_CASE("more control rules", "[validator]") {
+  // if without else must pass its params through: [i32] -> [i64] cannot
+  ModuleBytes m;
+  m.types = {func_type({}, {}), func_type({I32}, {I64})};
+  m.func(0, {0x41, 1, 0x41, 1, 0x04, 0x01, 0x1A, 0x42, 0, 0x0B, 0x1A, 0x0B});
+  CHECK(starts_with(check(m), "type mismatch"));
+  m.bodies[0] = {0x00, 0x41, 1,    0x41, 1, 0x04, 0x01, 0x1A, 0x42,
+                 0,    0x05, 0x1A, 0x42, 1, 0x0B, 0x1A, 0x0B};
+  CHECK(check(m) == "");
+  // else outside an if
+  m.bodies[0] = {0x00, 0x05, 0x0B};
+  CHECK(check(m) != "");
+  // a long br_table of repeated labels
+  Bytes code = {0x02, 0x40, 0x41, 0, 0x0E};
+  Bytes count = leb(5000);
+  code.insert(code.end(), count.begin(), count.end());
+  for (int i = 0; i < 5000; ++i) code.push_back(i % 2);
+  code.insert(code.end(), {0x00, 0x0B, 0x0B});
+  CHECK(check_body({}, {}, code) == "");
+  // legacy delegate to the function's label
+  ModuleBytes d;
+  d.types.push_back(func_type({}, {}));
+  d.func(0, {0x06, 0x40, 0x18, 0x00, 0x0B});
+  CHECK(check(d) == "");
+  d.bodies[0] = {0x00, 0x06, 0x40, 0x18, 0x01, 0x0B};
+  CHECK(check(d) == "unknown label");
+}
+
+TEST_CASE("more module and memory rules", "[validator]") {
+  // custom page size 1: at most 2^32-1 pages for a 32-bit memory
+  ModuleBytes m;
+  m.memories.push_back(cat({{0x08}, leb(0xFFFFFFFFull), {0x00}}));
+  CHECK(check(m) == "");
+  CHECK(check(m, Features::all_standard().set(Proposal::CustomPageSizes, false)) != "");
+  // memory.init without a data count section
+  ModuleBytes d;
+  d.types.push_back(func_type({}, {}));
+  d.memories.push_back({0x00, 0x01});
+  d.func(0, {0x41, 0, 0x41, 0, 0x41, 0, 0xFC, 8, 0, 0, 0x0B});
+  d.data.push_back({0x01, 0x00});
+  CHECK(check(d) == "data count section required");
+  d.data_count = 1;
+  CHECK(check(d) == "");
+  // call_indirect through a table of externrefs
+  ModuleBytes t;
+  t.types.push_back(func_type({}, {}));
+  t.tables.push_back({EXTERNREF, 0x00, 0x01});
+  t.func(0, {0x41, 0, 0x11, 0, 0, 0x0B});
+  CHECK(starts_with(check(t), "type mismatch"));
+  // memory.copy between a 64-bit and a 32-bit memory: the count is i32
+  ModuleBytes c;
+  c.types.push_back(func_type({}, {}));
+  c.memories = {{0x04, 0x01}, {0x00, 0x01}};
+  c.func(0, {0x42, 0, 0x41, 0, 0x41, 0, 0xFC, 10, 0, 1, 0x0B});
+  CHECK(check(c) == "");
+  c.bodies[0] = {0x00, 0x42, 0, 0x41, 0, 0x42, 0, 0xFC, 10, 0, 1, 0x0B};
+  CHECK(starts_with(check(c), "type mismatch"));
+  // an operator of a disabled proposal names it
+  CHECK(starts_with(check_body({}, {}, cat({{0xFD, 0x0C}, Bytes(16, 0), {0x1A, 0x0B}}), {},
+                               Features::all_standard().set(Proposal::Simd, false)),
+                    "v128.const requires"));
+  // struct.new_default needs defaultable fields
+  ModuleBytes s;
+  s.types = {func_type({}, {}), {0x5F, 0x01, REF, 0x00, 0x00}};
+  s.func(0, {0xFB, 1, 1, 0x1A, 0x0B});
+  CHECK(starts_with(check(s), "type mismatch"));
+}

@@ -187,18 +187,22 @@ Result<ModuleTypes> validate_module_sections(const ModuleInfo& module,
   }
 
   for (const ElementSegment& segment : module.elements) {
-    if (auto r = types.check_val_type(segment.type, kNoOffset); !r) return std::move(r).err();
-    if (!segment.type.is_ref()) return Error("malformed reference type", kNoOffset);
+    // Segments keep no offset of their own; their offset expression's is the nearest.
+    const uint32_t at = segment.mode == SegmentMode::Active ? segment.offset.range.offset
+                        : !segment.exprs.empty()            ? segment.exprs[0].range.offset
+                                                            : 0;
+    if (auto r = types.check_val_type(segment.type, at); !r) return std::move(r).err();
+    if (!segment.type.is_ref()) return Error("malformed reference type", at);
     if (segment.mode == SegmentMode::Active) {
       if (segment.table >= module.table_types.size())
-        return Error("unknown table " + std::to_string(segment.table), kNoOffset);
+        return Error("unknown table " + std::to_string(segment.table), at);
       const TableType& table = module.table_types[segment.table];
       ValType index_type = table.index_type == IndexType::I64 ? ValType::i64() : ValType::i32();
       if (auto r = validate_const_expr(validator, bytes, segment.offset, index_type, all_globals);
           !r)
         return std::move(r).err();
       if (!types.is_subtype(segment.type, table.element))
-        return Error("type mismatch: element segment does not fit the table", kNoOffset);
+        return Error("type mismatch: element segment does not fit the table", at);
     }
     if (segment.uses_exprs) {
       for (const ConstExpr& expr : segment.exprs)
@@ -207,10 +211,10 @@ Result<ModuleTypes> validate_module_sections(const ModuleInfo& module,
     } else {
       for (uint32_t f : segment.func_indices) {
         if (f >= module.func_types.size())
-          return Error("unknown function " + std::to_string(f), kNoOffset);
+          return Error("unknown function " + std::to_string(f), at);
         ValType ref = ValType::ref({HeapKind::Concrete, module.func_types[f]}, false);
         if (!types.is_subtype(ref, segment.type))
-          return Error("type mismatch: function does not fit the element segment", kNoOffset);
+          return Error("type mismatch: function does not fit the element segment", at);
       }
     }
   }
@@ -220,7 +224,7 @@ Result<ModuleTypes> validate_module_sections(const ModuleInfo& module,
   for (const DataSegment& segment : module.data) {
     if (segment.mode != SegmentMode::Active) continue;
     if (segment.memory >= module.memories.size())
-      return Error("unknown memory " + std::to_string(segment.memory), kNoOffset);
+      return Error("unknown memory " + std::to_string(segment.memory), segment.offset.range.offset);
     ValType index_type = module.memories[segment.memory].index_type == IndexType::I64
                              ? ValType::i64()
                              : ValType::i32();
