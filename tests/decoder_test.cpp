@@ -21,16 +21,46 @@ bool g_count_allocations = false;
 size_t g_allocated_bytes = 0;
 }  // namespace
 
-void* operator new(size_t size) {
+// The whole non-aligned family is replaced, so every `new` and `delete` pair matches (the
+// sanitizers check that).
+namespace {
+void* counted_allocation(size_t size) noexcept {
   if (g_count_allocations) g_allocated_bytes += size;
-  if (void* memory = std::malloc(size ? size : 1)) return memory;
+  return std::malloc(size ? size : 1);
+}
+}  // namespace
+
+void* operator new(size_t size) {
+  if (void* memory = counted_allocation(size)) return memory;
   throw std::bad_alloc();
+}
+void* operator new[](size_t size) {
+  if (void* memory = counted_allocation(size)) return memory;
+  throw std::bad_alloc();
+}
+void* operator new(size_t size, const std::nothrow_t&) noexcept {
+  return counted_allocation(size);
+}
+void* operator new[](size_t size, const std::nothrow_t&) noexcept {
+  return counted_allocation(size);
 }
 // Not inlined, so GCC does not pair the library's `new` with this `free` (-Wmismatched-new-delete).
 [[gnu::noinline]] void operator delete(void* memory) noexcept {
   std::free(memory);
 }
+[[gnu::noinline]] void operator delete[](void* memory) noexcept {
+  std::free(memory);
+}
 [[gnu::noinline]] void operator delete(void* memory, size_t) noexcept {
+  std::free(memory);
+}
+[[gnu::noinline]] void operator delete[](void* memory, size_t) noexcept {
+  std::free(memory);
+}
+[[gnu::noinline]] void operator delete(void* memory, const std::nothrow_t&) noexcept {
+  std::free(memory);
+}
+[[gnu::noinline]] void operator delete[](void* memory, const std::nothrow_t&) noexcept {
   std::free(memory);
 }
 
