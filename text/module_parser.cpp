@@ -13,6 +13,7 @@
 #include <cstring>
 #include <deque>
 #include <optional>
+#include <span>
 #include <string>
 #include <unordered_map>
 
@@ -127,6 +128,14 @@ class ModuleParser {
   }
 
   bool fail(std::string_view message) { return fail_at(peek().offset, message); }
+  // The annotations (in source order, so sorted by position) that precede token `index` or
+  // any later token.
+  std::span<const Annotation> annotations_from(size_t index) const {
+    auto it = std::lower_bound(
+        s_.annotations.begin(), s_.annotations.end(), index,
+        [](const Annotation& annotation, size_t at) { return annotation.before_token < at; });
+    return {it, s_.annotations.end()};
+  }
   bool fail_at(uint32_t offset, std::string_view message) {
     if (!failed_) {
       failed_ = true;
@@ -285,8 +294,10 @@ class ModuleParser {
   bool parse_start();
   bool parse_elem();
   bool parse_data();
+  // `funcs_as_exprs`: write a function index list as `ref.func` expressions (a table's inline
+  // segment whose element type is not funcref).
   bool parse_elem_items(ByteWriter& out, bool& uses_exprs, ValType& type, uint32_t& count,
-                        bool allow_bare_funcs);
+                        bool allow_bare_funcs, bool funcs_as_exprs = false);
   bool parse_offset_expr(ByteWriter& out);
   bool parse_const_expr(ByteWriter& out);  // instructions up to `)`, then `end`
   bool parse_custom_annotation(const Annotation& annotation);
@@ -1210,8 +1221,9 @@ bool ModuleParser::parse_func() {
   if (!take_optional_id(id)) return false;
   uint32_t func_index = next_index_[kFunc]++;
   // @name annotation right after `func $id?`.
-  for (const Annotation& annotation : s_.annotations) {
-    if (annotation.kind == Annotation::Kind::Name && annotation.before_token == pos_ &&
+  for (const Annotation& annotation : annotations_from(pos_)) {
+    if (annotation.before_token != pos_) break;
+    if (annotation.kind == Annotation::Kind::Name &&
         annotation.body.size() == 1 && annotation.body[0].kind == Tok::String) {
       std::string value;
       if (!string_value(annotation.body[0], value)) return false;
@@ -1338,7 +1350,9 @@ bool ModuleParser::parse_table() {
     bool uses_exprs = false;
     uint32_t count = 0;
     ValType item_type = table.element;
-    if (!parse_elem_items(items, uses_exprs, item_type, count, true)) return false;
+    if (!parse_elem_items(items, uses_exprs, item_type, count, true,
+                          !(table.element == ValType::funcref())))
+      return false;
     if (!expect_rparen()) return false;
     table.limits.min = count;
     table.limits.max = count;
@@ -1575,17 +1589,26 @@ bool ModuleParser::parse_offset_expr(ByteWriter& out) {
 }
 
 bool ModuleParser::parse_elem_items(ByteWriter& out, bool& uses_exprs, ValType& type,
-                                    uint32_t& count, bool allow_bare_funcs) {
+                                    uint32_t& count, bool allow_bare_funcs,
+                                    bool funcs_as_exprs) {
   count = 0;
   if (peek_keyword("func") || (allow_bare_funcs && !peek_reftype())) {
     if (peek_keyword("func")) next();
-    uses_exprs = false;
+    uses_exprs = funcs_as_exprs;
     type = ValType::funcref();
     ByteWriter indices;
+    const OpcodeInfo& ref_func = wasm::opcode_info(*wasm::lookup_mnemonic("ref.func"));
     while (peek_index()) {
       uint32_t index;
       if (!parse_index(kFunc, index)) return false;
-      indices.u32(index);
+      if (funcs_as_exprs) {
+        emit_op(indices, ref_func);
+        indices.u32(index);
+        indices.u8(0x0B);
+        uses_exprs = true;
+      } else {
+        indices.u32(index);
+      }
       ++count;
     }
     // A bare function list may also be expressions (e.g. inside a table's `(elem ...)`).
@@ -2728,8 +2751,8 @@ bool ModuleParser::run(size_t begin, bool bare, std::string_view module_id, size
   if (!scan_fields(begin, bare, end)) return false;
   module_begin_ = begin;
   module_end_ = end;
-  for (const Annotation& annotation : s_.annotations) {
-    if (annotation.before_token < begin || annotation.before_token > end) continue;
+  for (const Annotation& annotation : annotations_from(begin)) {
+    if (annotation.before_token > end) break;
     if (annotation.kind == Annotation::Kind::Custom) {
       if (!parse_custom_annotation(annotation)) return false;
     } else if (annotation.before_token == begin && annotation.body.size() == 1 &&
