@@ -239,8 +239,9 @@ void print_sections(const std::vector<uint8_t>& bytes) {
             reinterpret_cast<const char*>(bytes.data() + name_reader.offset()), length.ok()));
       }
     }
-    std::printf("  %-3u %-11s %10zu %10u %s\n", unsigned(id.ok()),
-                std::string(section_name(id.ok())).c_str(), offset, size.ok(), custom_name.c_str());
+    std::printf("  %-3u %-11s %10zu %10u%s%s\n", unsigned(id.ok()),
+                std::string(section_name(id.ok())).c_str(), offset, size.ok(),
+                custom_name.empty() ? "" : " ", custom_name.c_str());
     reader.seek(payload + size.ok());
   }
 }
