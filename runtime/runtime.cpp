@@ -249,7 +249,8 @@ Result<std::unique_ptr<Memory>> Memory::create(const wasm::MemoryType& type,
   // checks; a guard before the base too. 64-bit memories are bounds-checked by compiled code:
   // reserve up to 4 GiB of them (growing beyond fails).
   const uint64_t guard = config.compile.guard_pages ? config.compile.guard_size : 0;
-  memory->capacity_ = std::min(memory->max_pages_ * kWasmPage, k4GiB);
+  memory->capacity_ =
+      memory->max_pages_ >= k4GiB / kWasmPage ? k4GiB : memory->max_pages_ * kWasmPage;
   const uint64_t pre_guard = round_up_to_page(guard);
   const uint64_t post_guard = type.index_type == wasm::IndexType::I32 ? round_up_to_page(guard) : 0;
   const uint64_t reserved_memory =

@@ -340,12 +340,22 @@ class JitBackend final : public ExecutionBackend {
     table.kind = wasm::ExternKind::Table;
     table.table = store_.new_table(wasm::TableType{ValType::funcref(), {10, 20}}, nullptr);
     exports["table"] = table;
+    Extern table64;
+    table64.kind = wasm::ExternKind::Table;
+    table64.table = store_.new_table(
+        wasm::TableType{ValType::funcref(), {10, 20}, wasm::IndexType::I64}, nullptr);
+    exports["table64"] = table64;
     Extern memory;
     memory.kind = wasm::ExternKind::Memory;
     auto created = store_.new_memory(wasm::MemoryType{{1, 2}});
     if (created) {
       memory.memory = created.ok();
       exports["memory"] = memory;
+    }
+    auto shared = store_.new_memory(wasm::MemoryType{{1, 2}, wasm::IndexType::I32, true});
+    if (shared) {
+      memory.memory = shared.ok();
+      exports["shared_memory"] = memory;
     }
   }
 

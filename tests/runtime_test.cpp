@@ -764,3 +764,81 @@ TEST_CASE("the start function runs at instantiation and its trap fails it", "[ru
   CHECK(result.err().kind == Failure::Kind::Trap);
   CHECK(result.err().message == "unreachable");
 }
+
+TEST_CASE("memories: 64-bit index without maximum, limits, page size", "[runtime][memory]") {
+  EngineConfig config;
+  wasm::MemoryType unbounded64{{1, std::nullopt}, wasm::IndexType::I64};
+  auto memory = Memory::create(unbounded64, config);
+  REQUIRE(memory);
+  CHECK(memory.ok()->pages() == 1);
+  CHECK(memory.ok()->grow(3) == 1);
+  CHECK(memory.ok()->pages() == 4);
+  CHECK(memory.ok()->grow(uint64_t(1) << 40) == UINT64_MAX);  // beyond the reservation
+
+  auto too_large = Memory::create(wasm::MemoryType{{70000, std::nullopt}}, config);
+  CHECK_FALSE(too_large);
+  wasm::MemoryType small_pages{{1, 2}};
+  small_pages.page_size_log2 = 0;
+  auto custom = Memory::create(small_pages, config);
+  REQUIRE_FALSE(custom);
+  CHECK_THAT(custom.err().message(), Catch::Contains("custom-page-sizes"));
+
+  // The 32-bit maximum is 65536 pages: the whole 4 GiB reservation.
+  auto full = Memory::create(wasm::MemoryType{{0, std::nullopt}}, config);
+  REQUIRE(full);
+  CHECK(full.ok()->max_pages() == 65536);
+  CHECK(full.ok()->grow(65537) == UINT64_MAX);
+}
+
+TEST_CASE("tables grow within their maximum and the engine's limit", "[runtime][table]") {
+  Table table(wasm::TableType{wasm::ValType::funcref(), {2, 5}}, {wasm::ValType::funcref()}, 1000);
+  void* marker = &table;
+  CHECK(table.grow(2, nullptr) == 0);
+  CHECK(table.grow(3, marker) == 2);
+  CHECK(table.size() == 5);
+  CHECK(table.elements()[4] == marker);
+  CHECK(table.vm()->elements == table.elements());
+  CHECK(table.vm()->size == 5);
+  CHECK(table.grow(1, nullptr) == UINT64_MAX);
+  Table unbounded(wasm::TableType{wasm::ValType::externref(), {0, std::nullopt}},
+                  {wasm::ValType::externref()}, 1000);
+  CHECK(unbounded.grow(1001, nullptr) == UINT64_MAX);
+  CHECK(unbounded.grow(1000, nullptr) == 0);
+}
+
+TEST_CASE("one module instantiated in stores on several threads", "[runtime][threads]") {
+  Engine engine;
+  WasmBuilder b;
+  b.type({I32, I32}, {I32});
+  b.memory(1, 1);
+  b.func(0, {0x20, 0x00, 0x20, 0x01, 0x6A});
+  b.export_("add", 0, 0);
+  auto compiled = engine.compile_with(b.bytes(), hand_written({emit_add32}));
+  REQUIRE(compiled);
+  std::shared_ptr<const Module> module = compiled.ok();
+  struct Work {
+    const Engine* engine;
+    std::shared_ptr<const Module> module;
+    uint64_t sum = 0;
+  };
+  std::vector<Work> work(4, Work{&engine, module, 0});
+  std::vector<pthread_t> threads(work.size());
+  for (size_t i = 0; i < work.size(); ++i) {
+    auto body = [](void* argument) -> void* {
+      auto* w = static_cast<Work*>(argument);
+      Store store(*w->engine);
+      auto instance = store.instantiate(w->module, {});
+      if (!instance) return nullptr;
+      Function add = instance.ok()->export_named("add")->func;
+      for (uint64_t n = 0; n < 1000; ++n) {
+        auto result = store.call(add, std::vector<uint64_t>{w->sum, 1});
+        if (!result) return nullptr;
+        w->sum = result.ok()[0];
+      }
+      return nullptr;
+    };
+    REQUIRE(pthread_create(&threads[i], nullptr, body, &work[i]) == 0);
+  }
+  for (pthread_t thread : threads) pthread_join(thread, nullptr);
+  for (const Work& w : work) CHECK(w.sum == 1000);
+}
