@@ -769,10 +769,15 @@ void FunctionCompiler<M>::reinterpret(Class to, Width width) {
 template <typename M>
 void FunctionCompiler<M>::call_arguments(const wasm::FuncType& type) {
   const uint32_t count = uint32_t(type.params.size());
-  spill_all();
+  materialize_pending();
+  // Every register is caller-saved: what stays on the stack across the call is spilled; the
+  // arguments go straight from wherever they are to the outgoing args area.
   const uint32_t first = uint32_t(stack_.size()) - count;
-  for (uint32_t i = 0; i < count; ++i)
+  for (uint32_t depth = 0; depth < first; ++depth) spill(depth);
+  for (uint32_t i = 0; i < count; ++i) {
     store_value(stack_[first + i], outgoing_address(i), first + i);
+    if (stack_[first + i].loc == Loc::Register) release(stack_[first + i].reg);
+  }
   stack_.resize(first);
   outgoing_slots_ = std::max<uint32_t>(outgoing_slots_,
                                        uint32_t(std::max(type.params.size(), type.results.size())));
@@ -1753,7 +1758,9 @@ Result<void> FunctionCompiler<M>::lower(const Operator& op) {
     case Op::F64ReinterpretI64:
       reinterpret(Class::F64, Width::W64);
       return {};
-    case Op::RefNull: push_const(Class::Ref, 0); return {};
+    case Op::RefNull:
+      push_const(Class::Ref, 0);
+      return {};
     case Op::RefIsNull:
       push_const(Class::Ref, 0);
       compare(IntCond::Eq, Class::Ref);
@@ -1815,7 +1822,9 @@ Result<void> FunctionCompiler<M>::lower(const Operator& op) {
       builtin_call(Builtin::TableInit, {op.index2, op.index}, 3);  // (table, elem, ...)
       trap_on_builtin_failure(TrapCode::TableOutOfBounds, op.offset);
       return {};
-    case Op::ElemDrop: builtin_call(Builtin::ElemDrop, {op.index}, 0); return {};
+    case Op::ElemDrop:
+      builtin_call(Builtin::ElemDrop, {op.index}, 0);
+      return {};
     case Op::MemoryFill:
       builtin_call(Builtin::MemoryFill, {op.index}, 3);
       trap_on_builtin_failure(TrapCode::MemoryOutOfBounds, op.offset);
@@ -1828,7 +1837,9 @@ Result<void> FunctionCompiler<M>::lower(const Operator& op) {
       builtin_call(Builtin::MemoryInit, {op.index2, op.index}, 3);  // (memory, data, ...)
       trap_on_builtin_failure(TrapCode::MemoryOutOfBounds, op.offset);
       return {};
-    case Op::DataDrop: builtin_call(Builtin::DataDrop, {op.index}, 0); return {};
+    case Op::DataDrop:
+      builtin_call(Builtin::DataDrop, {op.index}, 0);
+      return {};
     case Op::MemorySize: {
       const wasm::MemoryType& memory = module_.memories[op.index];
       Reg r = alloc(RegClass::Gp);

@@ -1,0 +1,144 @@
+// The shape of emitted code, read back through Zydis: what the compiler promises about the
+// instructions it picks (no bounds checks under guard pages, constants folded into
+// instructions, values kept in registers instead of spilled).
+#include <catch2/catch.hpp>
+
+#include <string>
+#include <vector>
+
+#include "decoder/decoder.hpp"
+#include "jit/compiler.hpp"
+#include "text/wat.hpp"
+#include "tools/disassembler.hpp"
+#include "validator/validator.hpp"
+
+using namespace kiln;
+
+namespace {
+
+// The disassembly of the body of function 0 of `wat` (prologue and epilogue included).
+std::vector<tools::DisassembledInstruction> compile_and_disassemble(std::string_view wat) {
+  auto binary = text::wat_to_binary(wat);
+  REQUIRE(binary);
+  auto module = wasm::decode_module(binary.ok());
+  REQUIRE(module);
+  auto types =
+      wasm::validate_module_sections(module.ok(), binary.ok(), wasm::Features::all_standard());
+  REQUIRE(types);
+  wasm::FuncValidator validator(types.ok());
+  auto compiled = jit::compile_function(types.ok(), 0, validator);
+  REQUIRE(compiled);
+  return tools::disassemble_x64(compiled.ok().code);
+}
+
+std::string listing(const std::vector<tools::DisassembledInstruction>& code) {
+  std::string text;
+  for (const auto& ins : code) text += ins.text + "\n";
+  return text;
+}
+
+size_t count_mnemonic(const std::vector<tools::DisassembledInstruction>& code,
+                      std::string_view mnemonic) {
+  size_t n = 0;
+  for (const auto& ins : code) n += ins.mnemonic == mnemonic;
+  return n;
+}
+
+}  // namespace
+
+TEST_CASE("i32 loads and stores under guard pages have no bounds check", "[jit][shape]") {
+  auto code = compile_and_disassemble(R"(
+    (module (memory 1)
+      (func (param i32 i32) (result i32)
+        (i32.store offset=16 (local.get 0) (local.get 1))
+        (i32.load offset=8 (local.get 1))))
+  )");
+  INFO(listing(code));
+  // The only compare is the prologue's stack check; the only conditional jump goes with it.
+  CHECK(count_mnemonic(code, "cmp") == 1);
+  CHECK(count_mnemonic(code, "jb") == 1);
+  CHECK(count_mnemonic(code, "ja") == 0);
+  CHECK(count_mnemonic(code, "jnb") == 0);
+  bool store_with_offset = false, load_with_offset = false;
+  for (const auto& ins : code) {
+    if (ins.text.find("+0x10], ") != std::string::npos && ins.mnemonic == "mov")
+      store_with_offset = true;
+    if (ins.text.find("+0x08]") != std::string::npos && ins.mnemonic == "mov")
+      load_with_offset = true;
+  }
+  CHECK(store_with_offset);  // the static offset is the instruction's displacement
+  CHECK(load_with_offset);
+}
+
+TEST_CASE("a large static offset gets an explicit bounds check", "[jit][shape]") {
+  auto code = compile_and_disassemble(R"(
+    (module (memory 1)
+      (func (param i32) (result i32) (i32.load offset=0xFFFFFFF0 (local.get 0))))
+  )");
+  INFO(listing(code));
+  CHECK(count_mnemonic(code, "cmp") == 2);  // the stack check and the bounds check
+}
+
+TEST_CASE("constant operands fold into the instruction", "[jit][shape]") {
+  auto code = compile_and_disassemble(R"(
+    (module (func (param i32) (result i32) (i32.add (local.get 0) (i32.const 42))))
+  )");
+  INFO(listing(code));
+  bool folded = false;
+  for (const auto& ins : code)
+    if (ins.mnemonic == "add" && ins.text.find("0x2A") != std::string::npos) folded = true;
+  CHECK(folded);
+  // No register was loaded with the constant first.
+  for (const auto& ins : code) {
+    const bool loads_constant =
+        ins.mnemonic == "mov" && ins.text.find(", 0x2A") != std::string::npos;
+    CHECK_FALSE(loads_constant);
+  }
+}
+
+TEST_CASE("two constants fold at compile time", "[jit][shape]") {
+  auto code = compile_and_disassemble(R"(
+    (module (func (result i32) (i32.mul (i32.const 6) (i32.const 7))))
+  )");
+  INFO(listing(code));
+  CHECK(count_mnemonic(code, "imul") == 0);
+  bool stored_42 = false;
+  for (const auto& ins : code) stored_42 |= ins.text.find("0x2A") != std::string::npos;
+  CHECK(stored_42);
+}
+
+TEST_CASE("compare and branch fuse into cmp + jcc", "[jit][shape]") {
+  auto code = compile_and_disassemble(R"(
+    (module (func (param i32) (result i32)
+      (block (br_if 0 (i32.lt_s (local.get 0) (i32.const 10))))
+      (i32.const 1)))
+  )");
+  INFO(listing(code));
+  CHECK(count_mnemonic(code, "setl") == 0);
+  CHECK(count_mnemonic(code, "jl") == 1);
+}
+
+TEST_CASE("values that stay in registers are not spilled", "[jit][shape]") {
+  auto code = compile_and_disassemble(R"(
+    (module (func (param i32 i32) (result i32)
+      (i32.mul (i32.add (local.get 0) (local.get 1)) (i32.sub (local.get 0) (local.get 1)))))
+  )");
+  INFO(listing(code));
+  // Stores: the prologue's vmctx and the result into the args area, nothing else.
+  size_t stores = 0;
+  for (const auto& ins : code)
+    if (ins.mnemonic == "mov" && ins.text.rfind("mov [", 0) == 0) ++stores;
+  CHECK(stores == 2);
+}
+
+TEST_CASE("call arguments go straight to the outgoing area", "[jit][shape]") {
+  auto code = compile_and_disassemble(R"(
+    (module
+      (func $f (param i32) (result i32) (call $g (i32.add (local.get 0) (i32.const 1))))
+      (func $g (param i32) (result i32) (local.get 0)))
+  )");
+  INFO(listing(code));
+  bool direct = false;
+  for (const auto& ins : code) direct |= ins.text.rfind("mov [rsp], r", 0) == 0;
+  CHECK(direct);
+}
