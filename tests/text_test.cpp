@@ -338,6 +338,138 @@ TEST_CASE("error format and hostile inputs", "[text]") {
   CHECK_FALSE(error_of(R"((data $l"a"))").empty());
 }
 
+TEST_CASE("element segments in every form", "[text]") {
+  // Active on table 0 with a function list: flags 0.
+  CHECK(contains(encode("(table 1 funcref) (func $f) (elem (i32.const 0) $f)"),
+                 {0x09, 0x07, 0x01, 0x00, 0x41, 0x00, 0x0B, 0x01, 0x00}));
+  // Passive and declarative function lists: flags 1 and 3 with elemkind 0.
+  CHECK(contains(encode("(func $f) (elem func $f)"), {0x09, 0x05, 0x01, 0x01, 0x00, 0x01, 0x00}));
+  CHECK(contains(encode("(func $f) (elem declare func $f)"),
+                 {0x09, 0x05, 0x01, 0x03, 0x00, 0x01, 0x00}));
+  // An explicit non-zero table: flags 2; the MVP form names the table without `(table ...)`.
+  auto explicit_table = encode(
+      "(table 1 funcref) (table $t 1 funcref) (func $f) (elem (table $t) (offset (i32.const 0)) "
+      "func $f)");
+  CHECK(contains(explicit_table, {0x02, 0x01, 0x41, 0x00, 0x0B, 0x00, 0x01, 0x00}));
+  auto mvp = encode("(table 1 funcref) (table 1 funcref) (func $f) (elem 1 (i32.const 0) $f)");
+  CHECK(contains(mvp, {0x02, 0x01, 0x41, 0x00, 0x0B, 0x00, 0x01, 0x00}));
+  // Expressions: passive with a type (5), and item/abbreviated items.
+  CHECK(contains(encode("(elem externref (item (ref.null extern)) (ref.null extern))"),
+                 {0x05, 0x6F, 0x02, 0xD0, 0x6F, 0x0B, 0xD0, 0x6F, 0x0B}));
+  // A table of a non-funcref type gets its inline function list as ref.func expressions.
+  auto typed = encode("(type $t (func)) (func $f (type $t)) (table (ref null $t) (elem $f))");
+  CHECK(contains(typed, {0x06, 0x00, 0x41, 0x00, 0x0B, 0x63, 0x00, 0x01, 0xD2, 0x00, 0x0B}));
+  CHECK(error_of("(elem (i32.const 0) $nope)").find("unknown function $nope") != std::string::npos);
+}
+
+TEST_CASE("data segments, memory64, shared memories and page sizes", "[text]") {
+  CHECK(contains(encode(R"((memory 1) (data "ab"))"), {0x0B, 0x05, 0x01, 0x01, 0x02, 'a', 'b'}));
+  CHECK(contains(encode(R"((memory 1) (memory $m 1) (data (memory $m) (i32.const 1) "a"))"),
+                 {0x0B, 0x08, 0x01, 0x02, 0x01, 0x41, 0x01, 0x0B, 0x01, 'a'}));
+  CHECK(contains(encode(R"((memory 1) (data 0 (offset (i32.const 2)) "a" "b"))"),
+                 {0x00, 0x41, 0x02, 0x0B, 0x02, 'a', 'b'}));
+  // memory64 inline data: index type flag 4 and an i64.const offset.
+  auto wide = encode(R"((memory i64 (data "x")))");
+  CHECK(contains(wide, {0x05, 0x04, 0x01, 0x05, 0x01, 0x01}));
+  CHECK(contains(wide, {0x00, 0x42, 0x00, 0x0B, 0x01, 'x'}));
+  CHECK(contains(encode("(memory 1 2 shared)"), {0x05, 0x04, 0x01, 0x03, 0x01, 0x02}));
+  CHECK(contains(encode("(memory 1 (pagesize 1))"), {0x05, 0x04, 0x01, 0x08, 0x01, 0x00}));
+  CHECK(contains(encode("(memory i64 0 (pagesize 1))"), {0x05, 0x04, 0x01, 0x0C, 0x00, 0x00}));
+  CHECK(error_of("(memory 1 (pagesize 3))").find("page size") != std::string::npos);
+  // data.drop makes the data count section appear.
+  CHECK(contains(encode(R"((memory 1) (data "a") (func (data.drop 0)))"), {0x0C, 0x01, 0x01}));
+  CHECK_FALSE(contains(encode(R"((memory 1) (data "a"))"), {0x0C, 0x01, 0x01}));
+}
+
+TEST_CASE("tables: limits, table64, initialiser expressions", "[text]") {
+  CHECK(contains(encode("(table 2 10 externref)"), {0x04, 0x05, 0x01, 0x6F, 0x01, 0x02, 0x0A}));
+  CHECK(contains(encode("(table i64 1 funcref)"), {0x04, 0x04, 0x01, 0x70, 0x04, 0x01}));
+  auto init = encode("(type $t (func)) (func $f (type $t)) (table 1 (ref $t) (ref.func $f))");
+  CHECK(contains(init, {0x40, 0x00, 0x64, 0x00, 0x00, 0x01, 0xD2, 0x00, 0x0B}));
+}
+
+TEST_CASE("instruction immediates: select, casts, calls, branches, bulk ops", "[text]") {
+  CHECK(code_of("(func (select (result i32) (i32.const 1) (i32.const 2) (i32.const 0)) drop)") ==
+        std::vector<uint8_t>{0x41, 0x01, 0x41, 0x02, 0x41, 0x00, 0x1C, 0x01, 0x7F, 0x1A});
+  CHECK(code_of("(func (param anyref) (drop (ref.test (ref null i31) (local.get 0))))") ==
+        std::vector<uint8_t>{0x20, 0x00, 0xFB, 0x15, 0x6C, 0x1A});
+  CHECK(code_of("(func (param anyref) (drop (ref.cast (ref struct) (local.get 0))))") ==
+        std::vector<uint8_t>{0x20, 0x00, 0xFB, 0x16, 0x6B, 0x1A});
+  // br_on_cast: flags carry both nullabilities.
+  auto cast = code_of(
+      "(func (param anyref) (result anyref) (block $l (result anyref) "
+      "(br_on_cast $l anyref (ref null eq) (local.get 0))))");
+  CHECK(contains(cast, {0xFB, 0x18, 0x03, 0x00, 0x6E, 0x6D}));
+  auto indirect = code_of(
+      "(table 1 funcref) (table $t 1 funcref) (func (call_indirect $t (param i32) (i32.const 0) "
+      "(i32.const 0)))");
+  CHECK(contains(indirect, {0x11, 0x01, 0x01}));  // type 1 (implicit), table 1
+  auto table_br = code_of("(func (block $a (block $b (br_table $a $b 0 (i32.const 0)))))");
+  CHECK(contains(table_br, {0x0E, 0x02, 0x01, 0x00, 0x00}));
+  auto bulk = code_of(
+      R"((memory 1) (memory $m 1) (data $d "") (table 1 funcref) (table $t 1 funcref) (elem $e func)
+         (func (memory.init $m $d (i32.const 0) (i32.const 0) (i32.const 0))
+               (memory.copy $m 0 (i32.const 0) (i32.const 0) (i32.const 0))
+               (table.init $t $e (i32.const 0) (i32.const 0) (i32.const 0))
+               (table.copy 0 $t (i32.const 0) (i32.const 0) (i32.const 0))))");
+  CHECK(contains(bulk, {0xFC, 0x08, 0x00, 0x01}));
+  CHECK(contains(bulk, {0xFC, 0x0A, 0x01, 0x00}));
+  CHECK(contains(bulk, {0xFC, 0x0C, 0x00, 0x01}));
+  CHECK(contains(bulk, {0xFC, 0x0E, 0x00, 0x01}));
+  // A block with parameters gets an implicit function type.
+  auto typed_block = encode("(func (i32.const 1) (block (param i32) (result i32)) drop)");
+  CHECK(contains(typed_block, {0x02, 0x01}));  // block with type index 1 (0 is the func's)
+  CHECK(contains(code_of("(func (i32.const 1) (atomic.fence) drop)"), {0xFE, 0x03, 0x00}));
+  CHECK(code_of("(tag $e) (func (try (do) (catch $e (rethrow 0))))") ==
+        std::vector<uint8_t>{0x06, 0x40, 0x07, 0x00, 0x09, 0x00, 0x0B});
+}
+
+TEST_CASE("custom descriptors: clauses, exact types and instructions", "[text]") {
+  auto bytes = encode(R"((module
+    (rec (type $a (descriptor $b) (struct))
+         (type $b (describes $a) (struct)))
+    (func (param (ref (exact $a))) (result (ref $b)) (ref.get_desc $a (local.get 0)))))");
+  CHECK(contains(bytes, {0x4E, 0x02, 0x4D, 0x01, 0x5F, 0x00, 0x4C, 0x00, 0x5F, 0x00}));
+  CHECK(contains(bytes, {0x64, 0x62, 0x00}));
+  CHECK(contains(bytes, {0xFB, 0x22, 0x00}));
+  CHECK(error_of("(type (struct (field (ref (exact any)))))").find("type index") !=
+        std::string::npos);
+  auto exact_import = encode(R"((type $f (func)) (import "m" "f" (func (exact (type $f)))))");
+  CHECK(contains(exact_import, {'f', 0x20, 0x00}));
+}
+
+TEST_CASE("more rejections: unknown names per space, literals, duplicates", "[text]") {
+  CHECK(error_of("(func (global.get $g))").find("unknown global $g") != std::string::npos);
+  CHECK(error_of("(func (table.size $t) drop)").find("unknown table $t") != std::string::npos);
+  CHECK(error_of("(func (call_indirect (type $t)))").find("unknown type $t") != std::string::npos);
+  CHECK(error_of("(func (elem.drop $e))").find("unknown elem segment $e") != std::string::npos);
+  CHECK(error_of("(func (data.drop $d))").find("unknown data segment $d") != std::string::npos);
+  CHECK(error_of("(func (throw $x))").find("unknown tag $x") != std::string::npos);
+  CHECK(error_of("(func (drop (i32.load $m (i32.const 0))))").find("unknown memory $m") !=
+        std::string::npos);
+  CHECK(
+      error_of("(type $s (struct)) (func (param (ref $s)) (drop (struct.get $s $f (local.get 0))))")
+          .find("unknown field $f") != std::string::npos);
+  CHECK(error_of("(func (drop (i64.const 18446744073709551616)))").find("constant out of range") !=
+        std::string::npos);
+  CHECK(error_of("(func (drop (f32.const 1e40)))").find("constant out of range") !=
+        std::string::npos);
+  CHECK(error_of("(func (drop (f64.const nan:0x10000000000000)))").find("constant out of range") !=
+        std::string::npos);
+  CHECK(error_of("(func (drop (i32.const 1_)))").find("unknown operator") != std::string::npos);
+  CHECK(error_of("(global $g i32 (i32.const 0)) (global $g i32 (i32.const 0))")
+            .find("duplicate global $g") != std::string::npos);
+  CHECK(error_of("(func $f) (start $f) (start $f)").find("multiple start") != std::string::npos);
+  CHECK(error_of("(func (else))").find("unknown operator else") != std::string::npos);
+  CHECK(error_of("(func (if (i32.const 0) nop (then)))").find("(then") != std::string::npos);
+  CHECK(error_of("(func (try (do) (catch_all) (catch_all)))").find("catch_all") !=
+        std::string::npos);
+  CHECK(error_of("(func (block $a) (br $a))").find("unknown label $a") != std::string::npos);
+  CHECK(error_of("(func $) ").find("empty identifier") != std::string::npos);
+  CHECK(error_of("(module (@custom \"x\" (after nothing) \"\"))").find("section kind") !=
+        std::string::npos);
+}
+
 TEST_CASE("kiln::wat2wasm is the public entry point", "[text]") {
   auto result = kiln::wat2wasm("(module (func (export \"f\") (result i32) (i32.const 42)))");
   REQUIRE(result);
