@@ -694,3 +694,36 @@ TEST_CASE("more module and memory rules", "[validator]") {
   s.func(0, {0xFB, 1, 1, 0x1A, 0x0B});
   CHECK(starts_with(check(s), "type mismatch"));
 }
+
+TEST_CASE("a hand-built ModuleInfo validates, and reachability follows branches", "[validator]") {
+  // (func (param i32) (result i32) block br 0 end local.get 0), built without bytes for types
+  ModuleInfo module;
+  SubType type;
+  type.kind = CompositeKind::Func;
+  type.func.params = {ValType::i32()};
+  type.func.results = {ValType::i32()};
+  module.types.push_back(type);  // no rec_groups: each type is its own group
+  module.func_types = {0};
+  Bytes code = {0x02, 0x40, 0x0C, 0x00, 0x0B, 0x20, 0x00, 0x0B};
+  FunctionBody body;
+  body.code = {0, uint32_t(code.size())};
+  body.range = body.code;
+  module.bodies.push_back(body);
+
+  auto types = validate_module_sections(module, code, Features::everything());
+  REQUIRE(bool(types));
+  FuncValidator v(types.ok());
+  REQUIRE(bool(v.reset(0, {})));
+  OperatorReader reader(code, body.code);
+  Operator op;
+  std::vector<bool> reachable_after;
+  while (!reader.at_end()) {
+    REQUIRE(bool(reader.read(op)));
+    REQUIRE(bool(v.visit(op)));
+    reachable_after.push_back(v.reachable());
+  }
+  // block: reachable; br: not; end of block: reachable again; local.get: reachable; end: done
+  CHECK(reachable_after == std::vector<bool>{true, false, true, true, false});
+  CHECK(bool(v.finish(uint32_t(code.size()))));
+  CHECK(bool(validate_function_body(types.ok(), 0, v)));
+}

@@ -365,16 +365,24 @@ Result<ModuleTypes> ModuleTypes::build(const ModuleInfo& module, std::span<const
   result.canonical_.assign(types.size(), 0);
   std::vector<uint8_t> depth(types.size(), 0);
 
-  // Rec groups must tile the type section in order.
+  // Rec groups must tile the type section in order. A ModuleInfo assembled by hand may leave
+  // them out: then every type is its own group, as the binary format's short form means.
+  std::vector<RecGroup> singleton_groups;
+  if (module.rec_groups.empty() && !types.empty()) {
+    singleton_groups.reserve(types.size());
+    for (uint32_t i = 0; i < types.size(); ++i) singleton_groups.push_back({i, 1});
+  }
+  const std::vector<RecGroup>& groups =
+      module.rec_groups.empty() ? singleton_groups : module.rec_groups;
   uint32_t expected_first = 0;
-  for (const RecGroup& group : module.rec_groups) {
+  for (const RecGroup& group : groups) {
     if (group.first != expected_first || uint64_t(group.first) + group.count > types.size())
       return Error("malformed rec group", kNoOffset);
     expected_first += group.count;
   }
   if (expected_first != types.size()) return Error("malformed rec group", kNoOffset);
 
-  for (const RecGroup& group : module.rec_groups) {
+  for (const RecGroup& group : groups) {
     uint32_t end = group.first + group.count;
     for (uint32_t i = group.first; i < end; ++i) {
       const SubType& type = types[i];

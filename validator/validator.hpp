@@ -211,7 +211,8 @@ class FuncValidator {
  public:
   explicit FuncValidator(const ModuleTypes& types);
 
-  // Starts function `func_index` (a defined function) with its declared locals.
+  // Starts function `func_index` (in the function index space: imports first, so a defined
+  // function's index is imported_funcs + its position in `bodies`) with its declared locals.
   Result<void> reset(uint32_t func_index, std::span<const LocalRun> locals);
   // Starts a constant expression that must produce `result`. Only constant operators are
   // accepted ("constant expression required"); global.get may name globals below
