@@ -159,6 +159,39 @@ void reserve_plausible(std::vector<T>& vector, uint32_t count, const Reader& rea
   vector.reserve(vector.size() + std::min<size_t>(count, reader.remaining() / min_bytes + 1));
 }
 
+std::string heap_kind_name(HeapKind kind) {
+  switch (kind) {
+    case HeapKind::Exn:
+      return "exn";
+    case HeapKind::NoExn:
+      return "noexn";
+    case HeapKind::Func:
+      return "func";
+    case HeapKind::NoFunc:
+      return "nofunc";
+    case HeapKind::Extern:
+      return "extern";
+    case HeapKind::NoExtern:
+      return "noextern";
+    case HeapKind::Any:
+      return "any";
+    case HeapKind::Eq:
+      return "eq";
+    case HeapKind::I31:
+      return "i31";
+    case HeapKind::Struct:
+      return "struct";
+    case HeapKind::Array:
+      return "array";
+    case HeapKind::None:
+      return "none";
+    case HeapKind::Concrete:
+    case HeapKind::Bottom:
+      break;
+  }
+  return "concrete";
+}
+
 class ModuleDecoder {
  public:
   ModuleDecoder(std::span<const uint8_t> bytes, const Features& features)
@@ -340,7 +373,10 @@ Result<ValType> ModuleDecoder::read_abstract_ref(uint8_t code, size_t offset) {
     default:
       return error_at("malformed reference type", offset);
   }
-  RETURN_IF_ERROR(require(proposal, "this reference type", offset));
+  if (!features_.has(proposal)) {
+    std::string type = heap_kind_name(kind);
+    return require(proposal, "the " + type + " reference type", offset).err();
+  }
   return ValType::ref({kind, 0}, true);
 }
 
@@ -351,7 +387,9 @@ Result<HeapType> ModuleDecoder::read_heap_type(Reader& reader) {
     RETURN_IF_ERROR(require(Proposal::FunctionReferences, "a concrete heap type", offset));
     return HeapType{HeapKind::Concrete, uint32_t(value)};
   }
-  if (value < -0x40) return error_at("malformed heap type", offset);
+  // Abstract heap types are single bytes; only type indices use the longer s33 forms.
+  if (value < -0x40 || reader.offset() != offset + 1)
+    return error_at("malformed heap type", offset);
   auto ref = read_abstract_ref(uint8_t(value & 0x7F), offset);
   if (!ref) {
     if (ref.err().message() == "malformed reference type")

@@ -236,6 +236,11 @@ TEST_CASE("type section errors", "[decoder]") {
   decode_fails(module({section(1, {0x01, 0xE0, 0x7F, 0x00, 0x00})}),
                "integer representation too long", 11);
   decode_fails(module({section(1, {0x01, 0x60, 0x01, 0x05, 0x00})}), "malformed value type", 13);
+  // (ref null func) with the heap type as a two-byte s33: only type indices may be long.
+  decode_fails(module({section(1, {0x01, 0x60, 0x01, 0x63, 0xF0, 0x7F, 0x00})}),
+               "malformed heap type", 14);
+  decode_fails(module({section(1, {0x01, 0x60, 0x01, 0x63, 0x7A, 0x00})}), "malformed heap type",
+               14);
   decode_fails(module({section(1, {0x01, 0x5E, 0x76, 0x00})}), "malformed storage type", 12);
   decode_fails(module({section(1, {0x01, 0x5E, 0x7F, 0x02})}), "malformed mutability", 13);
   decode_fails(module({section(1, {0x01, 0x50, 0x02, 0x00, 0x00, 0x5F, 0x00})}),
@@ -610,7 +615,11 @@ TEST_CASE("features that are off make their encodings fail, naming the proposal"
   decode_fails(module({kOneVoidType, section(13, {0x01, 0x00, 0x00})}), "exceptions", 16, mvp);
   decode_fails(module({section(1, {0x01, 0x60, 0x00, 0x02, 0x7F, 0x7F})}), "multi-value", 13, mvp);
   decode_fails(module({section(12, {0x00})}), "bulk-memory", 10, mvp);
-  decode_fails(module({section(1, {0x01, 0x60, 0x01, 0x6F, 0x00})}), "reference-types", 13, mvp);
+  decode_fails(module({section(1, {0x01, 0x60, 0x01, 0x6F, 0x00})}),
+               "the extern reference type requires the reference-types proposal", 13, mvp);
+  decode_fails(module({section(1, {0x01, 0x60, 0x01, 0x69, 0x00})}),
+               "the exn reference type requires the exceptions proposal", 13,
+               Features::everything().set(Proposal::Exceptions, false));
   decode_fails(module({section(1, {0x01, 0x60, 0x01, 0x63, 0x00, 0x00})}), "function-references",
                13, mvp);
   // The same encodings decode with everything on.
