@@ -307,6 +307,12 @@ TEST_CASE("@custom annotations become custom sections in place; names section", 
   CHECK(bytes[8] == 0);
   CHECK(contains(bytes, {0x00, 0x04, 0x01, 'c', 'x', 'y', 0x01}));
   CHECK(error_of("(module (@custom 4))").find("missing section name") != std::string::npos);
+  // Without a placement a custom section goes after the last section.
+  auto last = encode(R"((module (@custom "z" "") (func)))");
+  REQUIRE(last.size() > 3);
+  CHECK(contains(last, {0x0B, 0x00, 0x02, 0x01, 'z'}));  // code section's end, then "z"
+  auto after_func = encode(R"((module (@custom "y" (after func) "") (func)))");
+  CHECK(contains(after_func, {0x03, 0x02, 0x01, 0x00, 0x00, 0x02, 0x01, 'y', 0x0A}));
   auto named = encode("(module $m (func $f (param $p i32)))");
   CHECK(contains(named, {'n', 'a', 'm', 'e'}));
   CHECK(contains(named, {0x01, 'f'}));

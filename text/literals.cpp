@@ -195,7 +195,19 @@ bool parse_int(std::string_view text, unsigned bits, uint64_t& value, std::strin
   return true;
 }
 
+namespace {
+// Longer numeric literals are refused outright: no float or integer needs more digits than
+// this to be written exactly, and the bound keeps the normalised copy small.
+constexpr size_t kMaxLiteralLength = 4096;
+bool too_long(std::string_view text, std::string& error) {
+  if (text.size() <= kMaxLiteralLength) return false;
+  error = "numeric literal too long (at most 4096 characters)";
+  return true;
+}
+}  // namespace
+
 bool parse_f32(std::string_view text, uint32_t& bits, std::string& error) {
+  if (too_long(text, error)) return false;
   bool handled;
   if (!parse_special<uint32_t>(text, 23, 8, bits, error, handled)) return false;
   if (handled) return true;
@@ -214,6 +226,7 @@ bool parse_f32(std::string_view text, uint32_t& bits, std::string& error) {
 }
 
 bool parse_f64(std::string_view text, uint64_t& bits, std::string& error) {
+  if (too_long(text, error)) return false;
   bool handled;
   if (!parse_special<uint64_t>(text, 52, 11, bits, error, handled)) return false;
   if (handled) return true;

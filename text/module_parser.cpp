@@ -370,7 +370,7 @@ class ModuleParser {
   std::vector<std::pair<uint32_t, std::string>> annotated_func_names_;
 
   struct CustomSection {
-    int slot;  // 2*position (+1 for after): see place_custom
+    int slot;  // see parse_custom_annotation
     std::string name;
     std::string payload;
   };
@@ -1223,8 +1223,8 @@ bool ModuleParser::parse_func() {
   // @name annotation right after `func $id?`.
   for (const Annotation& annotation : annotations_from(pos_)) {
     if (annotation.before_token != pos_) break;
-    if (annotation.kind == Annotation::Kind::Name &&
-        annotation.body.size() == 1 && annotation.body[0].kind == Tok::String) {
+    if (annotation.kind == Annotation::Kind::Name && annotation.body.size() == 1 &&
+        annotation.body[0].kind == Tok::String) {
       std::string value;
       if (!string_value(annotation.body[0], value)) return false;
       annotated_func_names_.emplace_back(func_index, std::move(value));
@@ -1589,8 +1589,7 @@ bool ModuleParser::parse_offset_expr(ByteWriter& out) {
 }
 
 bool ModuleParser::parse_elem_items(ByteWriter& out, bool& uses_exprs, ValType& type,
-                                    uint32_t& count, bool allow_bare_funcs,
-                                    bool funcs_as_exprs) {
+                                    uint32_t& count, bool allow_bare_funcs, bool funcs_as_exprs) {
   count = 0;
   if (peek_keyword("func") || (allow_bare_funcs && !peek_reftype())) {
     if (peek_keyword("func")) next();
@@ -2484,7 +2483,8 @@ bool ModuleParser::parse_custom_annotation(const Annotation& annotation) {
   if (!is_valid_utf8(section.name)) return fail_annot(body[0].offset, "malformed UTF-8 encoding");
   size_t i = 1;
   // Default placement: after the last section.
-  section.slot = 2 * int(std::size(kSectionOrder)) + 1;
+  // Slots: 0 is before the first section, 2k+1 just before section k, 2k+2 just after it.
+  section.slot = 2 * int(std::size(kSectionOrder));
   if (i < body.size() && body[i].kind == Tok::LParen) {
     if (i + 3 >= body.size() || body[i + 1].kind != Tok::Keyword)
       return fail_annot(body[i].offset, "malformed placement");
@@ -2502,7 +2502,7 @@ bool ModuleParser::parse_custom_annotation(const Annotation& annotation) {
     if (kind == "first")
       slot = 0;
     else if (kind == "last")
-      slot = 2 * int(std::size(kSectionOrder)) + 1;
+      slot = 2 * int(std::size(kSectionOrder));
     else {
       for (auto& [name, id] : kKinds) {
         if (kind == name) {
@@ -2511,8 +2511,6 @@ bool ModuleParser::parse_custom_annotation(const Annotation& annotation) {
         }
       }
       if (slot < 0) return fail_annot(body[i + 2].offset, "malformed section kind");
-      // before X sits just before X's slot; after X just after.
-      slot = where == "after" ? slot : slot - 1;
     }
     if (body[i + 3].kind != Tok::RParen)
       return fail_annot(body[i + 3].offset, "malformed placement");

@@ -408,9 +408,10 @@ class WastParser {
     } else if (head == "either") {
       result.kind = K::Either;
       while (peek_is(Tok::LParen)) {
+        // Checked before recursing, so a hostile nest of `either` costs one frame.
+        if (peek_keyword("either", 1)) return fail("unexpected token: nested either");
         ResultPattern alternative;
         if (!parse_result(alternative)) return false;
-        if (alternative.kind == K::Either) return fail("unexpected token: nested either");
         result.alternatives.push_back(std::move(alternative));
       }
     } else {
