@@ -139,40 +139,29 @@ const void* const* builtin_table() {
 
 namespace {
 
-constexpr size_t kMaxBacktraceFrames = 64;
-
 Trap trap_from(const Activation& activation) {
   Trap trap;
   trap.code = activation.trap_code;
-  uintptr_t pc = activation.trap_pc;
-  uintptr_t rbp = activation.trap_rbp;
-  const uintptr_t entry_rbp = activation.entry.saved_rbp;
-  for (bool first = true; trap.frames.size() < kMaxBacktraceFrames; first = false) {
+  for (uint32_t i = 0; i < activation.trap_frame_count; ++i) {
+    const uintptr_t pc = activation.trap_frames[i];
     const CodeInfo* info = find_code(pc);
-    if (!info) break;
+    if (!info) break;  // the entry trampoline's caller: the walk is over
     const uint32_t offset = uint32_t(pc - info->start);
-    if (const CodeFunction* function = info->find_function(offset)) {
-      Frame frame;
-      frame.func_index = function->func_index;
-      if (info->owner) {
-        frame.name = static_cast<const Module*>(info->owner)->function_name(function->func_index);
-      }
-      if (first) {
-        if (const jit::TrapSite* site = info->find_trap_site(offset)) {
-          frame.module_offset = site->wasm_offset;
-        }
-      } else {
-        frame.module_offset = info->wasm_offset_at(offset - 1);  // the call, not what follows
-      }
-      trap.frames.push_back(std::move(frame));
+    const CodeFunction* function = info->find_function(i == 0 ? offset : offset - 1);
+    if (!function) continue;  // a host-call stub or the trampoline
+    Frame frame;
+    frame.func_index = function->func_index;
+    if (info->owner) {
+      frame.name = static_cast<const Module*>(info->owner)->function_name(function->func_index);
     }
-    // Frames below the entry trampoline's are wasm frames (or the host-call stub's), each
-    // linked by its saved rbp; the trampoline's own frame ends the walk.
-    if (rbp == 0 || rbp >= entry_rbp || (rbp & 7) != 0) break;
-    const uintptr_t next_rbp = *reinterpret_cast<const uintptr_t*>(rbp);
-    pc = *reinterpret_cast<const uintptr_t*>(rbp + 8);
-    if (next_rbp <= rbp) break;
-    rbp = next_rbp;
+    if (i == 0) {
+      if (const jit::TrapSite* site = info->find_trap_site(offset)) {
+        frame.module_offset = site->wasm_offset;
+      }
+    } else {
+      frame.module_offset = info->wasm_offset_at(offset - 1);  // the call, not what follows
+    }
+    trap.frames.push_back(std::move(frame));
   }
   return trap;
 }

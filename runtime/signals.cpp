@@ -214,6 +214,24 @@ void chain_to_previous(int signal_number, siginfo_t* info, void* context) {
   previous.sa_handler(signal_number);
 }
 
+// Walks the rbp chain from the trapping frame up to the entry trampoline's frame. Every frame in
+// between is a wasm frame or a host-call stub's (a host function's own C++ frames lie behind a
+// nested activation), so each links to its caller with [rbp] and [rbp + 8]. The walk reads only
+// addresses between the trapping rsp and the trampoline's rbp, which are mapped stack.
+void record_frames(Activation& activation, uintptr_t rsp) {
+  const uintptr_t limit = activation.entry.saved_rbp;
+  uintptr_t rbp = activation.trap_rbp;
+  uint32_t count = 0;
+  activation.trap_frames[count++] = activation.trap_pc;
+  while (count < Activation::kMaxTrapFrames && rbp >= rsp && rbp < limit && (rbp & 7) == 0) {
+    const uintptr_t next_rbp = *reinterpret_cast<const uintptr_t*>(rbp);
+    activation.trap_frames[count++] = *reinterpret_cast<const uintptr_t*>(rbp + 8);
+    if (next_rbp <= rbp) break;
+    rbp = next_rbp;
+  }
+  activation.trap_frame_count = count;
+}
+
 void handle_signal(int signal_number, siginfo_t* info, void* context) {
   auto* ucontext = static_cast<ucontext_t*>(context);
   greg_t* registers = ucontext->uc_mcontext.gregs;
@@ -234,6 +252,7 @@ void handle_signal(int signal_number, siginfo_t* info, void* context) {
       activation->trapped = true;
       activation->trap_pc = pc;
       activation->trap_rbp = uintptr_t(registers[REG_RBP]);
+      record_frames(*activation, uintptr_t(registers[REG_RSP]));
       registers[REG_RIP] = greg_t(trampolines_for_handler->trap_landing);
       registers[REG_RSP] = greg_t(activation->entry.saved_rsp);
       registers[REG_RBP] = greg_t(activation->entry.saved_rbp);

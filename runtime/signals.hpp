@@ -64,6 +64,12 @@ struct Activation {
   TrapCode trap_code = TrapCode::UnreachableCodeReached;
   uintptr_t trap_pc = 0;
   uintptr_t trap_rbp = 0;
+  // The return addresses of the frames between the trap and the entry trampoline, innermost
+  // first (trap_frames[0] is trap_pc), collected by the handler while the stack is intact: once
+  // the thread resumes at the trap landing, that part of the stack is reused.
+  static constexpr uint32_t kMaxTrapFrames = 64;
+  uintptr_t trap_frames[kMaxTrapFrames] = {};
+  uint32_t trap_frame_count = 0;
   // A host function that fails records its trap here before its stub executes the ud2.
   TrapCode pending_host_trap = TrapCode::UnreachableCodeReached;
 };
