@@ -185,6 +185,10 @@ uintptr_t thread_stack_limit() {
   } else {
     tls_stack_limit = reinterpret_cast<uintptr_t>(low) + kStackMargin;
   }
+  // An unlimited main-thread stack (RLIMIT_STACK infinity) reports bounds that other mappings
+  // may occupy: wasm never gets more than kMaxWasmStack below this frame.
+  const uintptr_t here = reinterpret_cast<uintptr_t>(__builtin_frame_address(0));
+  if (here > kMaxWasmStack) tls_stack_limit = std::max(tls_stack_limit, here - kMaxWasmStack);
   return tls_stack_limit;
 }
 

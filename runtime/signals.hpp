@@ -87,6 +87,7 @@ void install_signal_handlers();
 // for host functions, runtime helpers and signal delivery. Computed once per thread.
 uintptr_t thread_stack_limit();
 inline constexpr uintptr_t kStackMargin = 64 * 1024;
+inline constexpr uintptr_t kMaxWasmStack = 256ull << 20;
 
 // The shared trampolines, mapped executable and registered once per process.
 struct TrampolineCode {

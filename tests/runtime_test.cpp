@@ -842,3 +842,53 @@ TEST_CASE("one module instantiated in stores on several threads", "[runtime][thr
   for (pthread_t thread : threads) pthread_join(thread, nullptr);
   for (const Work& w : work) CHECK(w.sum == 1000);
 }
+
+TEST_CASE("backtraces name each wasm frame with its module offset", "[runtime][traps]") {
+  Fixture f;
+  WasmBuilder b;
+  b.type({}, {});
+  b.func(0, {0x00});
+  b.func(0, {0x10, 0x00});
+  b.export_("outer", 0, 1);
+  b.function_name(0, "inner");
+  // Only the call of `outer` has a source-map entry: the backtrace maps the return address
+  // back to it.
+  FunctionCompiler compiler = [](const wasm::ModuleTypes&, uint32_t defined_index,
+                                 wasm::FuncValidator&, const CompileOptions&) {
+    X64Masm m;
+    CompiledFunction out;
+    prologue(m);
+    if (defined_index == 0) {
+      m.trap(TrapCode::UnreachableCodeReached, 11);
+    } else {
+      out.source_map.emplace_back(m.offset(), 22);
+      m.call_function(0);
+      out.source_map.emplace_back(m.offset(), 23);
+    }
+    epilogue(m);
+    auto bytes = m.finish();
+    if (!bytes) return Result<CompiledFunction>(bytes.err());
+    out.code = std::move(bytes.ok());
+    out.trap_sites = m.trap_sites();
+    out.call_sites = m.call_sites();
+    return Result<CompiledFunction>(std::move(out));
+  };
+  auto module = f.engine.compile_with(b.bytes(), compiler);
+  REQUIRE(module);
+  Instance* instance = f.instantiate(module.ok());
+  auto result = f.store.call(f.func(instance, "outer"), {});
+  REQUIRE_FALSE(result);
+  REQUIRE(result.err().trap);
+  const Trap& trap = *result.err().trap;
+  REQUIRE(trap.frames.size() == 2);
+  CHECK(trap.frames[0].func_index == 0);
+  CHECK(trap.frames[0].name == "inner");
+  CHECK(trap.frames[0].module_offset == 11u);
+  CHECK(trap.frames[1].func_index == 1);
+  CHECK(trap.frames[1].name.empty());
+  CHECK(trap.frames[1].module_offset == 22u);
+  const std::string text = trap.describe();
+  CHECK_THAT(text, Catch::StartsWith("wasm trap: unreachable"));
+  CHECK_THAT(text, Catch::Contains("0xb - inner"));
+  CHECK_THAT(text, Catch::Contains("0x16 - <wasm function 1>"));
+}
