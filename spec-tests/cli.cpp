@@ -40,6 +40,10 @@ constexpr const char* kHelp =
     "                            $KILN_TESTSUITE, else ../shared/spec-testsuite beside the "
     "source)\n"
     "  --all                     Run every .wast file of the testsuite\n"
+    "  --timeout SECONDS         Each file runs in a child process: one that crashes or runs\n"
+    "                            longer than this (default 30; 0: no limit)  fails the command\n"
+    "                            it was running, and the rest of that file is not run\n"
+    "  --no-isolate              Run every file in this process (for a debugger)\n"
     "  -v, --verbose             Print every command, not only the failing ones\n"
     "  -h, --help                Print this help\n";
 
@@ -140,6 +144,8 @@ int wast_main(std::span<const char* const> args, std::string_view program) {
   std::optional<std::string> expected_path;
   std::optional<std::string> testsuite;
   bool all = false;
+  bool isolate = true;
+  unsigned timeout_seconds = 30;
   std::vector<std::filesystem::path> inputs;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string_view arg = args[i];
@@ -155,6 +161,16 @@ int wast_main(std::span<const char* const> args, std::string_view program) {
       if (arg == "--expected-failures") expected_path = given;
       if (arg == "--dump-modules") options.dump_modules = std::filesystem::path(given);
       if (arg == "--testsuite") testsuite = given;
+    } else if (arg == "--timeout") {
+      const char* given = value();
+      char* end = nullptr;
+      const unsigned long seconds = given ? std::strtoul(given, &end, 10) : 0;
+      if (!given || *given == '\0' || *end != '\0' || seconds > 86400) {
+        return usage_error("--timeout needs a number of seconds (at most 86400)");
+      }
+      timeout_seconds = unsigned(seconds);
+    } else if (arg == "--no-isolate") {
+      isolate = false;
     } else if (arg == "--parse-only") {
       options.parse_only = true;
     } else if (arg == "--all") {
@@ -214,6 +230,8 @@ int wast_main(std::span<const char* const> args, std::string_view program) {
                 unsigned(command.line), command.kind.c_str());
     if (!command.detail.empty()) std::printf(": %s", command.detail.c_str());
     std::printf("\n");
+    // Flushed at once: if a later command hangs or crashes, the output so far says where.
+    std::fflush(stdout);
   };
   const bool verbose = options.verbose;
   if (!verbose) {
@@ -224,7 +242,13 @@ int wast_main(std::span<const char* const> args, std::string_view program) {
   }
 
   Runner runner(kiln_toolchain(), std::move(options));
-  for (const std::filesystem::path& file : files) runner.run_file(file);
+  for (const std::filesystem::path& file : files) {
+    if (isolate) {
+      runner.run_file_isolated(file, timeout_seconds);
+    } else {
+      runner.run_file(file);
+    }
+  }
   runner.finish();
   const Report& report = runner.report();
   print_report(report, verbose);

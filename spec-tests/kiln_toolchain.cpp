@@ -17,6 +17,9 @@
 #if KILN_HAVE_DECODE_AND_VALIDATE
 #include "validator/validator.hpp"
 #endif
+#if KILN_HAVE_RUNTIME
+#include "spec-tests/jit_backend.hpp"
+#endif
 
 namespace kiln::spec {
 
@@ -46,6 +49,9 @@ Toolchain kiln_toolchain() {
     if (!validated) return std::move(validated.err());
     return {};
   };
+#endif
+#if KILN_HAVE_RUNTIME
+  toolchain.new_execution = new_jit_backend;
 #endif
   return toolchain;
 }

@@ -1,7 +1,15 @@
 #include "spec-tests/runner.hpp"
 
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
 #include <cinttypes>
 #include <cstdio>
+#include <cstring>
 #include <exception>
 #include <fstream>
 #include <sstream>
@@ -401,8 +409,165 @@ std::string Runner::relative_path(const std::filesystem::path& path) const {
   return relative.generic_string();
 }
 
+namespace {
+
+// One field of a child's report line: no tabs or newlines inside.
+std::string report_field(std::string_view text) {
+  std::string out(text);
+  for (char& c : out) {
+    if (c == '\t' || c == '\n' || c == '\r') c = ' ';
+  }
+  return out;
+}
+
+std::vector<std::string_view> split_tabs(std::string_view line) {
+  std::vector<std::string_view> fields;
+  while (true) {
+    const size_t tab = line.find('\t');
+    fields.push_back(line.substr(0, tab));
+    if (tab == std::string_view::npos) return fields;
+    line.remove_prefix(tab + 1);
+  }
+}
+
+std::optional<uint32_t> parse_u32(std::string_view digits) {
+  if (digits.empty() || digits.size() > 10) return std::nullopt;
+  uint64_t value = 0;
+  for (char c : digits) {
+    if (c < '0' || c > '9') return std::nullopt;
+    value = value * 10 + uint64_t(c - '0');
+  }
+  if (value > UINT32_MAX) return std::nullopt;
+  return uint32_t(value);
+}
+
+}  // namespace
+
+void Runner::send_to_parent(const std::string& line) const {
+  std::string_view rest = line;
+  while (!rest.empty()) {
+    const ssize_t written = ::write(child_fd_, rest.data(), rest.size());
+    if (written < 0 && errno == EINTR) continue;
+    if (written <= 0) _exit(3);  // the parent is gone: nothing left to report to
+    rest.remove_prefix(size_t(written));
+  }
+}
+
+void Runner::run_file_isolated(const std::filesystem::path& path, unsigned timeout_seconds) {
+  int fds[2];
+  if (::pipe(fds) != 0) return run_file(path);
+  std::fflush(stdout);
+  std::fflush(stderr);
+  const pid_t child = ::fork();
+  if (child < 0) {
+    ::close(fds[0]);
+    ::close(fds[1]);
+    return run_file(path);
+  }
+  if (child == 0) {
+    // The child runs the file and reports every outcome, unjudged, one line each:
+    //   S <line> <kind>    a command starts      P          the script parsed
+    //   R <outcome> <rejection> <line> <kind> <detail>     E <error>   a run error
+    ::close(fds[0]);
+    child_fd_ = fds[1];
+    report_.run_errors.clear();
+    run_file(path);
+    for (const std::string& error : report_.run_errors) {
+      send_to_parent("E\t" + report_field(error) + "\n");
+    }
+    _exit(0);
+  }
+  ::close(fds[1]);
+
+  FileState state{relative_path(path), path.stem().string(), nullptr};
+  std::optional<std::pair<uint32_t, std::string>> running;  // started, not yet reported
+  bool anything_reported = false;
+  bool timed_out = false;
+  std::string buffer;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_seconds);
+  const auto handle_line = [&](std::string_view line) {
+    const std::vector<std::string_view> fields = split_tabs(line);
+    if (fields[0] == "S" && fields.size() == 3) {
+      if (auto number = parse_u32(fields[1])) running.emplace(*number, std::string(fields[2]));
+    } else if (fields[0] == "P") {
+      parsed_files_.insert(state.path);
+      lines_seen_[state.path];
+    } else if (fields[0] == "E" && fields.size() == 2) {
+      report_.run_errors.emplace_back(fields[1]);
+    } else if (fields[0] == "R" && fields.size() == 6) {
+      const auto outcome = parse_u32(fields[1]);
+      const auto rejection = parse_u32(fields[2]);
+      const auto number = parse_u32(fields[3]);
+      if (!outcome || *outcome > uint32_t(Outcome::ExpectedFailure) || !rejection ||
+          *rejection > uint32_t(Rejection::Accepted) || !number) {
+        return;
+      }
+      running.reset();
+      anything_reported = true;
+      record(state, std::string(fields[4]), *number, Outcome(*outcome), std::string(fields[5]),
+             Rejection(*rejection));
+    }
+  };
+  char chunk[65536];
+  while (true) {
+    int wait_ms = -1;
+    if (timeout_seconds != 0) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0) {
+        timed_out = true;
+        break;
+      }
+      wait_ms = int(std::min<int64_t>(left.count(), 60'000));
+    }
+    pollfd poll_fd{fds[0], POLLIN, 0};
+    const int ready = ::poll(&poll_fd, 1, wait_ms);
+    if (ready < 0 && errno == EINTR) continue;
+    if (ready == 0) continue;  // re-check the deadline
+    if (ready < 0) break;
+    const ssize_t got = ::read(fds[0], chunk, sizeof chunk);
+    if (got < 0 && errno == EINTR) continue;
+    if (got <= 0) break;
+    buffer.append(chunk, size_t(got));
+    size_t newline;
+    while ((newline = buffer.find('\n')) != std::string::npos) {
+      handle_line(std::string_view(buffer).substr(0, newline));
+      buffer.erase(0, newline + 1);
+    }
+  }
+  ::close(fds[0]);
+  if (timed_out) ::kill(child, SIGKILL);
+  int status = 0;
+  while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (!timed_out && WIFEXITED(status) && WEXITSTATUS(status) == 0) return;
+
+  std::string why;
+  if (timed_out) {
+    why = "timed out after " + std::to_string(timeout_seconds) + " s";
+  } else if (WIFSIGNALED(status)) {
+    why = "crashed (signal " + std::to_string(WTERMSIG(status)) + ", " +
+          ::strsignal(WTERMSIG(status)) + ")";
+  } else {
+    why = "exited with status " + std::to_string(WEXITSTATUS(status));
+  }
+  if (running) {
+    record(state, running->second, running->first, Outcome::Failed,
+           "the runner " + why + " here; the rest of the file did not run");
+  } else if (!anything_reported) {
+    record(state, "parse", 0, Outcome::Failed, "the runner " + why + " before any command");
+  } else {
+    report_.run_errors.push_back(state.path + ": the runner " + why + " after its last command");
+  }
+}
+
 void Runner::record(FileState& state, std::string kind, uint32_t line, Outcome outcome,
                     std::string detail, Rejection rejection) {
+  if (child_fd_ >= 0) {
+    return send_to_parent("R\t" + std::to_string(unsigned(outcome)) + "\t" +
+                          std::to_string(unsigned(rejection)) + "\t" + std::to_string(line) + "\t" +
+                          report_field(kind) + "\t" + report_field(detail) + "\n");
+  }
   if (options_.expected_failures && options_.expected_failures->contains(state.path, line)) {
     if (outcome == Outcome::Failed) {
       outcome = Outcome::ExpectedFailure;
@@ -475,6 +640,7 @@ void Runner::run_source(std::string_view source, const std::filesystem::path& pa
     record(state, "parse", 0, Outcome::Failed, script.err().to_string());
     return;
   }
+  if (child_fd_ >= 0) send_to_parent("P\n");
   parsed_files_.insert(state.path);
   if (!options_.parse_only && toolchain_.new_execution) {
     state.execution = toolchain_.new_execution();
@@ -484,6 +650,10 @@ void Runner::run_source(std::string_view source, const std::filesystem::path& pa
 
 void Runner::run_script(const text::Script& script, FileState& state) {
   for (const text::Command& command : script.commands) {
+    if (child_fd_ >= 0) {
+      send_to_parent("S\t" + std::to_string(command.location.line) + "\t" +
+                     report_field(keyword_of(command)) + "\n");
+    }
     try {
       run_command(command, state);
     } catch (const std::exception& exception) {

@@ -267,6 +267,10 @@ class Runner {
   // Read and run one script file. An unreadable or unparsable file counts as one failed command
   // of kind "parse".
   void run_file(const std::filesystem::path& path);
+  // run_file in a child process, so a crash or a hang in compiled code costs one command, not
+  // the run: the command that was running when the child died (or ran past `timeout_seconds`,
+  // 0 = no limit) fails, and the rest of that file does not run.
+  void run_file_isolated(const std::filesystem::path& path, unsigned timeout_seconds);
   // Run a script held in memory; `path` names it (made testsuite-relative like a file's).
   void run_source(std::string_view source, const std::filesystem::path& path);
   // Check the expected-failures list against the files that ran; call once after the last file.
@@ -299,6 +303,9 @@ class Runner {
   std::map<std::string, std::set<uint32_t>> lines_seen_;  // files run -> command lines
   std::set<std::string> parsed_files_;
   std::set<std::string> dump_names_;
+  // In the child of run_file_isolated: where raw outcomes go (the parent counts them).
+  int child_fd_ = -1;
+  void send_to_parent(const std::string& line) const;
 };
 
 // ----------------------------------------------------------------------------------------------
