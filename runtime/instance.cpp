@@ -193,6 +193,7 @@ void Store::refresh_stack_limit() {
 }
 
 CallResult Store::call(const Function& function, std::span<const uint64_t> args) {
+  if (!function.ref || !function.type) return Failure::error("call of an empty function");
   const uint32_t param_slots = slot_count(function.type->params);
   const uint32_t result_slots = slot_count(function.type->results);
   if (args.size() != param_slots) {
@@ -362,6 +363,15 @@ struct InstanceBuilder {
     const wasm::TypeRegistry& registry = store.engine().registry();
     const wasm::ModuleTypes& types = module.types();
     if (value.kind != import.kind) return incompatible(import, "wrong kind of extern");
+    const bool present = (value.kind == ExternKind::Func && value.func.ref && value.func.type) ||
+                         (value.kind == ExternKind::Table && value.table) ||
+                         (value.kind == ExternKind::Memory && value.memory) ||
+                         (value.kind == ExternKind::Global && value.global) ||
+                         (value.kind == ExternKind::Tag && value.tag);
+    if (!present) {
+      return Failure::link("unknown import " + import.module + "::" + import.name +
+                           ": the extern is empty");
+    }
     auto limits_match = [](uint64_t current, std::optional<uint64_t> declared_max,
                            const wasm::Limits& expected) {
       if (current < expected.min) return false;

@@ -658,6 +658,12 @@ TEST_CASE("imports that do not match are unlinkable", "[runtime][imports]") {
   REQUIRE_FALSE(wrong_kind);
   CHECK_THAT(wrong_kind.err().message, Catch::StartsWith("incompatible import type"));
 
+  Extern empty;  // a Func extern without a function
+  auto empty_import = f.store.instantiate(module, std::vector<Extern>{empty});
+  REQUIRE_FALSE(empty_import);
+  CHECK(empty_import.err().kind == Failure::Kind::Link);
+  CHECK_FALSE(f.store.call(Function{}, {}));
+
   auto missing = f.store.instantiate(module, {});
   REQUIRE_FALSE(missing);
   CHECK(missing.err().kind == Failure::Kind::Link);
