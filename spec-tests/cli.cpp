@@ -41,7 +41,7 @@ constexpr const char* kHelp =
     "source)\n"
     "  --all                     Run every .wast file of the testsuite\n"
     "  --timeout SECONDS         Each file runs in a child process: one that crashes or runs\n"
-    "                            longer than this (default 30; 0: no limit)  fails the command\n"
+    "                            longer than this (default 30; 0: no limit) fails the command\n"
     "                            it was running, and the rest of that file is not run\n"
     "  --no-isolate              Run every file in this process (for a debugger)\n"
     "  -v, --verbose             Print every command, not only the failing ones\n"
