@@ -898,3 +898,92 @@ TEST_CASE("backtraces name each wasm frame with its module offset", "[runtime][t
   CHECK_THAT(text, Catch::Contains("0xb - inner"));
   CHECK_THAT(text, Catch::Contains("0x16 - <wasm function 1>"));
 }
+
+TEST_CASE("builtins follow the spec's bounds rules", "[runtime][builtins]") {
+  Fixture f;
+  WasmBuilder b;
+  b.memory(1, 2);
+  b.table(4);
+  b.type({}, {});
+  b.func(0, {});
+  b.export_("memory", 2, 0);
+  b.export_("table", 1, 0);
+  // One passive data segment "hello" and one passive element segment [f0, f0].
+  b.data_sec = {0x01, 0x05, 'h', 'e', 'l', 'l', 'o'};
+  b.datas = 1;
+  b.elem_sec = {0x01, 0x00, 0x02, 0x00, 0x00};
+  b.elems = 1;
+  Instance* instance = f.instantiate(f.compile(b, {[](X64Masm& m) {
+                                                 prologue(m);
+                                                 epilogue(m);
+                                               }}));
+  VMContext* vm = instance->vmctx();
+  auto builtin = [](Builtin which) { return builtin_table()[size_t(which)]; };
+  auto fill = reinterpret_cast<uint32_t (*)(VMContext*, uint32_t, uint64_t, uint32_t, uint64_t)>(
+      builtin(Builtin::MemoryFill));
+  auto copy =
+      reinterpret_cast<uint32_t (*)(VMContext*, uint32_t, uint32_t, uint64_t, uint64_t, uint64_t)>(
+          builtin(Builtin::MemoryCopy));
+  auto init =
+      reinterpret_cast<uint32_t (*)(VMContext*, uint32_t, uint32_t, uint64_t, uint32_t, uint32_t)>(
+          builtin(Builtin::MemoryInit));
+  auto data_drop = reinterpret_cast<void (*)(VMContext*, uint32_t)>(builtin(Builtin::DataDrop));
+  auto table_init =
+      reinterpret_cast<uint32_t (*)(VMContext*, uint32_t, uint32_t, uint64_t, uint32_t, uint32_t)>(
+          builtin(Builtin::TableInit));
+  auto table_copy =
+      reinterpret_cast<uint32_t (*)(VMContext*, uint32_t, uint32_t, uint64_t, uint64_t, uint64_t)>(
+          builtin(Builtin::TableCopy));
+  auto table_fill = reinterpret_cast<uint32_t (*)(VMContext*, uint32_t, uint64_t, void*, uint64_t)>(
+      builtin(Builtin::TableFill));
+  auto table_grow = reinterpret_cast<uint64_t (*)(VMContext*, uint32_t, void*, uint64_t)>(
+      builtin(Builtin::TableGrow));
+  auto elem_drop = reinterpret_cast<void (*)(VMContext*, uint32_t)>(builtin(Builtin::ElemDrop));
+  const uint32_t memory_oob = uint32_t(TrapCode::MemoryOutOfBounds) + 1;
+  const uint32_t table_oob = uint32_t(TrapCode::TableOutOfBounds) + 1;
+  uint8_t* memory = instance->export_named("memory")->memory->base();
+
+  CHECK(fill(vm, 0, 10, 0x1AB, 3) == 0);  // the value is truncated to a byte
+  CHECK(memory[10] == 0xAB);
+  CHECK(memory[12] == 0xAB);
+  CHECK(memory[13] == 0);
+  CHECK(fill(vm, 0, 65536, 1, 0) == 0);  // zero bytes at the end: fine
+  CHECK(fill(vm, 0, 65537, 1, 0) == memory_oob);
+  CHECK(fill(vm, 0, 65530, 7, 7) == memory_oob);
+  CHECK(memory[65530] == 0);  // nothing written
+  CHECK(fill(vm, 0, UINT64_MAX, 1, 2) == memory_oob);
+
+  CHECK(copy(vm, 0, 0, 11, 10, 3) == 0);  // overlapping, forwards
+  CHECK(memory[13] == 0xAB);
+  CHECK(copy(vm, 0, 0, 65535, 0, 2) == memory_oob);
+  CHECK(copy(vm, 0, 0, 0, UINT64_MAX - 1, 4) == memory_oob);
+
+  CHECK(init(vm, 0, 0, 100, 1, 4) == 0);
+  CHECK(std::memcmp(memory + 100, "ello", 4) == 0);
+  CHECK(init(vm, 0, 0, 100, 2, 4) == memory_oob);  // past the segment's end
+  CHECK(init(vm, 0, 0, 65535, 0, 2) == memory_oob);
+  data_drop(vm, 0);
+  CHECK(init(vm, 0, 0, 100, 0, 0) == 0);  // a dropped segment is empty
+  CHECK(init(vm, 0, 0, 100, 0, 1) == memory_oob);
+
+  Table& table = *instance->export_named("table")->table;
+  CHECK(table_init(vm, 0, 0, 1, 0, 2) == 0);
+  CHECK(table.elements()[1] == instance->func_ref(0));
+  CHECK(table.elements()[2] == instance->func_ref(0));
+  CHECK(table_init(vm, 0, 0, 3, 0, 2) == table_oob);
+  CHECK(table_init(vm, 0, 0, 0, 1, 2) == table_oob);
+  CHECK(table_copy(vm, 0, 0, 0, 1, 3) == 0);
+  CHECK(table.elements()[0] == instance->func_ref(0));
+  CHECK(table.elements()[2] == nullptr);
+  CHECK(table_copy(vm, 0, 0, 2, 0, 3) == table_oob);
+  CHECK(table_fill(vm, 0, 3, instance->func_ref(0), 1) == 0);
+  CHECK(table.elements()[3] == instance->func_ref(0));
+  CHECK(table_fill(vm, 0, 4, nullptr, 0) == 0);
+  CHECK(table_fill(vm, 0, 4, nullptr, 1) == table_oob);
+  CHECK(table_grow(vm, 0, instance->func_ref(0), 2) == 4);
+  CHECK(table.size() == 6);
+  CHECK(table.elements()[5] == instance->func_ref(0));
+  elem_drop(vm, 0);
+  CHECK(table_init(vm, 0, 0, 0, 0, 0) == 0);
+  CHECK(table_init(vm, 0, 0, 0, 0, 1) == table_oob);
+}
