@@ -142,6 +142,9 @@ namespace {
 Trap trap_from(const Activation& activation) {
   Trap trap;
   trap.code = activation.trap_code;
+  if (trap.code == TrapCode::IndirectCallToNull && activation.trap_rax) {
+    trap.element_index = *activation.trap_rax;
+  }
   for (uint32_t i = 0; i < activation.trap_frame_count; ++i) {
     const uintptr_t pc = activation.trap_frames[i];
     const CodeInfo* info = find_code(pc);
@@ -567,7 +570,7 @@ struct InstanceBuilder {
         if (!offset) return std::move(offset.err());
         const uint32_t count = uint32_t(instance.elements_[i].size());
         if (Builtins::table_init(vm, segment.table, uint32_t(i), offset.ok(), 0, count) != 0) {
-          return Failure::from_trap({TrapCode::TableOutOfBounds, {}});
+          return Failure::from_trap(Trap{TrapCode::TableOutOfBounds, {}, {}});
         }
       }
       if (segment.mode != wasm::SegmentMode::Passive) Builtins::elem_drop(vm, uint32_t(i));
@@ -579,7 +582,7 @@ struct InstanceBuilder {
       if (!offset) return std::move(offset.err());
       if (Builtins::memory_init(vm, segment.memory, uint32_t(i), offset.ok(), 0,
                                 segment.bytes.size) != 0) {
-        return Failure::from_trap({TrapCode::MemoryOutOfBounds, {}});
+        return Failure::from_trap(Trap{TrapCode::MemoryOutOfBounds, {}, {}});
       }
       Builtins::data_drop(vm, uint32_t(i));
     }

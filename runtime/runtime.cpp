@@ -13,9 +13,16 @@ namespace kiln::runtime {
 
 // ---- Failures
 
+std::string Trap::message() const {
+  std::string text(trap_message(code));
+  if (code == TrapCode::IndirectCallToNull && element_index) {
+    text += " " + std::to_string(*element_index);
+  }
+  return text;
+}
+
 std::string Trap::describe() const {
-  std::string text = "wasm trap: ";
-  text += trap_message(code);
+  std::string text = "wasm trap: " + message();
   if (!frames.empty()) text += "\nwasm backtrace:";
   for (size_t i = 0; i < frames.size(); ++i) {
     const Frame& frame = frames[i];

@@ -54,6 +54,11 @@ struct Frame {
 struct Trap {
   TrapCode code = TrapCode::UnreachableCodeReached;
   std::vector<Frame> frames;
+  // IndirectCallToNull from call_indirect: the element index, for the reference interpreter's
+  // wording "uninitialized element N".
+  std::optional<uint64_t> element_index;
+  // The spec's text for the trap (trap_message), with the element index when known.
+  std::string message() const;
   // "wasm trap: <spec message>" followed by the backtrace, one frame a line.
   std::string describe() const;
 };
@@ -68,7 +73,7 @@ struct Failure {
   static Failure error(std::string message) { return {Kind::Error, std::move(message), {}}; }
   static Failure link(std::string message) { return {Kind::Link, std::move(message), {}}; }
   static Failure from_trap(Trap trap) {
-    std::string message(trap_message(trap.code));
+    std::string message = trap.message();
     return {Kind::Trap, std::move(message), std::move(trap)};
   }
   // As a kiln::Error: the message (and the backtrace for a trap).

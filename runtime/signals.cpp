@@ -247,9 +247,10 @@ void handle_signal(int signal_number, siginfo_t* info, void* context) {
     const jit::TrapSite* site = info ? info->find_trap_site(uint32_t(pc - info->start)) : nullptr;
     bool ours = site != nullptr;
     if (ours) {
-      activation->trap_code = site->code_offset == info->deferred_trap_offset
-                                  ? activation->pending_host_trap
-                                  : site->code;
+      const bool from_host = site->code_offset == info->deferred_trap_offset;
+      activation->trap_code = from_host ? activation->pending_host_trap : site->code;
+      activation->trap_rax.reset();
+      if (!from_host) activation->trap_rax = uint64_t(registers[REG_RAX]);
     }
     readers.fetch_sub(1, std::memory_order_seq_cst);
     if (ours) {

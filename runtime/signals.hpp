@@ -64,6 +64,9 @@ struct Activation {
   TrapCode trap_code = TrapCode::UnreachableCodeReached;
   uintptr_t trap_pc = 0;
   uintptr_t trap_rbp = 0;
+  // rax at a compiled trap site (not a host function's): call_indirect keeps the element index
+  // there at its IndirectCallToNull check (docs/jit-abi.md).
+  std::optional<uint64_t> trap_rax;
   // The return addresses of the frames between the trap and the entry trampoline, innermost
   // first (trap_frames[0] is trap_pc), collected by the handler while the stack is intact: once
   // the thread resumes at the trap landing, that part of the stack is reused.

@@ -509,7 +509,11 @@ TEST_CASE("ud2 trap sites report their trap codes", "[runtime]") {
     REQUIRE_FALSE(trapped);
     REQUIRE(trapped.err().trap);
     CHECK(trapped.err().trap->code == code);
-    CHECK(trapped.err().message == trap_message(code));
+    // rax holds the parameter (1) at the trap: for a null indirect call it is the element index.
+    const std::string expected = code == TrapCode::IndirectCallToNull
+                                     ? "uninitialized element 1"
+                                     : std::string(trap_message(code));
+    CHECK(trapped.err().message == expected);
   }
 }
 
