@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
@@ -201,6 +202,11 @@ struct sigaction previous_actions[NSIG];
 const TrampolineCode* trampolines_for_handler = nullptr;  // set before handlers are installed
 
 void chain_to_previous(int signal_number, siginfo_t* info, void* context) {
+  const int saved_errno = errno;  // the interrupted code's errno survives the handler
+  struct RestoreErrno {
+    int value;
+    ~RestoreErrno() { errno = value; }
+  } restore{saved_errno};
   const struct sigaction& previous = previous_actions[signal_number];
   if (previous.sa_flags & SA_SIGINFO) {
     if (previous.sa_sigaction) previous.sa_sigaction(signal_number, info, context);
