@@ -18,6 +18,7 @@
 
 #include "jit/x64/masm_x64.hpp"
 #include "runtime/runtime.hpp"
+#include "text/wat.hpp"
 
 using namespace kiln;
 using namespace kiln::runtime;
@@ -990,4 +991,105 @@ TEST_CASE("builtins follow the spec's bounds rules", "[runtime][builtins]") {
   elem_drop(vm, 0);
   CHECK(table_init(vm, 0, 0, 0, 0, 0) == 0);
   CHECK(table_init(vm, 0, 0, 0, 0, 1) == table_oob);
+}
+
+// ---- With the JIT: the same guarantees for compiled code.
+
+namespace {
+
+std::shared_ptr<const Module> compile_wat(const Engine& engine, std::string_view source) {
+  auto binary = text::wat_to_binary(source, "test.wat");
+  if (!binary) FAIL(binary.err().to_string());
+  auto module = engine.compile(binary.ok());
+  if (!module) FAIL(module.err().to_string());
+  return module.ok();
+}
+
+constexpr std::string_view kCompiledModule = R"(
+  (module
+    (memory 1 2)
+    (table 2 funcref)
+    (elem (i32.const 0) $inner)
+    (func $inner (param i32) (result i32)
+      (i32.load (local.get 0)))
+    (func $outer (export "outer") (param i32) (result i32)
+      (i32.add (call $inner (local.get 0)) (i32.const 1)))
+    (func (export "indirect") (param i32) (result i32)
+      (call_indirect (param i32) (result i32) (i32.const 0) (local.get 0)))
+    (func $recurse (export "recurse") (param i64) (result i64)
+      (i64.add (call $recurse (i64.add (local.get 0) (i64.const 1))) (i64.const 1)))
+    (func (export "grow") (param i32) (result i32) (memory.grow (local.get 0)))
+  )
+)";
+
+}  // namespace
+
+TEST_CASE("compiled code: calls, guard-page traps with backtraces, growth", "[runtime][jit]") {
+  Fixture f;
+  Instance* instance = f.instantiate(compile_wat(f.engine, kCompiledModule));
+  Function outer = f.func(instance, "outer");
+  auto value = f.store.call(outer, std::vector<uint64_t>{0});
+  REQUIRE(value);
+  CHECK(value.ok()[0] == 1);
+
+  auto trapped = f.store.call(outer, std::vector<uint64_t>{65535});
+  REQUIRE_FALSE(trapped);
+  REQUIRE(trapped.err().trap);
+  const Trap& trap = *trapped.err().trap;
+  CHECK(trap.code == TrapCode::MemoryOutOfBounds);
+  REQUIRE(trap.frames.size() == 2);
+  CHECK(trap.frames[0].func_index == 0);
+  CHECK(trap.frames[0].name == "inner");  // the text format's $names reach the name section
+  CHECK(trap.frames[1].func_index == 1);
+  CHECK(trap.frames[1].name == "outer");
+  REQUIRE(trap.frames[0].module_offset);
+  REQUIRE(trap.frames[1].module_offset);
+  CHECK(*trap.frames[0].module_offset < *trap.frames[1].module_offset);
+
+  CHECK(f.store.call(f.func(instance, "grow"), std::vector<uint64_t>{1}).ok()[0] == 1);
+  auto grown = f.store.call(outer, std::vector<uint64_t>{65535});
+  REQUIRE(grown);
+  CHECK(grown.ok()[0] == 1);
+  CHECK(f.store.call(f.func(instance, "grow"), std::vector<uint64_t>{1}).ok()[0] == UINT32_MAX);
+
+  auto through_table = f.store.call(f.func(instance, "indirect"), std::vector<uint64_t>{0});
+  REQUIRE(through_table);
+  CHECK(through_table.ok()[0] == 0);
+  auto null_entry = f.store.call(f.func(instance, "indirect"), std::vector<uint64_t>{1});
+  REQUIRE_FALSE(null_entry);
+  CHECK(null_entry.err().message == "uninitialized element 1");
+}
+
+TEST_CASE("compiled code: stack overflow on the main thread and a 256 KiB thread",
+          "[runtime][jit][stack]") {
+  Fixture f;
+  Instance* instance = f.instantiate(compile_wat(f.engine, kCompiledModule));
+  Function recurse = f.func(instance, "recurse");
+  auto main_thread = f.store.call(recurse, std::vector<uint64_t>{0});
+  REQUIRE_FALSE(main_thread);
+  REQUIRE(main_thread.err().trap);
+  CHECK(main_thread.err().trap->code == TrapCode::StackOverflow);
+  CHECK(main_thread.err().message == "call stack exhausted");
+
+  struct Shared {
+    Store* store;
+    Function function;
+    std::optional<TrapCode> code;
+  } shared{&f.store, recurse, std::nullopt};
+  pthread_attr_t attributes;
+  REQUIRE(pthread_attr_init(&attributes) == 0);
+  REQUIRE(pthread_attr_setstacksize(&attributes, 256 * 1024) == 0);
+  pthread_t thread;
+  auto body = [](void* argument) -> void* {
+    auto* s = static_cast<Shared*>(argument);
+    auto result = s->store->call(s->function, std::vector<uint64_t>{0});
+    if (!result && result.err().trap) s->code = result.err().trap->code;
+    return nullptr;
+  };
+  REQUIRE(pthread_create(&thread, &attributes, body, &shared) == 0);
+  pthread_join(thread, nullptr);
+  pthread_attr_destroy(&attributes);
+  CHECK(shared.code == TrapCode::StackOverflow);
+  // And the main thread still runs code.
+  CHECK(f.store.call(f.func(instance, "outer"), std::vector<uint64_t>{0}));
 }
