@@ -10,6 +10,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstring>
 #include <fstream>
 #include <map>
@@ -1092,4 +1093,46 @@ TEST_CASE("compiled code: stack overflow on the main thread and a 256 KiB thread
   CHECK(shared.code == TrapCode::StackOverflow);
   // And the main thread still runs code.
   CHECK(f.store.call(f.func(instance, "outer"), std::vector<uint64_t>{0}));
+}
+
+TEST_CASE("traps stay exact while other threads register and drop code", "[runtime][threads]") {
+  Fixture f;
+  WasmBuilder b;
+  b.type({I32}, {I32});
+  b.memory(1, 1);
+  b.func(0, {0x20, 0x00, 0x28, 0x02, 0x00});
+  b.export_("load", 0, 0);
+  Instance* instance = f.instantiate(f.compile(b, {emit_load32}));
+  Function load = f.func(instance, "load");
+
+  struct Churn {
+    const Engine* engine;
+    std::vector<uint8_t> bytes;
+    std::atomic<bool> stop{false};
+    std::atomic<uint32_t> compiled{0};
+  } churn{&f.engine, b.bytes()};
+  pthread_t thread;
+  auto body = [](void* argument) -> void* {
+    auto* c = static_cast<Churn*>(argument);
+    while (!c->stop.load()) {
+      auto module = c->engine->compile_with(c->bytes, hand_written({emit_load32}));
+      if (module) c->compiled.fetch_add(1);
+    }
+    return nullptr;
+  };
+  REQUIRE(pthread_create(&thread, nullptr, body, &churn) == 0);
+  uint32_t exact = 0;
+  const uint32_t rounds = 2000;
+  for (uint32_t i = 0; i < rounds || churn.compiled.load() < 20; ++i) {
+    auto result = f.store.call(load, std::vector<uint64_t>{65536 + i});
+    if (!result && result.err().trap && result.err().trap->code == TrapCode::MemoryOutOfBounds &&
+        result.err().trap->frames.size() == 1) {
+      ++exact;
+    }
+    if (i >= rounds && exact != i + 1) break;
+  }
+  churn.stop = true;
+  pthread_join(thread, nullptr);
+  CHECK(exact >= rounds);
+  CHECK(churn.compiled.load() >= 20);
 }
