@@ -313,6 +313,8 @@ TEST_CASE("@custom annotations become custom sections in place; names section", 
   CHECK(contains(last, {0x0B, 0x00, 0x02, 0x01, 'z'}));  // code section's end, then "z"
   auto after_func = encode(R"((module (@custom "y" (after func) "") (func)))");
   CHECK(contains(after_func, {0x03, 0x02, 0x01, 0x00, 0x00, 0x02, 0x01, 'y', 0x0A}));
+  auto quoted = encode(R"((module $"q m"))");
+  CHECK(contains(quoted, {0x00, 0x04, 0x03, 'q', ' ', 'm'}));
   auto named = encode("(module $m (func $f (param $p i32)))");
   CHECK(contains(named, {'n', 'a', 'm', 'e'}));
   CHECK(contains(named, {0x01, 'f'}));

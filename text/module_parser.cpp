@@ -2792,8 +2792,15 @@ Result<std::vector<uint8_t>> encode_source(std::string_view source, std::string_
       stream.text(toks[1]) == "module") {
     size_t pos = 2;
     std::string_view id;
+    std::string quoted_id;
     if (toks[pos].kind == Tok::Id) {
       id = stream.text(toks[pos]).substr(1);
+      if (id.size() >= 2 && id.front() == '"') {
+        std::string message;
+        if (!decode_string(id, quoted_id, message))
+          return stream.error_at(toks[pos].offset, message);
+        id = quoted_id;
+      }
       ++pos;
     }
     if (toks[pos].kind == Tok::Keyword &&
