@@ -586,6 +586,9 @@ class FakeExecution : public ExecutionBackend {
     log->push_back("instantiate " + text + " " + name.value_or("-"));
     if (text == "unlinkable") return {InstantiateOutcome::Status::Unlinkable, "unknown import"};
     if (text == "traps") return {InstantiateOutcome::Status::Trapped, "unreachable executed"};
+    if (text == "simd") {
+      return {InstantiateOutcome::Status::Rejected, "unsupported operator v128.const"};
+    }
     return {};
   }
   Result<void> define(std::span<const uint8_t>, const std::optional<std::string>&) override {
@@ -613,6 +616,32 @@ class FakeExecution : public ExecutionBackend {
 };
 
 }  // namespace
+
+TEST_CASE("spec runner: a module the backend does not support skips the commands using it") {
+  Script script;
+  script.commands.push_back(module_command(1, "ok"));
+  Command unsupported = module_command(2, "simd");
+  unsupported.module->id = "S";
+  script.commands.push_back(unsupported);
+  script.commands.push_back(invoke_command(Command::Kind::AssertReturn, 3, "one"));  // latest
+  Command named = invoke_command(Command::Kind::Action, 4, "one");
+  named.action->module = "S";
+  script.commands.push_back(named);
+  script.commands.push_back(module_command(5, "ok"));
+  Command after = invoke_command(Command::Kind::Action, 6, "one");  // the latest is fine again
+  script.commands.push_back(after);
+  script.commands.push_back(named);  // $S still is not
+  std::vector<std::string> log;
+  Toolchain toolchain = fake_toolchain(script);
+  toolchain.new_execution = [&log] { return std::make_unique<FakeExecution>(&log); };
+  Runner runner(toolchain, RunOptions{});
+  const auto& report = run(runner);
+  CHECK(report.kinds.at("module") == counts(2, 0, 1, 0));
+  CHECK(report.kinds.at("assert_return") == counts(0, 0, 1, 0));
+  CHECK(report.kinds.at("invoke") == counts(1, 0, 2, 0));
+  CHECK(report.skip_reasons.at("the backend does not support this module yet: unsupported "
+                               "operator v128.const") == 4);
+}
 
 TEST_CASE("spec runner: execution commands run through an execution backend") {
   Script script;
