@@ -562,12 +562,14 @@ Result<CompiledFunction> FunctionCompiler<M>::compile(uint32_t defined_index) {
     local_classes_.push_back(class_of(validator_.local_type(i)));
   reset_registers();
 
-  // Prologue: frame, vmctx, zeroed locals, stack check.
+  // Prologue: frame, stack check, vmctx, zeroed locals. The check comes before anything
+  // touches the new frame: a frame larger than the stack margin must trap, not write below the
+  // stack.
   masm_.enter_frame();
-  masm_.store(Address::at(M::kFramePointer, -8), M::kVmctx, StoreKind::I64);
-  masm_.zero_frame(-16 - 8 * int32_t(declared_locals_) + 8, 8 * declared_locals_);
   masm_.cmp_stack_pointer(Address::at(M::kVmctx, vm_offsets::kStackLimit));
   masm_.trap_if(IntCond::LtU, TrapCode::StackOverflow, body.code.offset);
+  masm_.store(Address::at(M::kFramePointer, -8), M::kVmctx, StoreKind::I64);
+  masm_.zero_frame(-16 - 8 * int32_t(declared_locals_) + 8, 8 * declared_locals_);
 
   Frame function;
   function.kind = FrameKind::Function;
@@ -1047,7 +1049,19 @@ Result<void> FunctionCompiler<M>::lower_control(const Operator& op) {
         return {};
       }
       enter_block(kind);
-      if (kind == FrameKind::Loop) masm_.bind(frames_.back().label);
+      if (kind == FrameKind::Loop) {
+        // Back edges write the loop's params into their slots, so inside the loop a param is
+        // always a slot, never the constant it happened to be on entry.
+        const Frame& loop = frames_.back();
+        for (uint32_t i = 0; i < loop.param_count; ++i) {
+          StackValue& param = stack_[loop.base + i];
+          if (param.loc == Loc::Const) {
+            store_value(param, slot_address(loop.base + i), loop.base + i);
+            param.loc = Loc::Slot;
+          }
+        }
+        masm_.bind(loop.label);
+      }
       return {};
     }
     case Op::If: {
@@ -1063,6 +1077,13 @@ Result<void> FunctionCompiler<M>::lower_control(const Operator& op) {
       const uint32_t params = validator_.frame(0).param_count;
       const uint32_t originals = uint32_t(stack_.size()) - params;
       for (uint32_t i = 0; i < params; ++i) {
+        // The false path of an if without else reaches the end with the originals as its
+        // results, read from their slots: constants must be there too.
+        StackValue& original = stack_[originals + i];
+        if (original.loc == Loc::Const) {
+          store_value(original, slot_address(originals + i), originals + i);
+          original.loc = Loc::Slot;
+        }
         StackValue copy = stack_[originals + i];
         store_value(copy, slot_address(originals + params + i), originals + i);
         if (copy.loc != Loc::Const) copy.loc = Loc::Slot;

@@ -88,7 +88,8 @@ Result<TokenStream> tokenize(std::string_view source, std::string_view file) {
       continue;
     }
     if (c == ';' && pos + 1 < size && data[pos + 1] == ';') {
-      while (pos < size && data[pos] != '\n') ++pos;
+      // A line comment ends at any newline: LF, CR or CR LF.
+      while (pos < size && data[pos] != '\n' && data[pos] != '\r') ++pos;
       continue;
     }
     if (c == '(') {
