@@ -1206,8 +1206,9 @@ Result<void> FunctionCompiler<M>::lower_control(const Operator& op) {
         masm_.jump(fallback);
       }
       release(index);
-      for (auto& [depth, label] : stubs) {
-        masm_.bind(label);
+      for (const auto& stub : stubs) {
+        const uint32_t depth = stub.first;  // a plain variable: lambdas capture it in clang 14
+        masm_.bind(stub.second);
         on_side_path([&] { emit_branch(depth); });
       }
       reachable_ = false;
