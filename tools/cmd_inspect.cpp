@@ -12,6 +12,7 @@
 #include "decoder/reader.hpp"
 #include "text/wat.hpp"
 #include "tools/commands.hpp"
+#include "tools/module_file.hpp"
 
 namespace kiln::tools {
 
@@ -278,14 +279,6 @@ void print_module(const ModuleInfo& info, const std::vector<uint8_t>& bytes) {
   if (info.start) std::printf("start: function %u\n", *info.start);
 }
 
-bool has_wasm_magic(const std::vector<uint8_t>& bytes) {
-  return bytes.size() >= 4 && std::memcmp(bytes.data(), "\0asm", 4) == 0;
-}
-
-bool ends_with(std::string_view text, std::string_view suffix) {
-  return text.size() >= suffix.size() && text.substr(text.size() - suffix.size()) == suffix;
-}
-
 }  // namespace
 
 int cmd_inspect(Args args) {
@@ -311,25 +304,12 @@ int cmd_inspect(Args args) {
     return 1;
   }
 
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    std::fprintf(stderr, "kiln inspect: cannot read '%s': %s\n", path.c_str(),
-                 std::strerror(errno));
+  auto read = read_module_file(path);
+  if (!read) {
+    std::fprintf(stderr, "kiln inspect: %s\n", read.err().to_string().c_str());
     return 1;
   }
-  std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)),
-                             std::istreambuf_iterator<char>());
-
-  // Binary when it says so; text when it is named .wat (or .wast) and is not binary.
-  if (!has_wasm_magic(bytes) && (ends_with(path, ".wat") || ends_with(path, ".wast"))) {
-    std::string_view source(reinterpret_cast<const char*>(bytes.data()), bytes.size());
-    auto binary = text::wat_to_binary(source, path);
-    if (!binary) {
-      std::fprintf(stderr, "kiln inspect: %s\n", binary.err().message().c_str());
-      return 1;
-    }
-    bytes = std::move(binary).ok();
-  }
+  std::vector<uint8_t> bytes = std::move(read).ok();
 
   auto info = decode_module(bytes, Features::everything());
   if (!info) {

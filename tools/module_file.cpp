@@ -4,6 +4,7 @@
 #include <cstring>
 #include <fstream>
 #include <iterator>
+#include <string_view>
 
 #include "text/wat.hpp"
 
@@ -15,8 +16,14 @@ Result<std::vector<uint8_t>> read_module_file(const std::string& path) {
   std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)),
                              std::istreambuf_iterator<char>());
   if (in.bad()) return Error(path + ": read error: " + std::strerror(errno));
-  const bool is_text = path.size() >= 4 && path.compare(path.size() - 4, 4, ".wat") == 0;
-  if (!is_text) return bytes;
+  // Binary when it says so; text when it is named .wat (or .wast) and is not binary.
+  auto ends_with = [&](std::string_view suffix) {
+    return path.size() >= suffix.size() &&
+           path.compare(path.size() - suffix.size(), suffix.size(), suffix) == 0;
+  };
+  const bool has_magic =
+      bytes.size() >= 4 && bytes[0] == 0 && bytes[1] == 'a' && bytes[2] == 's' && bytes[3] == 'm';
+  if (has_magic || !(ends_with(".wat") || ends_with(".wast"))) return bytes;
   std::string_view source(reinterpret_cast<const char*>(bytes.data()), bytes.size());
   return text::wat_to_binary(source, path);
 }
