@@ -496,7 +496,7 @@ void Runner::run_file_isolated(const std::filesystem::path& path, unsigned timeo
   }
   ::close(fds[1]);
 
-  FileState state{relative_path(path), path.stem().string(), nullptr};
+  FileState state{relative_path(path), path.stem().string(), nullptr, {}, {}};
   std::optional<std::pair<uint32_t, std::string>> running;  // started, not yet reported
   bool anything_reported = false;
   bool timed_out = false;
@@ -629,7 +629,7 @@ void Runner::run_file(const std::filesystem::path& path) {
     }
   }
   if (!problem.empty()) {
-    FileState state{relative_path(path), path.stem().string(), nullptr};
+    FileState state{relative_path(path), path.stem().string(), nullptr, {}, {}};
     record(state, "parse", 0, Outcome::Failed, problem);
     return;
   }
@@ -637,7 +637,7 @@ void Runner::run_file(const std::filesystem::path& path) {
 }
 
 void Runner::run_source(std::string_view source, const std::filesystem::path& path) {
-  FileState state{relative_path(path), path.stem().string(), nullptr};
+  FileState state{relative_path(path), path.stem().string(), nullptr, {}, {}};
   if (!toolchain_.parse_script) {
     record(state, "parse", 0, Outcome::Skipped, toolchain_.missing_parse);
     return;
