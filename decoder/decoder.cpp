@@ -159,39 +159,6 @@ void reserve_plausible(std::vector<T>& vector, uint32_t count, const Reader& rea
   vector.reserve(vector.size() + std::min<size_t>(count, reader.remaining() / min_bytes + 1));
 }
 
-std::string heap_kind_name(HeapKind kind) {
-  switch (kind) {
-    case HeapKind::Exn:
-      return "exn";
-    case HeapKind::NoExn:
-      return "noexn";
-    case HeapKind::Func:
-      return "func";
-    case HeapKind::NoFunc:
-      return "nofunc";
-    case HeapKind::Extern:
-      return "extern";
-    case HeapKind::NoExtern:
-      return "noextern";
-    case HeapKind::Any:
-      return "any";
-    case HeapKind::Eq:
-      return "eq";
-    case HeapKind::I31:
-      return "i31";
-    case HeapKind::Struct:
-      return "struct";
-    case HeapKind::Array:
-      return "array";
-    case HeapKind::None:
-      return "none";
-    case HeapKind::Concrete:
-    case HeapKind::Bottom:
-      break;
-  }
-  return "concrete";
-}
-
 class ModuleDecoder {
  public:
   ModuleDecoder(std::span<const uint8_t> bytes, const Features& features)
@@ -374,7 +341,7 @@ Result<ValType> ModuleDecoder::read_abstract_ref(uint8_t code, size_t offset) {
       return error_at("malformed reference type", offset);
   }
   if (!features_.has(proposal)) {
-    std::string type = heap_kind_name(kind);
+    std::string type = heap_type_name({kind, 0});
     return require(proposal, "the " + type + " reference type", offset).err();
   }
   return ValType::ref({kind, 0}, true);
@@ -1197,6 +1164,40 @@ Result<ModuleInfo> decode_module(std::span<const uint8_t> bytes, const Features&
   // Offsets are stored as 32 bits; a module cannot be larger (the JS API caps it at 1 GiB).
   if (bytes.size() > UINT32_MAX) return Error("module too large", 0);
   return ModuleDecoder(bytes, features).decode();
+}
+
+std::string heap_type_name(const HeapType& heap) {
+  switch (heap.kind) {
+    case HeapKind::Exn:
+      return "exn";
+    case HeapKind::NoExn:
+      return "noexn";
+    case HeapKind::Func:
+      return "func";
+    case HeapKind::NoFunc:
+      return "nofunc";
+    case HeapKind::Extern:
+      return "extern";
+    case HeapKind::NoExtern:
+      return "noextern";
+    case HeapKind::Any:
+      return "any";
+    case HeapKind::Eq:
+      return "eq";
+    case HeapKind::I31:
+      return "i31";
+    case HeapKind::Struct:
+      return "struct";
+    case HeapKind::Array:
+      return "array";
+    case HeapKind::None:
+      return "none";
+    case HeapKind::Concrete:
+      return std::to_string(heap.index);
+    case HeapKind::Bottom:
+      return "bot";
+  }
+  return "?";
 }
 
 }  // namespace kiln::wasm

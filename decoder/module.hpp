@@ -43,6 +43,9 @@ struct HeapType {
   friend bool operator==(const HeapType&, const HeapType&) = default;
 };
 
+// The text name of a heap type: "func", "any", ...; a concrete type's index; "bot".
+std::string heap_type_name(const HeapType& heap);
+
 // Value types. Reference types carry nullability and a heap type.
 enum class ValKind : uint8_t {
   I32 = 0x7F,

@@ -399,37 +399,7 @@ const RuleTable& rule_table() {
 }
 
 std::string heap_name(HeapType heap) {
-  switch (heap.kind) {
-    case HeapKind::Exn:
-      return "exn";
-    case HeapKind::NoExn:
-      return "noexn";
-    case HeapKind::Func:
-      return "func";
-    case HeapKind::NoFunc:
-      return "nofunc";
-    case HeapKind::Extern:
-      return "extern";
-    case HeapKind::NoExtern:
-      return "noextern";
-    case HeapKind::Any:
-      return "any";
-    case HeapKind::Eq:
-      return "eq";
-    case HeapKind::I31:
-      return "i31";
-    case HeapKind::Struct:
-      return "struct";
-    case HeapKind::Array:
-      return "array";
-    case HeapKind::None:
-      return "none";
-    case HeapKind::Concrete:
-      return std::to_string(heap.index);
-    case HeapKind::Bottom:
-      return "bot";
-  }
-  return "?";
+  return heap_type_name(heap);
 }
 
 std::string type_name(ValType type) {
