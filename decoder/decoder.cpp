@@ -313,7 +313,10 @@ Result<ValType> ModuleDecoder::read_abstract_ref(uint8_t code, size_t offset) {
   Proposal proposal = Proposal::ReferenceTypes;
   switch (code) {
     case 0x70:
+      // funcref is the MVP's table element type; as a value type it needs reference types,
+      // which read_val_type checks.
       kind = HeapKind::Func;
+      proposal = Proposal::Mvp;
       break;
     case 0x6F:
       kind = HeapKind::Extern;
@@ -389,6 +392,8 @@ Result<ValType> ModuleDecoder::read_val_type(Reader& reader) {
     }
     default:
       if (code >= 0x69 && code <= 0x74) {
+        if (code == 0x70)
+          RETURN_IF_ERROR(require(Proposal::ReferenceTypes, "funcref as a value type", offset));
         auto ref = read_abstract_ref(code, offset);
         if (ref || ref.err().message() != "malformed reference type") return ref;
       }

@@ -15,6 +15,8 @@
 #include <sstream>
 #include <system_error>
 
+#include "spec-tests/profiles.hpp"
+
 namespace kiln::spec {
 
 namespace {
@@ -384,8 +386,9 @@ std::vector<uint32_t> ExpectedFailures::lines_of(const std::string& file) const 
 // ---- The runner
 
 struct Runner::FileState {
-  std::string path;  // testsuite-relative
-  std::string stem;  // for module dumps
+  std::string path;         // testsuite-relative
+  std::string stem;         // for module dumps
+  wasm::Features features;  // the proposals the file is written against
   std::unique_ptr<ExecutionBackend> execution;
   // Modules the backend refused as unsupported (a JIT gap, machinery that does not exist yet):
   // the commands using them are skipped with the reason. By $name, and the latest module.
@@ -496,7 +499,7 @@ void Runner::run_file_isolated(const std::filesystem::path& path, unsigned timeo
   }
   ::close(fds[1]);
 
-  FileState state{relative_path(path), path.stem().string(), nullptr, {}, {}};
+  FileState state{relative_path(path), path.stem().string(), {}, nullptr, {}, {}};
   std::optional<std::pair<uint32_t, std::string>> running;  // started, not yet reported
   bool anything_reported = false;
   bool timed_out = false;
@@ -629,7 +632,7 @@ void Runner::run_file(const std::filesystem::path& path) {
     }
   }
   if (!problem.empty()) {
-    FileState state{relative_path(path), path.stem().string(), nullptr, {}, {}};
+    FileState state{relative_path(path), path.stem().string(), {}, nullptr, {}, {}};
     record(state, "parse", 0, Outcome::Failed, problem);
     return;
   }
@@ -637,7 +640,8 @@ void Runner::run_file(const std::filesystem::path& path) {
 }
 
 void Runner::run_source(std::string_view source, const std::filesystem::path& path) {
-  FileState state{relative_path(path), path.stem().string(), nullptr, {}, {}};
+  FileState state{relative_path(path), path.stem().string(), {}, nullptr, {}, {}};
+  state.features = features_for_path(state.path);
   if (!toolchain_.parse_script) {
     record(state, "parse", 0, Outcome::Skipped, toolchain_.missing_parse);
     return;
@@ -646,7 +650,7 @@ void Runner::run_source(std::string_view source, const std::filesystem::path& pa
   // is reported as one failure instead of ending the whole run.
   std::optional<Result<text::Script>> parsed;
   try {
-    parsed.emplace(toolchain_.parse_script(source, path.string()));
+    parsed.emplace(toolchain_.parse_script(source, path.string(), state.features));
   } catch (const std::exception& exception) {
     record(state, "parse", 0, Outcome::Failed,
            std::string("the parser threw an exception: ") + exception.what());
@@ -697,14 +701,15 @@ void Runner::dump_module(FileState& state, uint32_t line, std::span<const uint8_
   if (!out) report_.run_errors.push_back("cannot write " + file.string());
 }
 
-Runner::Check Runner::check_binary(std::span<const uint8_t> binary) const {
+Runner::Check Runner::check_binary(std::span<const uint8_t> binary,
+                                   const wasm::Features& features) const {
   if (toolchain_.decode_and_validate) {
-    Result<void> result = toolchain_.decode_and_validate(binary);
+    Result<void> result = toolchain_.decode_and_validate(binary, features);
     if (result) return {Check::Status::Valid, {}, {}};
     return {Check::Status::Rejected, result.err().message(), result.err().to_string()};
   }
   if (toolchain_.decode) {
-    Result<void> result = toolchain_.decode(binary);
+    Result<void> result = toolchain_.decode(binary, features);
     if (!result) {
       return {Check::Status::Rejected, result.err().message(), result.err().to_string()};
     }
@@ -743,8 +748,8 @@ void Runner::run_command(const text::Command& command, FileState& state) {
     const text::ScriptModule& module = *command.module;
     if (module.form == Form::Quote) {
       if (!toolchain_.encode_text) return skip(toolchain_.missing_encode);
-      Result<std::vector<uint8_t>> encoded =
-          toolchain_.encode_text(module.quote, state.path + ":" + std::to_string(line));
+      Result<std::vector<uint8_t>> encoded = toolchain_.encode_text(
+          module.quote, state.path + ":" + std::to_string(line), state.features);
       if (expects_malformed(command.kind)) {
         // Every malformation a quoted module tests is one of the text format (the spec's
         // messages for them are the text parser's): a quote module that encodes fails.
@@ -795,7 +800,7 @@ void Runner::run_command(const text::Command& command, FileState& state) {
     case Kind::AssertInvalid:
     case Kind::AssertInvalidCustom: {
       if (!command.module) return fail("the command has no module");
-      const Check check = check_binary(binary);
+      const Check check = check_binary(binary, state.features);
       if (check.status == Check::Status::Unchecked) return skip(check.message);
       if (check.status == Check::Status::Valid) {
         return fail(std::string("the module was accepted, expected \"") + command.text + "\"",
@@ -808,7 +813,7 @@ void Runner::run_command(const text::Command& command, FileState& state) {
     case Kind::AssertUninstantiable:
     case Kind::AssertTrap:
       if (command.module) {
-        const Check check = check_binary(binary);
+        const Check check = check_binary(binary, state.features);
         if (check.status == Check::Status::Rejected) {
           return fail("the module was rejected: " + check.detail);
         }

@@ -12,7 +12,7 @@
 // so the list can only shrink.
 //
 // How each command is judged (full mode):
-// - module: decoded and validated (every feature on), then instantiated when there is an
+// - module: decoded and validated (with the features of the file's profile, profiles.hpp), then instantiated when there is an
 //   execution backend; without one, a valid module passes.
 // - assert_malformed / assert_invalid (and their _custom forms): the module must be rejected
 //   with a message *containing* the expected text; a rejection for another reason fails and is
@@ -43,6 +43,7 @@
 #include <utility>
 #include <vector>
 
+#include "decoder/features.hpp"
 #include "kiln/error.hpp"
 #include "text/wast.hpp"
 
@@ -139,17 +140,19 @@ bool matches(const text::ResultPattern& pattern, const RuntimeValue& value,
 // The machinery the runner drives. Every member may be empty while that part of Kiln has not
 // landed; the commands that need it are then skipped with a reason naming what is missing.
 struct Toolchain {
-  using ParseScript =
-      std::function<Result<text::Script>(std::string_view source, std::string_view file)>;
-  using EncodeText =
-      std::function<Result<std::vector<uint8_t>>(std::string_view source, std::string_view file)>;
-  using CheckBinary = std::function<Result<void>(std::span<const uint8_t> binary)>;
+  // Each part gets the proposal set the file is written against (spec-tests/profiles.hpp).
+  using ParseScript = std::function<Result<text::Script>(
+      std::string_view source, std::string_view file, const wasm::Features& features)>;
+  using EncodeText = std::function<Result<std::vector<uint8_t>>(
+      std::string_view source, std::string_view file, const wasm::Features& features)>;
+  using CheckBinary =
+      std::function<Result<void>(std::span<const uint8_t> binary, const wasm::Features& features)>;
   using NewExecution = std::function<std::unique_ptr<ExecutionBackend>()>;
 
   ParseScript parse_script;         // text::parse_wast
   EncodeText encode_text;           // text::wat_to_binary (module quote)
   CheckBinary decode;               // the decoder alone (used while the validator is missing)
-  CheckBinary decode_and_validate;  // decoder + validator, every feature enabled
+  CheckBinary decode_and_validate;  // decoder + validator
   NewExecution new_execution;       // a runtime backend, one per script
 
   // Why each missing part is missing, for skip reasons.
@@ -287,7 +290,7 @@ class Runner {
     std::string message;  // Rejected: the error; Unchecked: what is missing
     std::string detail;   // Rejected: the error with its byte offset
   };
-  Check check_binary(std::span<const uint8_t> binary) const;
+  Check check_binary(std::span<const uint8_t> binary, const wasm::Features& features) const;
   void run_script(const text::Script& script, FileState& state);
   void run_command(const text::Command& command, FileState& state);
   void run_module(const text::Command& command, FileState& state, std::span<const uint8_t> binary);

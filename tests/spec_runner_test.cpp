@@ -37,7 +37,7 @@ std::vector<uint8_t> bytes_of(std::string_view text) {
   return {text.begin(), text.end()};
 }
 
-Result<void> fake_check(std::span<const uint8_t> binary) {
+Result<void> fake_check(std::span<const uint8_t> binary, const kiln::wasm::Features& = {}) {
   const std::string text(binary.begin(), binary.end());
   if (text.rfind("bad:", 0) == 0) return Error(text.substr(4), 8);
   return {};
@@ -47,11 +47,12 @@ Result<void> fake_check(std::span<const uint8_t> binary) {
 // is fake_check. Quoted text encodes to itself unless it starts with "malformed:".
 Toolchain fake_toolchain(Script script) {
   Toolchain toolchain;
-  toolchain.parse_script = [script](std::string_view, std::string_view) -> Result<Script> {
+  toolchain.parse_script = [script](std::string_view, std::string_view,
+                                    const kiln::wasm::Features&) -> Result<Script> {
     return script;
   };
-  toolchain.encode_text = [](std::string_view source,
-                             std::string_view) -> Result<std::vector<uint8_t>> {
+  toolchain.encode_text = [](std::string_view source, std::string_view,
+                             const kiln::wasm::Features&) -> Result<std::vector<uint8_t>> {
     if (source.rfind("malformed:", 0) == 0) return Error(std::string(source.substr(10)));
     return bytes_of(source);
   };
@@ -271,7 +272,8 @@ TEST_CASE("spec runner: commands whose machinery is missing are skipped with the
 
 TEST_CASE("spec runner: a file that does not parse is one failed command of kind parse") {
   Toolchain toolchain;
-  toolchain.parse_script = [](std::string_view, std::string_view file) -> Result<Script> {
+  toolchain.parse_script = [](std::string_view, std::string_view file,
+                              const kiln::wasm::Features&) -> Result<Script> {
     return Error(std::string(file) + ":3:7: unexpected token");
   };
   Runner runner(toolchain, RunOptions{});
@@ -343,7 +345,8 @@ TEST_CASE("spec runner: an expected failure naming no command is an error") {
 
 TEST_CASE("spec runner: a listed file that does not parse is an expected failure") {
   Toolchain toolchain;
-  toolchain.parse_script = [](std::string_view, std::string_view) -> Result<Script> {
+  toolchain.parse_script = [](std::string_view, std::string_view,
+                              const kiln::wasm::Features&) -> Result<Script> {
     return Error("unexpected token");
   };
   Result<ExpectedFailures> list =
@@ -362,7 +365,8 @@ TEST_CASE("spec runner: an exception escaping the machinery is one failure, not 
   script.commands.push_back(module_command(1, "throw"));
   script.commands.push_back(module_command(2, "ok"));
   Toolchain toolchain = fake_toolchain(script);
-  toolchain.decode_and_validate = [](std::span<const uint8_t> binary) -> Result<void> {
+  toolchain.decode_and_validate = [](std::span<const uint8_t> binary,
+                                     const kiln::wasm::Features&) -> Result<void> {
     if (binary.size() == 5) throw std::length_error("bug in the validator");
     return {};
   };
@@ -373,7 +377,8 @@ TEST_CASE("spec runner: an exception escaping the machinery is one failure, not 
   CHECK(report.commands[0].detail.find("bug in the validator") != std::string::npos);
 
   Toolchain throwing_parser;
-  throwing_parser.parse_script = [](std::string_view, std::string_view) -> Result<Script> {
+  throwing_parser.parse_script = [](std::string_view, std::string_view,
+                                    const kiln::wasm::Features&) -> Result<Script> {
     throw std::bad_alloc();
   };
   Runner second(throwing_parser, RunOptions{});
@@ -392,9 +397,10 @@ TEST_CASE("spec runner: isolated files count as in-process ones, and survive a d
   script.commands.push_back(module_command(4, "exit"));
   script.commands.push_back(module_command(5, "ok"));
   Toolchain toolchain = fake_toolchain(script);
-  toolchain.decode_and_validate = [](std::span<const uint8_t> binary) -> Result<void> {
+  toolchain.decode_and_validate = [](std::span<const uint8_t> binary,
+                                     const kiln::wasm::Features& features) -> Result<void> {
     if (std::string(binary.begin(), binary.end()) == "exit") _exit(7);  // "crashes"
-    return fake_check(binary);
+    return fake_check(binary, features);
   };
   Result<ExpectedFailures> list =
       ExpectedFailures::parse(file.filename().string() + ":2  listed\n", "list");

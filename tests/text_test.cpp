@@ -101,10 +101,10 @@ TEST_CASE("integer literals: forms and ranges", "[text]") {
   CHECK(v == 0x8000000000000000);
 
   CHECK_FALSE(parse_int("4294967296", 32, v, error));
-  CHECK(error == "constant out of range");
+  CHECK(error == "i32 constant out of range");
   CHECK_FALSE(parse_int("-2147483649", 32, v, error));
   CHECK_FALSE(parse_int("18446744073709551616", 64, v, error));
-  CHECK(error == "constant out of range");
+  CHECK(error == "i64 constant out of range");
   CHECK_FALSE(parse_int("1__0", 32, v, error));
   CHECK_FALSE(parse_int("_1", 32, v, error));
   CHECK_FALSE(parse_int("1_", 32, v, error));
@@ -325,7 +325,7 @@ TEST_CASE("@custom annotations become custom sections in place; names section", 
 TEST_CASE("error format and hostile inputs", "[text]") {
   auto result = wat_to_binary("(module\n  (func (i32.const 4294967296)))", "x.wat");
   REQUIRE_FALSE(result);
-  CHECK(result.err().message() == "x.wat:2:20: constant out of range");
+  CHECK(result.err().message() == "x.wat:2:20: i32 constant out of range");
   CHECK(error_of("(module (func (i32.add))").find("expected ')'") != std::string::npos);
   CHECK(error_of("(module (func bogus.op))").find("unknown operator") != std::string::npos);
   CHECK(error_of("(module \"unterminated").find("unclosed string") != std::string::npos);
@@ -468,7 +468,8 @@ TEST_CASE("more rejections: unknown names per space, literals, duplicates", "[te
   CHECK(error_of("(global $g i32 (i32.const 0)) (global $g i32 (i32.const 0))")
             .find("duplicate global $g") != std::string::npos);
   CHECK(error_of("(func $f) (start $f) (start $f)").find("multiple start") != std::string::npos);
-  CHECK(error_of("(func (else))").find("unknown operator else") != std::string::npos);
+  CHECK(error_of("(func (else))").find("unexpected token: 'else' outside its block") !=
+        std::string::npos);
   CHECK(error_of("(func (if (i32.const 0) nop (then)))").find("(then") != std::string::npos);
   CHECK(error_of("(func (try (do) (catch_all) (catch_all)))").find("catch_all") !=
         std::string::npos);
@@ -476,6 +477,101 @@ TEST_CASE("more rejections: unknown names per space, literals, duplicates", "[te
   CHECK(error_of("(func $) ").find("empty identifier") != std::string::npos);
   CHECK(error_of("(module (@custom \"x\" (after nothing) \"\"))").find("section kind") !=
         std::string::npos);
+}
+
+// The spec tells a malformed token ("unknown operator": the lexer knows no such token) from a
+// well-formed one in the wrong place ("unexpected token"); the testsuite checks which.
+TEST_CASE("unknown tokens and misplaced tokens are told apart", "[text]") {
+  using kiln::text::number_shape;
+  using kiln::text::NumberShape;
+  CHECK(number_shape("100") == NumberShape::Nat);
+  CHECK(number_shape("0x1_0000_0000_0000_0000") == NumberShape::Nat);  // range is separate
+  CHECK(number_shape("-1") == NumberShape::Int);
+  CHECK(number_shape("1.5") == NumberShape::Float);
+  CHECK(number_shape("-inf") == NumberShape::Float);
+  CHECK(number_shape("nan:0x7f_ffff") == NumberShape::Float);
+  CHECK(number_shape("nan:1") == NumberShape::None);
+  CHECK(number_shape("_100") == NumberShape::None);
+  CHECK(number_shape(".0") == NumberShape::None);
+  CHECK(number_shape("1__0") == NumberShape::None);
+  CHECK(number_shape("0drop") == NumberShape::None);
+
+  auto starts = [](std::string_view wat, std::string_view prefix) {
+    std::string error = error_of(wat);
+    INFO(error);
+    size_t colon = error.find(": ");
+    return colon != std::string::npos && error.substr(colon + 2).starts_with(prefix);
+  };
+  // Malformed tokens.
+  CHECK(starts("(func (drop (i32.const _100)))", "unknown operator _100"));
+  CHECK(starts("(func (drop (f32.const nan:1)))", "unknown operator nan:1"));
+  CHECK(starts("(func (drop (f64.const .0)))", "unknown operator .0"));
+  CHECK(starts("(func br 0drop)", "unknown operator 0drop"));
+  CHECK(starts("(memory 1) (func (drop (i32.load align=-1 (i32.const 0))))",
+               "unknown operator align=-1"));
+  CHECK(starts("(table 0 anyfunc)", "unknown operator anyfunc"));
+  CHECK(starts("(data\"a\")", "unknown operator data\"a\""));
+  // Well-formed tokens out of place.
+  CHECK(starts("(func (drop (i32.const nan:arithmetic)))", "unexpected token"));
+  CHECK(starts("(func (drop (i32.const 1.5)))", "unexpected token"));
+  CHECK(starts("(func (nop) (local i32))", "unexpected token: 'local' is not an instruction"));
+  CHECK(starts("(type $t (func)) (func (block (param i32) (type $t)))", "unexpected token"));
+  CHECK(starts("(func (catch_all))", "unexpected token"));
+  // Lanes and ranges.
+  CHECK(
+      starts("(func (drop (i8x16.extract_lane_s -1 (v128.const i64x2 0 0))))", "unexpected token"));
+  CHECK(starts("(func (drop (i8x16.extract_lane_s 256 (v128.const i64x2 0 0))))",
+               "i8 constant out of range"));
+  CHECK(starts("(func (drop (v128.const i32x4 0x10000000000000000 0x10000000000000000)))",
+               "wrong number of lane literals"));
+  CHECK(
+      starts("(func (drop (i8x16.shuffle 0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 -1 "
+             "(v128.const i64x2 0 0) (v128.const i64x2 0 0))))",
+             "i8 constant out of range"));
+  // Identifiers and characters.
+  CHECK(starts("(func $\"a\nb\")", "empty identifier"));
+  CHECK(starts("(func) \xc3\xa4", "illegal character"));
+  CHECK(starts("(func) \xff", "malformed UTF-8 encoding"));
+}
+
+TEST_CASE("memory limits follow the memory64 switch", "[text]") {
+  // With memory64, i32 limits are u64 literals (range is the validator's "memory size");
+  // without it, the grammar has u32 limits, as the threads proposal's tests expect.
+  CHECK(kiln::text::wat_to_binary("(memory 0x1_0000_0000)"));
+  kiln::wasm::Features no_memory64 = kiln::wasm::Features::everything();
+  no_memory64.set(kiln::wasm::Proposal::Memory64, false);
+  auto result = kiln::text::wat_to_binary("(memory 0 0x1_0000_0000)", "m.wat", no_memory64);
+  REQUIRE_FALSE(result);
+  CHECK(result.err().message() == "m.wat:1:11: i32 constant out of range");
+}
+
+TEST_CASE("annotations: placement, branch hints", "[text]") {
+  CHECK(error_of("(func (@custom \"x\"))").find("misplaced @custom annotation") !=
+        std::string::npos);
+  CHECK(error_of("(func) (@custom \"x\")").empty());
+  CHECK(error_of("(module (func) (@name \"M\"))").find("misplaced @name annotation") !=
+        std::string::npos);
+  CHECK(error_of("(func $f (@name \"f\"))").empty());
+  CHECK(error_of("(@metadata.code.branch_hint \"\\01\") (func)")
+            .find("@metadata.code.branch_hint annotation: not in a function") != std::string::npos);
+  CHECK(error_of("(func (@metadata.code.branch_hint \"\\01\") (@metadata.code.branch_hint "
+                 "\"\\01\") (if (i32.const 1) (then)))")
+            .find("duplicate annotation") != std::string::npos);
+  CHECK(error_of("(func (@metadata.code.branch_hint \"\\02\") (if (i32.const 1) (then)))")
+            .find("malformed hint") != std::string::npos);
+
+  // The section names each hinted instruction by its offset from the start of the body
+  // (the locals vector).
+  auto binary =
+      wat_to_binary("(func (local i32) i32.const 1 (@metadata.code.branch_hint \"\\01\") if end)");
+  REQUIRE(binary);
+  const std::vector<uint8_t>& bytes = binary.ok();
+  const std::string name = "metadata.code.branch_hint";
+  auto at = std::search(bytes.begin(), bytes.end(), name.begin(), name.end());
+  REQUIRE(at != bytes.end());
+  std::vector<uint8_t> payload(at + name.size(), at + name.size() + 6);
+  // 1 function: index 0, 1 hint: offset 5 (locals `01 01 7f`, then `41 01`), size 1, likely.
+  CHECK(payload == std::vector<uint8_t>{1, 0, 1, 5, 1, 1});
 }
 
 TEST_CASE("kiln::wat2wasm is the public entry point", "[text]") {

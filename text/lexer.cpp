@@ -23,6 +23,14 @@ bool is_reserved_char(uint8_t c) {
   return c == ',' || c == '[' || c == ']' || c == '{' || c == '}';
 }
 
+// True when `text` begins with one well-formed UTF-8 encoded character.
+bool starts_valid_utf8(std::string_view text) {
+  for (size_t length = 1; length <= 4 && length <= text.size(); ++length) {
+    if (is_valid_utf8(text.substr(0, length))) return true;
+  }
+  return false;
+}
+
 bool is_space(uint8_t c) {
   return c == ' ' || c == '\t' || c == '\n' || c == '\r';
 }
@@ -134,17 +142,20 @@ Result<TokenStream> tokenize(std::string_view source, std::string_view file) {
           if (name.empty()) return stream.error_at(uint32_t(start), "empty annotation id");
           if (name[0] == '"') {
             std::string decoded, message;
+            // A malformed string leaves no id after the `@` (as for identifiers).
             if (name.size() < 2 || name.back() != '"' || !decode_string(name, decoded, message))
-              return stream.error_at(uint32_t(start), "malformed annotation id");
+              return stream.error_at(uint32_t(start), "empty annotation id: malformed string");
             if (decoded.empty()) return stream.error_at(uint32_t(start), "empty annotation id");
             if (!is_valid_utf8(decoded))
               return stream.error_at(uint32_t(start), "malformed UTF-8 encoding");
           }
           annot_depth = 1;
-          recording = name == "custom" || name == "name";
+          recording = name == "custom" || name == "name" || name == "metadata.code.branch_hint";
           if (recording) {
             Annotation annotation;
-            annotation.kind = name == "custom" ? Annotation::Kind::Custom : Annotation::Kind::Name;
+            annotation.kind = name == "custom" ? Annotation::Kind::Custom
+                              : name == "name" ? Annotation::Kind::Name
+                                               : Annotation::Kind::BranchHint;
             annotation.offset = uint32_t(start);
             stream.annotations.push_back(std::move(annotation));
           }
@@ -198,7 +209,9 @@ Result<TokenStream> tokenize(std::string_view source, std::string_view file) {
       break;
     }
     if (pos == start) {
-      if (c >= 0x80) return stream.error_at(uint32_t(pos), "malformed UTF-8 encoding");
+      // A well-formed UTF-8 character is merely illegal outside strings and comments.
+      if (c >= 0x80 && !starts_valid_utf8(source.substr(pos)))
+        return stream.error_at(uint32_t(pos), "malformed UTF-8 encoding");
       return stream.error_at(uint32_t(pos), "illegal character");
     }
     std::string_view text = source.substr(start, pos - start);

@@ -1,6 +1,7 @@
 // The tokenizer of the text format. One pass over the source produces a flat vector of tokens
 // that are views (offset + length) into the source: nothing is copied or allocated per token.
-// Annotations other than @custom and @name are dropped here; those two are moved aside into
+// Annotations other than @custom, @name and @metadata.code.branch_hint are dropped here; those
+// are moved aside into
 // `annotations` so that the grammar never sees them (the module parser picks them up by
 // position).
 #pragma once
@@ -30,9 +31,10 @@ struct Token {
   uint32_t length = 0;
 };
 
-// A @custom or @name annotation, as the tokens between its `(@name` and its `)`.
+// A @custom, @name or @metadata.code.branch_hint annotation, as the tokens between its `(@id`
+// and its `)`.
 struct Annotation {
-  enum class Kind : uint8_t { Custom, Name };
+  enum class Kind : uint8_t { Custom, Name, BranchHint };
   Kind kind = Kind::Custom;
   uint32_t offset = 0;        // source offset of the `(@`
   uint32_t before_token = 0;  // index in `tokens` of the token that followed the annotation

@@ -138,6 +138,31 @@ bool parse_u64(std::string_view text, uint64_t& value) {
   return true;
 }
 
+namespace {
+// `num` or `hexnum`: digits with single `_` separators between two digits.
+bool is_digit_run(std::string_view text, bool hex) {
+  if (text.empty()) return false;
+  std::string ignored;
+  size_t count;
+  return take_digits(text, 0, hex, ignored, count) == text.size() && count > 0;
+}
+}  // namespace
+
+NumberShape number_shape(std::string_view text) {
+  if (text.empty()) return NumberShape::None;
+  const bool signed_literal = text[0] == '+' || text[0] == '-';
+  std::string_view body = signed_literal ? text.substr(1) : text;
+  const bool hex = body.starts_with("0x");
+  if (is_digit_run(hex ? body.substr(2) : body, hex))
+    return signed_literal ? NumberShape::Int : NumberShape::Nat;
+  if (body == "inf" || body == "nan") return NumberShape::Float;
+  if (body.starts_with("nan:0x"))
+    return is_digit_run(body.substr(6), true) ? NumberShape::Float : NumberShape::None;
+  std::string normalized;
+  if (text.size() <= 4096 && normalize_float(text, normalized)) return NumberShape::Float;
+  return NumberShape::None;
+}
+
 bool looks_numeric(std::string_view text) {
   if (text.empty()) return false;
   size_t pos = text[0] == '+' || text[0] == '-' ? 1 : 0;
@@ -145,6 +170,13 @@ bool looks_numeric(std::string_view text) {
   char c = text[pos];
   return (c >= '0' && c <= '9') || text.substr(pos, 3) == "inf" || text.substr(pos, 3) == "nan";
 }
+
+namespace {
+// The spec names the integer type whose range was exceeded ("i32 constant out of range").
+std::string out_of_range(unsigned bits) {
+  return "i" + std::to_string(bits) + " constant out of range";
+}
+}  // namespace
 
 bool parse_int(std::string_view text, unsigned bits, uint64_t& value, std::string& error) {
   bool negative = false, has_sign = false;
@@ -173,7 +205,7 @@ bool parse_int(std::string_view text, unsigned bits, uint64_t& value, std::strin
         well_formed = false;
       }
     }
-    error = well_formed ? "constant out of range" : "unknown operator: malformed number";
+    error = well_formed ? out_of_range(bits) : "unknown operator: malformed number";
     return false;
   }
   uint64_t unsigned_max = bits == 64 ? UINT64_MAX : (uint64_t(1) << bits) - 1;
@@ -181,13 +213,13 @@ bool parse_int(std::string_view text, unsigned bits, uint64_t& value, std::strin
   (void)has_sign;
   if (negative) {
     if (magnitude > negative_max) {
-      error = "constant out of range";
+      error = out_of_range(bits);
       return false;
     }
     value = (0 - magnitude) & unsigned_max;
   } else {
     if (magnitude > unsigned_max) {
-      error = "constant out of range";
+      error = out_of_range(bits);
       return false;
     }
     value = magnitude;

@@ -23,6 +23,14 @@ bool parse_f64(std::string_view text, uint64_t& bits, std::string& error);
 // True when the token looks like the start of a number (sign, digit, inf, nan).
 bool looks_numeric(std::string_view text);
 
+// The lexical class of a keyword token by the spec's token grammar: an unsigned integer
+// (`nat`), a signed one (`int`), a float (`float`, which includes `inf`, `nan` and
+// `nan:0x...`), or not a number at all. Range is not checked: an overlong `nat` is still a
+// `nat`. The class decides the error the spec gives for a misplaced literal ("unexpected
+// token" for a well-formed token in the wrong place, "unknown operator" for a malformed one).
+enum class NumberShape : uint8_t { None, Nat, Int, Float };
+NumberShape number_shape(std::string_view text);
+
 // Decode a string token (quotes included) into bytes. Errors: bad escapes, control chars.
 bool decode_string(std::string_view token, std::string& out, std::string& error);
 

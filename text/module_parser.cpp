@@ -20,6 +20,7 @@
 #include "decoder/module.hpp"
 #include "decoder/opcodes.hpp"
 #include "text/literals.hpp"
+#include "text/token_class.hpp"
 #include "text/writer.hpp"
 
 namespace kiln::text {
@@ -96,15 +97,18 @@ struct Frame {
   uint8_t state = 0;  // FoldedIf: 0 cond, 1 after then, 2 after else; FoldedTry: 0 before do..
   uint32_t pending_begin = 0;
   std::string_view label;
+  int16_t branch_hint = -1;  // a folded instruction's hint, placed when its opcode is emitted
 };
 
 class ModuleParser {
  public:
-  explicit ModuleParser(const TokenStream& stream) : s_(stream), toks_(stream.tokens) {}
+  ModuleParser(const TokenStream& stream, const wasm::Features& features)
+      : s_(stream), toks_(stream.tokens), features_(features) {}
 
   bool run(size_t begin, bool bare, std::string_view module_id, size_t& end,
            std::vector<uint8_t>& out);
   Error error() const { return error_; }
+  size_t failed_index() const { return failed_index_; }
 
  private:
   // ---- tokens ----
@@ -139,6 +143,7 @@ class ModuleParser {
   bool fail_at(uint32_t offset, std::string_view message) {
     if (!failed_) {
       failed_ = true;
+      failed_index_ = pos_;
       error_ = s_.error_at(offset, message);
     }
     return false;
@@ -150,6 +155,10 @@ class ModuleParser {
     return "'" + std::string(t) + "'";
   }
   bool fail_expected(std::string_view what) {
+    if (is_unknown_token(s_, peek())) {
+      return fail("unknown operator " + std::string(peek_text().substr(0, 40)) + " (expected " +
+                  std::string(what) + ")");
+    }
     if (peek_is(Tok::Reserved)) {
       std::string_view t = peek_text();
       if (t == "$" || t.starts_with("$\"\"")) return fail("empty identifier");
@@ -157,8 +166,8 @@ class ModuleParser {
     if (peek_is(Tok::Keyword) && looks_numeric(peek_text())) {
       uint64_t value;
       std::string message;
-      if (!parse_int(peek_text(), 64, value, message) && message == "constant out of range")
-        return fail("constant out of range");
+      if (!parse_int(peek_text(), 64, value, message) && message.ends_with("constant out of range"))
+        return fail(message);
     }
     return fail("unexpected token: expected " + std::string(what) + ", found " + describe(peek()));
   }
@@ -213,7 +222,7 @@ class ModuleParser {
     uint64_t v;
     if (!peek_is(Tok::Keyword) || !parse_u64(peek_text(), v))
       return fail_expected("a natural number");
-    if (v > UINT32_MAX) return fail("constant out of range");
+    if (v > UINT32_MAX) return fail("i32 constant out of range");
     next();
     value = uint32_t(v);
     return true;
@@ -221,6 +230,23 @@ class ModuleParser {
   bool parse_u64_token(uint64_t& value) {
     if (!peek_is(Tok::Keyword) || !parse_u64(peek_text(), value))
       return fail_expected("a natural number");
+    next();
+    return true;
+  }
+  // An integer or any number token (floats take integers too), by the spec's token grammar.
+  bool peek_integer() const {
+    if (!peek_is(Tok::Keyword)) return false;
+    NumberShape shape = number_shape(peek_text());
+    return shape == NumberShape::Nat || shape == NumberShape::Int;
+  }
+  bool peek_number() const {
+    return peek_is(Tok::Keyword) && number_shape(peek_text()) != NumberShape::None;
+  }
+  // A lane index: a `nat` below 256 (a larger one is out of range for its u8 encoding).
+  bool parse_lane_index(uint64_t& lane) {
+    if (!peek_is(Tok::Keyword) || number_shape(peek_text()) != NumberShape::Nat)
+      return fail_expected("a lane index");
+    if (!parse_u64(peek_text(), lane) || lane > 255) return fail("i8 constant out of range");
     next();
     return true;
   }
@@ -325,6 +351,12 @@ class ModuleParser {
   bool parse_v128_const(ByteWriter& out);
   bool parse_special(std::string_view mnemonic, ByteWriter& out, bool& handled);
   bool push_frame(FrameKind kind, std::string_view label);
+  // The @metadata.code.branch_hint before token `index` (-1: none); in a function body only.
+  bool take_branch_hint(size_t index, int16_t& hint);
+  bool check_annotation_placement(const Annotation& annotation, size_t end);
+  void place_branch_hint(int16_t hint, size_t offset) {
+    if (hint >= 0) body_hints_.emplace_back(uint32_t(offset), uint8_t(hint));
+  }
   bool check_end_label(std::string_view label);
   void emit_op(ByteWriter& out, const OpcodeInfo& info) {
     if (info.prefix) {
@@ -338,7 +370,9 @@ class ModuleParser {
   const TokenStream& s_;
   const std::vector<Token>& toks_;
   size_t pos_ = 0;
+  wasm::Features features_;
   bool failed_ = false;
+  size_t failed_index_ = 0;  // the token the parser was at when it failed
   Error error_;
   std::deque<std::string> arena_;  // decoded $"..." names
 
@@ -384,6 +418,10 @@ class ModuleParser {
   std::vector<std::pair<uint32_t, std::vector<std::pair<uint32_t, std::string_view>>>> local_names_;
   std::vector<std::string_view> labels_;
   std::vector<Frame> frames_;
+  // Branch hints: of the function being parsed (offset in its body, value), then per function.
+  std::vector<std::pair<uint32_t, uint8_t>> body_hints_;
+  std::vector<std::pair<uint32_t, std::vector<std::pair<uint32_t, uint8_t>>>> branch_hints_;
+  std::vector<bool> hint_taken_;  // per annotation of the stream
   ByteWriter pending_;
 };
 
@@ -394,7 +432,10 @@ bool ModuleParser::id_name(const Token& token, std::string_view& name) {
   std::string_view t = text(token);
   if (t.size() >= 2 && t[1] == '"') {
     std::string decoded, message;
-    if (!decode_string(t.substr(1), decoded, message)) return fail_at(token.offset, message);
+    // `$` followed by a malformed string is not an identifier token at all: what is left of it
+    // is a lone `$`, which the spec reports as an empty identifier.
+    if (!decode_string(t.substr(1), decoded, message))
+      return fail_at(token.offset, "empty identifier: " + message);
     if (decoded.empty()) return fail_at(token.offset, "empty identifier");
     if (!is_valid_utf8(decoded)) return fail_at(token.offset, "malformed UTF-8 encoding");
     arena_.push_back(std::move(decoded));
@@ -438,7 +479,7 @@ bool ModuleParser::parse_index(Space space, uint32_t& index) {
   uint64_t value;
   if (!peek_is(Tok::Keyword) || !parse_u64(peek_text(), value))
     return fail_expected(std::string("a ") + kSpaceWords[space] + " index");
-  if (value > UINT32_MAX) return fail("constant out of range");
+  if (value > UINT32_MAX) return fail("i32 constant out of range");
   next();
   index = uint32_t(value);
   return true;
@@ -913,13 +954,20 @@ void ModuleParser::write_fieldtype(ByteWriter& out, const FieldType& field) {
 }
 
 bool ModuleParser::parse_limits(wasm::Limits& limits, bool is64) {
-  // Limits beyond the index type's range are a validation error ("memory size"), not a
-  // text-level one, so every u64 is encoded.
-  (void)is64;
-  if (!parse_u64_token(limits.min)) return false;
+  // With memory64, limits are u64 literals for both index types and a limit beyond the index
+  // type's range is a validation error ("memory size"); before memory64 the grammar itself
+  // had u32 limits, so a larger literal is out of range at the text level.
+  const bool u32_literals = !is64 && !features_.has(wasm::Proposal::Memory64);
+  auto parse_limit = [&](uint64_t& value) {
+    if (!parse_u64_token(value)) return false;
+    if (u32_literals && value > UINT32_MAX)
+      return fail_at(peek(-1).offset, "i32 constant out of range");
+    return true;
+  };
+  if (!parse_limit(limits.min)) return false;
   if (peek_nat()) {
     uint64_t max;
-    if (!parse_u64_token(max)) return false;
+    if (!parse_limit(max)) return false;
     limits.max = max;
   }
   return true;
@@ -1309,10 +1357,17 @@ bool ModuleParser::parse_func() {
     write_valtype(body, type);
   }
   in_function_ = true;
+  body_hints_.clear();
   bool ok = parse_instructions(body);
   in_function_ = false;
   if (!ok) return false;
   body.u8(0x0B);
+  if (!body_hints_.empty()) {
+    // Offsets count from the start of the function's body (its locals), in increasing order.
+    std::sort(body_hints_.begin(), body_hints_.end());
+    branch_hints_.emplace_back(func_index, std::move(body_hints_));
+    body_hints_.clear();
+  }
   if (!local_names.empty()) local_names_.emplace_back(func_index, std::move(local_names));
   code_.u32(uint32_t(body.size()));
   code_.append(body.bytes);
@@ -1362,20 +1417,20 @@ bool ModuleParser::parse_table() {
     uint32_t elem_index = next_index_[kElem]++;
     (void)elem_index;
     bool is64 = table.index_type == wasm::IndexType::I64;
-    if (uses_exprs) {
-      elems_.u8(6);
-      elems_.u32(table_index);
-    } else {
-      elems_.u8(2);
-      elems_.u32(table_index);
-    }
+    // The shortest encoding that says it: the MVP's flags 0 and 4 for funcrefs into table 0
+    // (so a module without bulk memory or reference types can use the abbreviation).
+    const bool implicit_table = table_index == 0 && table.element == ValType::funcref();
+    elems_.u8(uses_exprs ? (implicit_table ? 4 : 6) : (implicit_table ? 0 : 2));
+    if (!implicit_table) elems_.u32(table_index);
     elems_.u8(is64 ? 0x42 : 0x41);
     elems_.u8(0);
     elems_.u8(0x0B);
-    if (uses_exprs) {
-      write_valtype(elems_, table.element);
-    } else {
-      elems_.u8(0);
+    if (!implicit_table) {
+      if (uses_exprs) {
+        write_valtype(elems_, table.element);
+      } else {
+        elems_.u8(0);
+      }
     }
     elems_.u32(count);
     elems_.append(items.bytes);
@@ -1862,6 +1917,7 @@ bool ModuleParser::parse_instructions(ByteWriter& out) {
       Frame& top = frames_.back();
       switch (top.kind) {
         case FrameKind::FoldedPlain:
+          place_branch_hint(top.branch_hint, out.size());
           out.append(pending_.bytes.data() + top.pending_begin,
                      pending_.size() - top.pending_begin);
           pending_.bytes.resize(top.pending_begin);
@@ -1909,6 +1965,7 @@ bool ModuleParser::parse_instructions(ByteWriter& out) {
           next();
           next();
           // The condition operands are done: emit the `if` and open its label.
+          place_branch_hint(top->branch_hint, out.size());
           out.append(pending_.bytes.data() + top->pending_begin,
                      pending_.size() - top->pending_begin);
           pending_.bytes.resize(top->pending_begin);
@@ -1971,11 +2028,14 @@ bool ModuleParser::parse_instructions(ByteWriter& out) {
         return fail_expected("'(do', '(catch', '(catch_all' or '(delegate'");
       }
       // A folded instruction.
+      int16_t hint;
+      if (!take_branch_hint(pos_, hint)) return false;
       next();
       next();
       if (is_block_mnemonic(keyword)) {
         if (keyword == "if") {
           if (!push_frame(FrameKind::FoldedIf, {})) return false;
+          frames_.back().branch_hint = hint;
           frames_.back().pending_begin = uint32_t(pending_.size());
           std::string_view label;
           if (!parse_block_header(keyword, pending_, label)) return false;
@@ -1983,6 +2043,7 @@ bool ModuleParser::parse_instructions(ByteWriter& out) {
           continue;
         }
         std::string_view label;
+        place_branch_hint(hint, out.size());
         // try_table catches resolve labels outside the block: header before pushing.
         if (!parse_block_header(keyword, out, label)) return false;
         labels_.push_back(label);
@@ -1991,12 +2052,16 @@ bool ModuleParser::parse_instructions(ByteWriter& out) {
         continue;
       }
       if (!push_frame(FrameKind::FoldedPlain, {})) return false;
+      frames_.back().branch_hint = hint;
       frames_.back().pending_begin = uint32_t(pending_.size());
       if (!parse_plain_keyword(keyword, pending_)) return false;
       continue;
     }
     if (token.kind == Tok::Keyword) {
       std::string_view keyword = text(token);
+      int16_t hint;
+      if (!take_branch_hint(pos_, hint)) return false;
+      place_branch_hint(hint, out.size());
       if (is_block_mnemonic(keyword)) {
         next();
         std::string_view label;
@@ -2085,8 +2150,10 @@ bool ModuleParser::parse_memarg(const OpcodeInfo& info, ByteWriter& out, bool la
   }
   uint64_t offset = 0;
   if (peek_is(Tok::Keyword) && peek_text().starts_with("offset=")) {
-    if (!parse_u64(peek_text().substr(7), offset))
-      return fail("malformed memory offset: expected a natural number");
+    if (number_shape(peek_text().substr(7)) != NumberShape::Nat)
+      return fail("unknown operator " + std::string(peek_text().substr(0, 40)) +
+                  " (malformed memory offset)");
+    if (!parse_u64(peek_text().substr(7), offset)) return fail("i64 constant out of range");
     next();
   }
   uint32_t align_log2 = 0;
@@ -2094,8 +2161,10 @@ bool ModuleParser::parse_memarg(const OpcodeInfo& info, ByteWriter& out, bool la
   while ((1u << align_log2) < natural) ++align_log2;
   if (peek_is(Tok::Keyword) && peek_text().starts_with("align=")) {
     uint64_t align;
-    if (!parse_u64(peek_text().substr(6), align))
-      return fail("malformed alignment: expected a natural number");
+    if (number_shape(peek_text().substr(6)) != NumberShape::Nat)
+      return fail("unknown operator " + std::string(peek_text().substr(0, 40)) +
+                  " (malformed alignment)");
+    if (!parse_u64(peek_text().substr(6), align)) return fail("i64 constant out of range");
     if (align == 0 || (align & (align - 1)) != 0) return fail("alignment must be a power of two");
     align_log2 = 0;
     while ((uint64_t(1) << align_log2) < align) ++align_log2;
@@ -2131,8 +2200,18 @@ bool ModuleParser::parse_v128_const(ByteWriter& out) {
   else
     return fail_expected("a vector shape");
   next();
+  // The lane count is checked before any lane's value, as the spec's parser does.
+  unsigned literals = 0;
+  while (literals <= lanes && peek_is(Tok::Keyword, literals) &&
+         number_shape(peek_text(literals)) != NumberShape::None) {
+    ++literals;
+  }
+  if (literals < lanes && is_unknown_token(s_, peek(literals))) {
+    pos_ += literals;
+    return fail_expected("a lane literal");
+  }
+  if (literals != lanes) return fail("wrong number of lane literals");
   for (unsigned i = 0; i < lanes; ++i) {
-    if (!peek_is(Tok::Keyword)) return fail("wrong number of lane literals");
     std::string_view literal = peek_text();
     std::string message;
     uint64_t value = 0;
@@ -2150,16 +2229,17 @@ bool ModuleParser::parse_v128_const(ByteWriter& out) {
     next();
     for (unsigned b = 0; b < bits / 8; ++b) out.u8(uint8_t(value >> (8 * b)));
   }
-  if (peek_is(Tok::Keyword) && looks_numeric(peek_text()))
-    return fail("wrong number of lane literals");
   return true;
 }
 
 bool ModuleParser::parse_special(std::string_view mnemonic, ByteWriter& out, bool& handled) {
   handled = true;
   if (mnemonic == "select") {
+    // Any `(result ...)` clause, even an empty one, makes it the typed select.
+    bool typed = false;
     std::vector<ValType> types;
     while (peek_lparen_keyword("result")) {
+      typed = true;
       next();
       next();
       while (!peek_is(Tok::RParen)) {
@@ -2170,11 +2250,11 @@ bool ModuleParser::parse_special(std::string_view mnemonic, ByteWriter& out, boo
       next();
     }
     if (peek_is(Tok::LParen) && peek_keyword("result", 1)) return fail("unexpected token");
-    const char* name = types.empty() ? "select" : "select_t";
+    const char* name = typed ? "select_t" : "select";
     auto op = wasm::lookup_mnemonic(name);
     if (!op) return fail(std::string("unknown operator ") + name);
     emit_op(out, wasm::opcode_info(*op));
-    if (!types.empty()) {
+    if (typed) {
       out.u32(uint32_t(types.size()));
       for (auto& type : types) write_valtype(out, type);
     }
@@ -2205,7 +2285,8 @@ bool ModuleParser::parse_special(std::string_view mnemonic, ByteWriter& out, boo
   if (mnemonic == "select_t" || mnemonic == "ref.test_null" || mnemonic == "ref.cast_null" ||
       mnemonic == "else" || mnemonic == "end" || mnemonic == "catch" || mnemonic == "catch_all" ||
       mnemonic == "delegate" || mnemonic == "then" || mnemonic == "do") {
-    return fail_at(peek(-1).offset, "unknown operator " + std::string(mnemonic));
+    return fail_at(peek(-1).offset,
+                   "unexpected token: '" + std::string(mnemonic) + "' outside its block");
   }
   handled = false;
   return true;
@@ -2226,6 +2307,10 @@ bool ModuleParser::parse_plain_keyword(std::string_view mnemonic, ByteWriter& ou
       info.imm = extra.imm;
       emit_op(out, info);
       return parse_immediates(info, out);
+    }
+    if (is_syntax_keyword(mnemonic)) {
+      return fail_at(peek(-1).offset,
+                     "unexpected token: '" + std::string(mnemonic) + "' is not an instruction");
     }
     return fail_at(peek(-1).offset, "unknown operator " + std::string(mnemonic.substr(0, 40)));
   }
@@ -2298,16 +2383,13 @@ bool ModuleParser::parse_immediates(const OpcodeInfo& info, ByteWriter& out) {
     case ImmKind::MemArgLane: {
       if (!parse_memarg(info, out, true)) return false;
       uint64_t lane;
-      if (!parse_u64_token(lane)) return false;
-      if (lane > 255) return fail_at(peek(-1).offset, "malformed lane index");
+      if (!parse_lane_index(lane)) return false;
       out.u8(uint8_t(lane));
       return true;
     }
     case ImmKind::Lane: {
       uint64_t lane;
-      if (!peek_is(Tok::Keyword) || !parse_u64(peek_text(), lane) || lane > 255)
-        return fail("malformed lane index");
-      next();
+      if (!parse_lane_index(lane)) return false;
       out.u8(uint8_t(lane));
       return true;
     }
@@ -2315,7 +2397,12 @@ bool ModuleParser::parse_immediates(const OpcodeInfo& info, ByteWriter& out) {
       for (int i = 0; i < 16; ++i) {
         uint64_t lane;
         if (!peek_is(Tok::Keyword)) return fail("invalid lane length");
-        if (!parse_u64(peek_text(), lane) || lane > 255) return fail("malformed lane index");
+        // The spec reads shuffle lanes as numbers and then range-checks them as u8, so any
+        // number that is not a nat below 256 (-1, 1.5, inf) is out of range.
+        if (!peek_number()) return fail_expected("a lane index");
+        if (number_shape(peek_text()) != NumberShape::Nat || !parse_u64(peek_text(), lane) ||
+            lane > 255)
+          return fail("i8 constant out of range");
         next();
         out.u8(uint8_t(lane));
       }
@@ -2323,8 +2410,7 @@ bool ModuleParser::parse_immediates(const OpcodeInfo& info, ByteWriter& out) {
       return true;
     case ImmKind::I32: {
       uint64_t value;
-      if (!peek_is(Tok::Keyword) || !looks_numeric(peek_text()))
-        return fail_expected("an i32 literal");
+      if (!peek_integer()) return fail_expected("an i32 literal");
       if (!parse_int(peek_text(), 32, value, message)) return fail(message);
       next();
       out.s32(int32_t(uint32_t(value)));
@@ -2332,8 +2418,7 @@ bool ModuleParser::parse_immediates(const OpcodeInfo& info, ByteWriter& out) {
     }
     case ImmKind::I64: {
       uint64_t value;
-      if (!peek_is(Tok::Keyword) || !looks_numeric(peek_text()))
-        return fail_expected("an i64 literal");
+      if (!peek_integer()) return fail_expected("an i64 literal");
       if (!parse_int(peek_text(), 64, value, message)) return fail(message);
       next();
       out.s64(int64_t(value));
@@ -2341,8 +2426,7 @@ bool ModuleParser::parse_immediates(const OpcodeInfo& info, ByteWriter& out) {
     }
     case ImmKind::F32: {
       uint32_t bits;
-      if (!peek_is(Tok::Keyword) || !looks_numeric(peek_text()))
-        return fail_expected("an f32 literal");
+      if (!peek_number()) return fail_expected("an f32 literal");
       if (!parse_f32(peek_text(), bits, message)) return fail(message);
       next();
       out.fixed32(bits);
@@ -2350,8 +2434,7 @@ bool ModuleParser::parse_immediates(const OpcodeInfo& info, ByteWriter& out) {
     }
     case ImmKind::F64: {
       uint64_t bits;
-      if (!peek_is(Tok::Keyword) || !looks_numeric(peek_text()))
-        return fail_expected("an f64 literal");
+      if (!peek_number()) return fail_expected("an f64 literal");
       if (!parse_f64(peek_text(), bits, message)) return fail(message);
       next();
       out.fixed64(bits);
@@ -2486,13 +2569,14 @@ bool ModuleParser::parse_custom_annotation(const Annotation& annotation) {
   // Slots: 0 is before the first section, 2k+1 just before section k, 2k+2 just after it.
   section.slot = 2 * int(std::size(kSectionOrder));
   if (i < body.size() && body[i].kind == Tok::LParen) {
-    if (i + 3 >= body.size() || body[i + 1].kind != Tok::Keyword)
+    if (i + 1 >= body.size() || body[i + 1].kind != Tok::Keyword)
       return fail_annot(body[i].offset, "malformed placement");
     std::string_view where = text(body[i + 1]);
     if (where != "before" && where != "after")
       return fail_annot(body[i + 1].offset, "malformed placement");
-    if (body[i + 2].kind != Tok::Keyword)
-      return fail_annot(body[i + 2].offset, "malformed section kind");
+    if (i + 2 >= body.size() || body[i + 2].kind != Tok::Keyword)
+      return fail_annot(body[i + 1].offset, "malformed section kind");
+    if (i + 3 >= body.size()) return fail_annot(body[i + 2].offset, "malformed placement");
     std::string_view kind = text(body[i + 2]);
     static constexpr std::pair<std::string_view, uint8_t> kKinds[] = {
         {"type", 1},   {"import", 2},     {"func", 3},  {"table", 4}, {"memory", 5},
@@ -2731,6 +2815,24 @@ void ModuleParser::encode(std::vector<uint8_t>& result) {
         }
         break;
       case 10:
+        if (!branch_hints_.empty()) {
+          // The branch hint section precedes the code it describes.
+          ByteWriter content;
+          content.name("metadata.code.branch_hint");
+          content.u32(uint32_t(branch_hints_.size()));
+          for (const auto& [func, hints] : branch_hints_) {
+            content.u32(func);
+            content.u32(uint32_t(hints.size()));
+            for (auto [offset, value] : hints) {
+              content.u32(offset);
+              content.u32(1);
+              content.u8(value);
+            }
+          }
+          out.u8(0);
+          out.u32(uint32_t(content.size()));
+          out.append(content.bytes);
+        }
         if (code_count_) section(10, code_count_, code_);
         break;
       case 11:
@@ -2743,14 +2845,62 @@ void ModuleParser::encode(std::vector<uint8_t>& result) {
   result = std::move(out.bytes);
 }
 
+bool ModuleParser::take_branch_hint(size_t index, int16_t& hint) {
+  hint = -1;
+  if (!in_function_) return true;  // left untaken: reported as not in a function
+  for (const Annotation& annotation : annotations_from(index)) {
+    if (annotation.before_token != index) break;
+    if (annotation.kind != Annotation::Kind::BranchHint) continue;
+    constexpr std::string_view kWhat = "@metadata.code.branch_hint annotation: ";
+    if (hint >= 0) return fail_at(annotation.offset, std::string(kWhat) + "duplicate annotation");
+    std::string value;
+    if (annotation.body.size() != 1 || annotation.body[0].kind != Tok::String)
+      return fail_at(annotation.offset, std::string(kWhat) + "expected one string");
+    if (!string_value(annotation.body[0], value)) return false;
+    if (value.size() != 1 || uint8_t(value[0]) > 1)
+      return fail_at(annotation.offset,
+                     std::string(kWhat) + "malformed hint, expected \"\\00\" or \"\\01\"");
+    hint = int16_t(value[0]);
+    hint_taken_[size_t(&annotation - s_.annotations.data())] = true;
+  }
+  return true;
+}
+
+bool ModuleParser::check_annotation_placement(const Annotation& annotation, size_t end) {
+  const size_t at = annotation.before_token;
+  if (annotation.kind == Annotation::Kind::Custom) {
+    // Between module fields only: before one, or before the module's closing `)`.
+    if (at == end || std::binary_search(field_starts_.begin(), field_starts_.end(), at))
+      return true;
+    return fail_at(annotation.offset, "misplaced @custom annotation");
+  }
+  if (annotation.kind == Annotation::Kind::Name) {
+    // Right after a binder: `(module $id?`, `(func $id?`, `(local $id?`, ...
+    static constexpr std::string_view kBinders[] = {
+        "block",  "data",   "elem",  "field", "func", "global",    "if",  "local", "loop",
+        "memory", "module", "param", "table", "tag",  "try_table", "try", "type"};
+    size_t keyword = at;
+    if (keyword > 0 && toks_[keyword - 1].kind == Tok::Id) --keyword;
+    const bool after_binder = keyword >= 2 && toks_[keyword - 1].kind == Tok::Keyword &&
+                              toks_[keyword - 2].kind == Tok::LParen &&
+                              std::find(std::begin(kBinders), std::end(kBinders),
+                                        text(toks_[keyword - 1])) != std::end(kBinders);
+    if (at == module_begin_ || after_binder) return true;
+    return fail_at(annotation.offset, "misplaced @name annotation");
+  }
+  return true;
+}
+
 bool ModuleParser::run(size_t begin, bool bare, std::string_view module_id, size_t& end,
                        std::vector<uint8_t>& out) {
   module_name_ = module_id;
   if (!scan_fields(begin, bare, end)) return false;
   module_begin_ = begin;
   module_end_ = end;
+  hint_taken_.assign(s_.annotations.size(), false);
   for (const Annotation& annotation : annotations_from(begin)) {
     if (annotation.before_token > end) break;
+    if (!check_annotation_placement(annotation, end)) return false;
     if (annotation.kind == Annotation::Kind::Custom) {
       if (!parse_custom_annotation(annotation)) return false;
     } else if (annotation.before_token == begin && annotation.body.size() == 1 &&
@@ -2766,6 +2916,13 @@ bool ModuleParser::run(size_t begin, bool bare, std::string_view module_id, size
     pos_ = start;
     if (!parse_field()) return false;
   }
+  for (const Annotation& annotation : annotations_from(begin)) {
+    if (annotation.before_token > end) break;
+    if (annotation.kind == Annotation::Kind::BranchHint &&
+        !hint_taken_[size_t(&annotation - s_.annotations.data())]) {
+      return fail_at(annotation.offset, "@metadata.code.branch_hint annotation: not in a function");
+    }
+  }
   encode(out);
   return true;
 }
@@ -2774,15 +2931,29 @@ bool ModuleParser::run(size_t begin, bool bare, std::string_view module_id, size
 
 Result<std::vector<uint8_t>> encode_module_fields(const TokenStream& stream, size_t begin,
                                                   bool bare, std::string_view module_id,
-                                                  size_t& end) {
-  ModuleParser parser(stream);
+                                                  size_t& end, const wasm::Features& features) {
+  ModuleParser parser(stream, features);
   std::vector<uint8_t> out;
-  if (!parser.run(begin, bare, module_id, end, out)) return parser.error();
+  if (!parser.run(begin, bare, module_id, end, out)) {
+    // The spec's lexer refuses an unknown token as soon as the parser reaches it, so a token
+    // the grammar cannot know, at or before the point of failure (or just after a `(`, which
+    // the parser looks past), is the error to report.
+    const std::vector<Token>& toks = stream.tokens;
+    size_t limit = std::min(parser.failed_index(), toks.size() - 1);
+    if (toks[limit].kind == Tok::LParen && limit + 1 < toks.size()) ++limit;
+    for (size_t i = begin; i <= limit; ++i) {
+      if (is_unknown_token(stream, toks[i])) {
+        return stream.error_at(
+            toks[i].offset, "unknown operator " + std::string(stream.text(toks[i]).substr(0, 40)));
+      }
+    }
+    return parser.error();
+  }
   return out;
 }
 
 Result<std::vector<uint8_t>> encode_source(std::string_view source, std::string_view file,
-                                           int quote_depth) {
+                                           int quote_depth, const wasm::Features& features) {
   auto tokens = tokenize(source, file);
   if (!tokens) return std::move(tokens).err();
   const TokenStream& stream = tokens.ok();
@@ -2819,17 +2990,17 @@ Result<std::vector<uint8_t>> encode_source(std::string_view source, std::string_
       if (binary) return std::vector<uint8_t>(content.begin(), content.end());
       if (quote_depth >= 4)
         return stream.error_at(toks[2].offset, "module quote nested too deeply");
-      return encode_source(content, file, quote_depth + 1);
+      return encode_source(content, file, quote_depth + 1, features);
     }
     size_t end = 0;
-    auto result = encode_module_fields(stream, pos, false, id, end);
+    auto result = encode_module_fields(stream, pos, false, id, end, features);
     if (!result) return result;
     if (toks[end + 1].kind != Tok::Eof)
       return stream.error_at(toks[end + 1].offset, "unexpected token after the module");
     return result;
   }
   size_t end = 0;
-  return encode_module_fields(stream, 0, true, {}, end);
+  return encode_module_fields(stream, 0, true, {}, end, features);
 }
 
 }  // namespace kiln::text

@@ -13,6 +13,7 @@
 #include <variant>
 #include <vector>
 
+#include "decoder/features.hpp"
 #include "decoder/module.hpp"
 #include "kiln/error.hpp"
 
@@ -145,6 +146,8 @@ struct Script {
 
 // Parse a whole .wast script. `file` names it in error messages ("file:line:column: ...").
 // Text modules are encoded to binary while parsing; `module quote` text is kept as is.
-Result<Script> parse_wast(std::string_view source, std::string_view file = "<input>");
+// `features` shapes the grammar as for wat_to_binary.
+Result<Script> parse_wast(std::string_view source, std::string_view file = "<input>",
+                          const wasm::Features& features = wasm::Features::everything());
 
 }  // namespace kiln::text

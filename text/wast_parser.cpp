@@ -20,7 +20,8 @@ constexpr int kMaxThreadNesting = 8;
 
 class WastParser {
  public:
-  explicit WastParser(const TokenStream& stream) : s_(stream), toks_(stream.tokens) {}
+  WastParser(const TokenStream& stream, const wasm::Features& features)
+      : s_(stream), toks_(stream.tokens), features_(features) {}
 
   bool parse_script(Script& script) {
     if (starts_with_module_field()) {
@@ -31,7 +32,7 @@ class WastParser {
       ScriptModule module;
       module.location = command.location;
       size_t end = 0;
-      auto encoded = encode_module_fields(s_, pos_, true, "", end);
+      auto encoded = encode_module_fields(s_, pos_, true, "", end, features_);
       if (!encoded) {
         failed_ = true;
         error_ = std::move(encoded).err();
@@ -125,7 +126,8 @@ class WastParser {
     std::string_view t = text(token);
     if (t.size() >= 2 && t[1] == '"') {
       std::string decoded, message;
-      if (!decode_string(t.substr(1), decoded, message)) return fail_at(token.offset, message);
+      if (!decode_string(t.substr(1), decoded, message))
+        return fail_at(token.offset, "empty identifier: " + message);
       out = std::move(decoded);
     } else {
       out = std::string(t.substr(1));
@@ -205,7 +207,8 @@ class WastParser {
     }
     module.form = ScriptModule::Form::Text;
     size_t end = 0;
-    auto encoded = encode_module_fields(s_, pos_, false, module.id ? *module.id : "", end);
+    auto encoded =
+        encode_module_fields(s_, pos_, false, module.id ? *module.id : "", end, features_);
     if (!encoded) {
       if (!malformed_ok) {
         failed_ = true;
@@ -587,6 +590,7 @@ class WastParser {
 
   const TokenStream& s_;
   const std::vector<Token>& toks_;
+  wasm::Features features_;
   size_t pos_ = 0;
   bool failed_ = false;
   Error error_;
@@ -595,10 +599,11 @@ class WastParser {
 
 }  // namespace
 
-Result<Script> parse_wast(std::string_view source, std::string_view file) {
+Result<Script> parse_wast(std::string_view source, std::string_view file,
+                          const wasm::Features& features) {
   auto tokens = tokenize(source, file);
   if (!tokens) return std::move(tokens).err();
-  WastParser parser(tokens.ok());
+  WastParser parser(tokens.ok(), features);
   Script script;
   if (!parser.parse_script(script)) return parser.error();
   return script;

@@ -5,8 +5,9 @@
 
 namespace kiln::text {
 
-Result<std::vector<uint8_t>> wat_to_binary(std::string_view source, std::string_view file) {
-  return encode_source(source, file, 0);
+Result<std::vector<uint8_t>> wat_to_binary(std::string_view source, std::string_view file,
+                                           const wasm::Features& features) {
+  return encode_source(source, file, 0, features);
 }
 
 }  // namespace kiln::text
