@@ -1001,7 +1001,11 @@ Result<void> FunctionCompiler<M>::lower_memory(const Operator& op) {
     masm_.load(base, Address::at(base, vm_offsets::kMemoryBase), LoadKind::I64);
   }
   int32_t disp = 0;
-  if (end <= options_.guard_size && op.memarg.offset <= INT32_MAX) {
+  // Guard pages only catch accesses past the mapped (host-page-rounded) size: a memory whose
+  // pages are smaller than 64 KiB (custom-page-sizes: 1 byte) can end inside a host page, so its
+  // accesses are checked against the exact size.
+  const bool host_page_granular = memory.page_size_log2 >= 16;
+  if (host_page_granular && end <= options_.guard_size && op.memarg.offset <= INT32_MAX) {
     disp = int32_t(op.memarg.offset);
   } else {
     // index + offset, checked against the current size, then used as the index.

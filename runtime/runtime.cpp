@@ -228,7 +228,6 @@ Result<std::shared_ptr<const Module>> Engine::compile_with(std::span<const uint8
 
 namespace {
 
-constexpr uint64_t kWasmPage = 65536;
 constexpr uint64_t k4GiB = 4ull << 30;
 
 uint64_t round_up_to_page(uint64_t bytes) {
@@ -244,20 +243,23 @@ Memory::~Memory() {
 
 Result<std::unique_ptr<Memory>> Memory::create(const wasm::MemoryType& type,
                                                const EngineConfig& config) {
-  if (type.page_size_log2 != 16) {
-    return Error(
-        "custom-page-sizes: memories with a page size other than 64 KiB are not supported");
-  }
   std::unique_ptr<Memory> memory(new Memory());
   memory->type_ = type;
-  const uint64_t index_max_pages = type.index_type == wasm::IndexType::I32 ? 65536 : 1ull << 48;
+  // The validator's limits (custom-page-sizes): a 32-bit memory spans at most 4 GiB, and its page
+  // count fits the limits' u32 encoding, so 1-byte pages stop at 2^32-1 bytes (memory.grow's -1
+  // stays unambiguous). A 64-bit memory has at most 2^64 bytes or 2^64-1 pages.
+  const unsigned page_bits = type.page_size_log2;
+  const uint64_t index_max_pages =
+      type.index_type == wasm::IndexType::I32
+          ? std::min<uint64_t>(uint64_t(1) << (32 - page_bits), UINT32_MAX)
+          : (page_bits == 0 ? UINT64_MAX : uint64_t(1) << (64 - page_bits));
   memory->max_pages_ = std::min(type.limits.max.value_or(index_max_pages), index_max_pages);
   // 32-bit memories: the whole 4 GiB index space plus a guard, so compiled code needs no bounds
   // checks; a guard before the base too. 64-bit memories are bounds-checked by compiled code:
   // reserve up to 4 GiB of them (growing beyond fails).
   const uint64_t guard = config.compile.guard_pages ? config.compile.guard_size : 0;
   memory->capacity_ =
-      memory->max_pages_ >= k4GiB / kWasmPage ? k4GiB : memory->max_pages_ * kWasmPage;
+      memory->max_pages_ >= (k4GiB >> page_bits) ? k4GiB : memory->max_pages_ << page_bits;
   const uint64_t pre_guard = round_up_to_page(guard);
   const uint64_t post_guard = type.index_type == wasm::IndexType::I32 ? round_up_to_page(guard) : 0;
   const uint64_t reserved_memory =
@@ -285,8 +287,9 @@ Result<std::unique_ptr<Memory>> Memory::create(const wasm::MemoryType& type,
 uint64_t Memory::grow(uint64_t delta_pages) {
   const uint64_t old_pages = pages();
   if (delta_pages > max_pages_ - old_pages) return UINT64_MAX;
-  const uint64_t new_bytes = (old_pages + delta_pages) * kWasmPage;
-  if (new_bytes > capacity_) return UINT64_MAX;
+  // capacity_ <= 4 GiB: checking the page count first keeps the shift from overflowing.
+  if (old_pages + delta_pages > (capacity_ >> type_.page_size_log2)) return UINT64_MAX;
+  const uint64_t new_bytes = (old_pages + delta_pages) << type_.page_size_log2;
   const uint64_t needed = round_up_to_page(new_bytes);
   if (needed > accessible_) {
     if (mprotect(vm_.base + accessible_, size_t(needed - accessible_), PROT_READ | PROT_WRITE) !=

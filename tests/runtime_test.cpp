@@ -789,11 +789,29 @@ TEST_CASE("memories: 64-bit index without maximum, limits, page size", "[runtime
 
   auto too_large = Memory::create(wasm::MemoryType{{70000, std::nullopt}}, config);
   CHECK_FALSE(too_large);
-  wasm::MemoryType small_pages{{1, 2}};
+  // custom-page-sizes: pages of 1 byte, counted and limited in that unit.
+  wasm::MemoryType small_pages{{1, 3}};
   small_pages.page_size_log2 = 0;
   auto custom = Memory::create(small_pages, config);
-  REQUIRE_FALSE(custom);
-  CHECK_THAT(custom.err().message(), Catch::Contains("custom-page-sizes"));
+  REQUIRE(custom);
+  CHECK(custom.ok()->pages() == 1);
+  CHECK(custom.ok()->size_bytes() == 1);
+  CHECK(custom.ok()->grow(2) == 1);
+  CHECK(custom.ok()->size_bytes() == 3);
+  CHECK(custom.ok()->grow(1) == UINT64_MAX);  // the maximum is 3 bytes, not 3 * 64 KiB
+  CHECK(custom.ok()->size_bytes() == 3);
+
+  // Without a maximum, a 32-bit memory of 1-byte pages stops at 2^32-1 bytes (the limits' u32
+  // encoding), not at 65536 pages.
+  wasm::MemoryType byte_pages{{0, std::nullopt}};
+  byte_pages.page_size_log2 = 0;
+  auto unbounded_bytes = Memory::create(byte_pages, config);
+  REQUIRE(unbounded_bytes);
+  CHECK(unbounded_bytes.ok()->max_pages() == UINT32_MAX);
+  CHECK(unbounded_bytes.ok()->grow(65537) == 0);
+  CHECK(unbounded_bytes.ok()->pages() == 65537);
+  CHECK(unbounded_bytes.ok()->size_bytes() == 65537);
+  CHECK(unbounded_bytes.ok()->grow(UINT32_MAX) == UINT64_MAX);
 
   // The 32-bit maximum is 65536 pages: the whole 4 GiB reservation.
   auto full = Memory::create(wasm::MemoryType{{0, std::nullopt}}, config);
@@ -1059,6 +1077,49 @@ TEST_CASE("compiled code: calls, guard-page traps with backtraces, growth", "[ru
   auto null_entry = f.store.call(f.func(instance, "indirect"), std::vector<uint64_t>{1});
   REQUIRE_FALSE(null_entry);
   CHECK(null_entry.err().message == "uninitialized element 1");
+}
+
+TEST_CASE("compiled code: memories of 1-byte pages", "[runtime][jit][memory]") {
+  Fixture f;
+  Instance* instance = f.instantiate(compile_wat(f.engine, R"(
+    (module
+      (memory $bytes 0 5 (pagesize 1))
+      (memory $large 1 (pagesize 65536))
+      (func (export "size") (result i32) (memory.size $bytes))
+      (func (export "grow") (param i32) (result i32) (memory.grow $bytes (local.get 0)))
+      (func (export "load8") (param i32) (result i32) (i32.load8_u $bytes (local.get 0)))
+      (func (export "load32") (param i32) (result i32) (i32.load $bytes offset=1 (local.get 0)))
+      (func (export "store8") (param i32 i32) (i32.store8 $bytes (local.get 0) (local.get 1)))
+      (func (export "large-size") (result i32) (memory.size $large)))
+  )"));
+  auto call = [&](const char* name, std::vector<uint64_t> args) {
+    return f.store.call(f.func(instance, name), args);
+  };
+  CHECK(call("size", {}).ok()[0] == 0);
+  CHECK(call("large-size", {}).ok()[0] == 1);
+  CHECK(call("grow", {3}).ok()[0] == 0);
+  CHECK(call("size", {}).ok()[0] == 3);
+  REQUIRE(call("store8", {2, 0xAB}));
+  CHECK(call("load8", {2}).ok()[0] == 0xAB);
+  // Byte 3 lies in the same host page as bytes 0-2, so no guard page catches it: the compiler
+  // checks accesses to memories of small pages against their exact size.
+  auto past_end = call("load8", {3});
+  REQUIRE_FALSE(past_end);
+  REQUIRE(past_end.err().trap);
+  CHECK(past_end.err().trap->code == TrapCode::MemoryOutOfBounds);
+  auto store_past_end = call("store8", {3, 1});
+  REQUIRE_FALSE(store_past_end);
+  REQUIRE(store_past_end.err().trap);
+  CHECK(store_past_end.err().trap->code == TrapCode::MemoryOutOfBounds);
+  // Bytes 1..4 of a 3-byte memory: the access straddles the end.
+  REQUIRE_FALSE(call("load32", {0}));
+  CHECK(call("grow", {2}).ok()[0] == 3);
+  CHECK(call("size", {}).ok()[0] == 5);
+  CHECK(call("load32", {0}).ok()[0] == 0xAB00);
+  REQUIRE_FALSE(call("load32", {1}));
+  // The maximum is 5 pages of 1 byte.
+  CHECK(call("grow", {1}).ok()[0] == UINT32_MAX);
+  CHECK(call("size", {}).ok()[0] == 5);
 }
 
 TEST_CASE("compiled code: stack overflow on the main thread and a 256 KiB thread",
