@@ -857,8 +857,10 @@ Result<void> FunctionCompiler<M>::lower_call(const Operator& op) {
                      op.offset);
       // The callee index is on top, the arguments below it.
       spill_all();
-      const Reg index = M::kGpAllocatable[0], entry = M::kGpAllocatable[1],
-                expected = M::kGpAllocatable[2];
+      // The index stays in kGpAllocatable[0] for the null-entry trap (docs/jit-abi.md); the
+      // entry and the expected id sit where the subtype builtin takes them, so its slow path
+      // needs no moves that could overwrite one another.
+      const Reg index = M::kGpAllocatable[0], entry = M::kCArgs[1], expected = M::kCArgs[2];
       load_into(index, uint32_t(stack_.size() - 1));
       stack_.pop_back();
       call_arguments(type);
@@ -872,8 +874,17 @@ Result<void> FunctionCompiler<M>::lower_call(const Operator& op) {
       masm_.trap_if(IntCond::Eq, TrapCode::IndirectCallToNull, op.offset);
       masm_.load(expected, Address::at(M::kVmctx, vm_offsets::kTypeIds), LoadKind::I64);
       masm_.load(expected, Address::at(expected, 4 * int32_t(op.index)), LoadKind::I32);
+      // Canonical ids are equal for equal types: one compare accepts the exact type inline. A
+      // declared subtype of the expected type is accepted too (GC), through the runtime.
       masm_.cmp_mem(expected, Address::at(entry, vm_offsets::kFuncRefTypeId), Width::W32);
-      masm_.trap_if(IntCond::Ne, TrapCode::BadSignature, op.offset);
+      typename M::Label type_ok = masm_.new_label();
+      masm_.branch(IntCond::Eq, type_ok);
+      masm_.mov(M::kCArgs[0], M::kVmctx, Width::W64);
+      call_builtin(Builtin::FuncRefSubtype);
+      masm_.test(M::kCReturn, M::kCReturn, Width::W64);
+      masm_.trap_if(IntCond::Eq, TrapCode::BadSignature, op.offset);
+      masm_.mov(entry, M::kCReturn, Width::W64);
+      masm_.bind(type_ok);
       masm_.load(M::kVmctx, Address::at(entry, vm_offsets::kFuncRefVmctx), LoadKind::I64);
       masm_.call_mem(Address::at(entry, vm_offsets::kFuncRefCode));
       masm_.load(M::kVmctx, Address::at(M::kFramePointer, -8), LoadKind::I64);

@@ -99,6 +99,9 @@ enum class Builtin : uint32_t {
   TableCopy,   // uint32_t (VMContext*, uint32_t dst_t, uint32_t src_t, u64 dst, u64 src, u64 n)
   TableInit,   // uint32_t (VMContext*, uint32_t table, uint32_t elem, u64 dst, u32 src, u32 n)
   ElemDrop,    // void (VMContext*, uint32_t elem)
+  // call_indirect's slow path, after the exact type-id compare failed: the callee itself when
+  // its type is a declared subtype of `expected` (GC subtyping), otherwise null.
+  FuncRefSubtype,  // const VMFuncRef* (VMContext*, const VMFuncRef* callee, uint32_t expected)
   Count,
 };
 

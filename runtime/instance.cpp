@@ -117,6 +117,14 @@ struct Builtins {
   static void elem_drop(jit::VMContext* vmctx, uint32_t elem) {
     std::vector<void*>().swap(instance_of(vmctx).elements_[elem]);
   }
+
+  // Only reached when the type ids differ: walking the supertype chain takes the registry's
+  // lock, which the inline exact compare keeps off the common path.
+  static const jit::VMFuncRef* func_ref_subtype(jit::VMContext* vmctx, const jit::VMFuncRef* callee,
+                                                uint32_t expected) {
+    const wasm::TypeRegistry& registry = instance_of(vmctx).store().engine().registry();
+    return registry.is_subtype(callee->type_id, expected) ? callee : nullptr;
+  }
 };
 
 const void* const* builtin_table() {
@@ -131,6 +139,7 @@ const void* const* builtin_table() {
       reinterpret_cast<const void*>(&Builtins::table_copy),
       reinterpret_cast<const void*>(&Builtins::table_init),
       reinterpret_cast<const void*>(&Builtins::elem_drop),
+      reinterpret_cast<const void*>(&Builtins::func_ref_subtype),
   };
   return table;
 }

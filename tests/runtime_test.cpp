@@ -1122,6 +1122,44 @@ TEST_CASE("compiled code: memories of 1-byte pages", "[runtime][jit][memory]") {
   CHECK(call("size", {}).ok()[0] == 5);
 }
 
+TEST_CASE("compiled call_indirect accepts declared subtypes of the expected type",
+          "[runtime][jit][gc]") {
+  Fixture f;
+  Instance* instance = f.instantiate(compile_wat(f.engine, R"(
+    (module
+      (type $base (sub (func (result i32))))
+      (type $derived (sub $base (func (result i32))))
+      (type $grandchild (sub $derived (func (result i32))))
+      ;; Final, so not the same type as $base though structurally alike.
+      (type $unrelated (func (result i32)))
+      (func $base (type $base) (i32.const 1))
+      (func $derived (type $derived) (i32.const 2))
+      (func $grandchild (type $grandchild) (i32.const 3))
+      (func $unrelated (type $unrelated) (i32.const 4))
+      (table funcref (elem $derived $grandchild $unrelated $base))
+      (func (export "as-base") (param i32) (result i32)
+        (call_indirect (type $base) (local.get 0)))
+      (func (export "as-derived") (param i32) (result i32)
+        (call_indirect (type $derived) (local.get 0))))
+  )"));
+  auto call = [&](const char* name, uint64_t slot) {
+    return f.store.call(f.func(instance, name), std::vector<uint64_t>{slot});
+  };
+  // Exact type (the inline compare) and subtypes one and two levels down (the runtime's walk).
+  CHECK(call("as-derived", 0).ok()[0] == 2);
+  CHECK(call("as-base", 0).ok()[0] == 2);
+  CHECK(call("as-base", 1).ok()[0] == 3);
+  CHECK(call("as-derived", 1).ok()[0] == 3);
+  CHECK(call("as-base", 3).ok()[0] == 1);
+  // A structurally alike type that is not a declared subtype, and a supertype, still trap.
+  for (auto [name, slot] : {std::pair{"as-base", 2}, {"as-derived", 2}, {"as-derived", 3}}) {
+    auto mismatch = call(name, slot);
+    REQUIRE_FALSE(mismatch);
+    REQUIRE(mismatch.err().trap);
+    CHECK(mismatch.err().trap->code == TrapCode::BadSignature);
+  }
+}
+
 TEST_CASE("compiled code: stack overflow on the main thread and a 256 KiB thread",
           "[runtime][jit][stack]") {
   Fixture f;
