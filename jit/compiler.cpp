@@ -1802,6 +1802,11 @@ Result<void> FunctionCompiler<M>::lower(const Operator& op) {
       push_const(Class::Ref, 0);
       compare(IntCond::Eq, Class::Ref);
       return {};
+    case Op::RefEq:
+      // eqref values are compared by identity: objects by address. This one 64-bit compare
+      // holds i31ref's future representation to an unboxed value whose bits identify it.
+      compare(IntCond::Eq, Class::Ref);
+      return {};
     case Op::RefFunc: {
       Reg r = alloc(RegClass::Gp);
       masm_.load(r, Address::at(M::kVmctx, vm_offsets::kFuncRefs), LoadKind::I64);

@@ -297,6 +297,25 @@ TEST_CASE("compiled memory accesses and division", "[jit][compiler]") {
   CHECK(m.call1(6, {}) == 1);
 }
 
+TEST_CASE("compiled ref.eq compares references by identity", "[jit][compiler][gc]") {
+  TestModule m(R"(
+    (module
+      (func (param eqref eqref) (result i32) (ref.eq (local.get 0) (local.get 1)))
+      (func (param eqref) (result i32) (ref.eq (local.get 0) (ref.null none)))
+      (func (result i32) (ref.eq (ref.null eq) (ref.null i31))))
+  )");
+  // Stand-ins for objects: any two distinct addresses (the compare never dereferences them).
+  const uint64_t a = 0x10000, b = 0x20000;
+  CHECK(m.call1(0, {a, a}) == 1);
+  CHECK(m.call1(0, {a, b}) == 0);
+  CHECK(m.call1(0, {0, a}) == 0);
+  // The high half takes part: references are 64-bit.
+  CHECK(m.call1(0, {a, a | (uint64_t(1) << 40)}) == 0);
+  CHECK(m.call1(1, {0}) == 1);
+  CHECK(m.call1(1, {b}) == 0);
+  CHECK(m.call1(2, {}) == 1);
+}
+
 TEST_CASE("an operator the JIT lacks fails to compile with its name", "[jit][compiler]") {
   auto binary = text::wat_to_binary("(module (func (param v128) (result v128) (local.get 0)))");
   REQUIRE(binary);
