@@ -79,6 +79,34 @@ TEST_CASE("a large static offset gets an explicit bounds check", "[jit][shape]")
   CHECK(count_mnemonic(code, "cmp") == 2);  // the stack check and the bounds check
 }
 
+TEST_CASE("accesses to a memory of 1-byte pages are bounds-checked", "[jit][shape]") {
+  // Such a memory can end inside a host page, where no guard page would fault.
+  auto code = compile_and_disassemble(R"(
+    (module (memory 1 (pagesize 1))
+      (func (param i32) (result i32) (i32.load8_u (local.get 0))))
+  )");
+  INFO(listing(code));
+  CHECK(count_mnemonic(code, "cmp") == 2);  // the stack check and the bounds check
+}
+
+TEST_CASE("call_indirect checks the exact type inline, subtypes out of the way", "[jit][shape]") {
+  auto code = compile_and_disassemble(R"(
+    (module (type $t (sub (func))) (table 1 funcref)
+      (func (param i32) (call_indirect (type $t) (local.get 0))))
+  )");
+  INFO(listing(code));
+  // Calls: the subtype builtin, then the callee. The exact compare jumps over the builtin.
+  REQUIRE(count_mnemonic(code, "call") == 2);
+  size_t type_compare = code.size(), builtin_call = code.size();
+  for (size_t i = 0; i < code.size(); ++i) {
+    if (code[i].mnemonic == "call" && builtin_call == code.size()) builtin_call = i;
+    if (code[i].mnemonic == "cmp" && code[i].text.find("+0x10]") != std::string::npos)
+      type_compare = i;  // VMFuncRef::type_id
+  }
+  REQUIRE(type_compare + 1 < builtin_call);
+  CHECK(code[type_compare + 1].mnemonic == "jz");
+}
+
 TEST_CASE("constant operands fold into the instruction", "[jit][shape]") {
   auto code = compile_and_disassemble(R"(
     (module (func (param i32) (result i32) (i32.add (local.get 0) (i32.const 42))))
