@@ -239,7 +239,10 @@ int compile(int reps, std::span<char* const> files) {
     auto compile_once = [&] {
       auto module = refusals.empty() ? engine.compile(bytes) : engine.compile_with(bytes, compiler);
       if (!module) fail(path + ": " + module.err().to_string());
-      machine_code_bytes = module.ok()->code().size();
+      machine_code_bytes = 0;
+      for (const kiln::runtime::CodeFunction& function : module.ok()->code_info().functions) {
+        machine_code_bytes += function.code_size;
+      }
     };
 
     compile_once();  // warm-up
