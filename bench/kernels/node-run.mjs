@@ -4,7 +4,9 @@
 //
 //   node [FLAGS] node-run.mjs run FILE.wasm EXPORT [ARGS...]
 //       compile, instantiate, one call; ARGS are i32 numbers (append `n`, e.g. 5n, for an i64).
-//       Prints {"compile_seconds", "instantiate_seconds", "run_seconds", "result"}.
+//       Prints {"compile_seconds", "instantiate_seconds", "run_seconds" (wall), "run_cpu_seconds"
+//       (CPU time of the whole process during the call: V8's background threads included),
+//       "result"}.
 //   node [FLAGS] node-run.mjs compile REPS FILE.wasm...
 //       `new WebAssembly.Module(bytes)` REPS times after one warm-up, per file. Needs
 //       --no-wasm-lazy-compilation (otherwise no function is compiled) and
@@ -26,13 +28,16 @@ if (mode === 'run') {
   const instantiateSeconds = seconds(start);
   const fn = instance.exports[name];
   const values = args.map((a) => (a.endsWith('n') ? BigInt(a.slice(0, -1)) : Number(a)));
+  const cpuStart = process.cpuUsage();
   start = process.hrtime.bigint();
   const result = fn(...values);
   const runSeconds = seconds(start);
+  const cpu = process.cpuUsage(cpuStart);
   console.log(JSON.stringify({
     compile_seconds: compileSeconds,
     instantiate_seconds: instantiateSeconds,
     run_seconds: runSeconds,
+    run_cpu_seconds: (cpu.user + cpu.system) / 1e6,
     result: String(result),
   }));
 } else if (mode === 'compile') {
