@@ -903,8 +903,6 @@ Result<void> FunctionCompiler<M>::lower_memory(const Operator& op) {
   if (memory.index_type == wasm::IndexType::I64)
     return Error("unsupported: memory64 accesses in the JIT (" + std::string(info.mnemonic) + ")",
                  op.offset);
-  if (!options_.guard_pages)
-    return Error("unsupported: memories without guard pages in the JIT", op.offset);
   // With a 4 GiB reservation plus guard, index + offset + width stays inside the reservation
   // whenever offset + width <= guard size: no bounds check. Larger static offsets are checked.
   const uint64_t end = op.memarg.offset + info.memory_bytes;
@@ -1015,8 +1013,10 @@ Result<void> FunctionCompiler<M>::lower_memory(const Operator& op) {
   // Guard pages only catch accesses past the mapped (host-page-rounded) size: a memory whose
   // pages are smaller than 64 KiB (custom-page-sizes: 1 byte) can end inside a host page, so its
   // accesses are checked against the exact size.
+  // Without guard pages (Config::memory_guard_size(0)), every access is checked.
   const bool host_page_granular = memory.page_size_log2 >= 16;
-  if (host_page_granular && end <= options_.guard_size && op.memarg.offset <= INT32_MAX) {
+  if (options_.guard_pages && host_page_granular && end <= options_.guard_size &&
+      op.memarg.offset <= INT32_MAX) {
     disp = int32_t(op.memarg.offset);
   } else {
     // index + offset, checked against the current size, then used as the index.

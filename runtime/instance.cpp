@@ -164,7 +164,8 @@ Trap trap_from(const Activation& activation) {
     Frame frame;
     frame.func_index = function->func_index;
     if (info->owner) {
-      frame.name = static_cast<const Module*>(info->owner)->function_name(function->func_index);
+      frame.module = static_cast<const Module*>(info->owner);
+      frame.name = frame.module->function_name(function->func_index);
     }
     if (i == 0) {
       if (const jit::TrapSite* site = info->find_trap_site(offset)) {
@@ -178,10 +179,18 @@ Trap trap_from(const Activation& activation) {
   return trap;
 }
 
-uint32_t host_call(void* /*caller_vmctx*/, void* data, uint64_t* args) {
+uint32_t host_call(void* caller_vmctx, void* data, uint64_t* args) {
   HostFunction* host = static_cast<HostCallData*>(data)->function;
   std::span<uint64_t> slots(args, std::max(host->param_slots, host->result_slots));
-  std::optional<TrapCode> trapped = host->body(slots);
+  // Called from wasm, the caller's frame holds its VMContext; called straight from the entry
+  // trampoline (Store::call of a host function), it holds this function's own HostCallData,
+  // whose first word is a code pointer, never the VMContext magic.
+  HostCall call;
+  const auto* vmctx = static_cast<const jit::VMContext*>(caller_vmctx);
+  if (vmctx != nullptr && vmctx != data && vmctx->magic == jit::kVMContextMagic) {
+    call.caller = static_cast<Instance*>(vmctx->instance);
+  }
+  std::optional<TrapCode> trapped = host->body(call, slots);
   if (!trapped) return 0;
   if (Activation* activation = current_activation()) activation->pending_host_trap = *trapped;
   return 1;
@@ -198,7 +207,15 @@ Store::Store(const Engine& engine) : engine_(&engine) {
 Store::~Store() = default;
 
 void Store::refresh_stack_limit() {
-  const uintptr_t limit = thread_stack_limit();
+  uintptr_t limit = thread_stack_limit();
+  // max_wasm_stack counts from the outermost entry; nested entries (a host function calling
+  // wasm again) keep the limit that entry set.
+  const uint64_t max_stack = engine_->config().max_wasm_stack;
+  if (max_stack != 0) {
+    if (current_activation() != nullptr) return;
+    const uintptr_t here = reinterpret_cast<uintptr_t>(__builtin_frame_address(0));
+    if (here > max_stack) limit = std::max<uintptr_t>(limit, here - max_stack);
+  }
   if (vm_.stack_limit == limit) return;
   vm_.stack_limit = limit;
   for (auto& instance : instances_) instance->vmctx_.stack_limit = limit;
@@ -226,6 +243,13 @@ CallResult Store::call(const Function& function, std::span<const uint64_t> args)
 
 Function Store::new_host_function(
     wasm::FuncType type, std::function<std::optional<TrapCode>(std::span<uint64_t>)> body) {
+  return new_host_function(std::move(type),
+                           [body = std::move(body)](const HostCall&, std::span<uint64_t> slots) {
+                             return body(slots);
+                           });
+}
+
+Function Store::new_host_function(wasm::FuncType type, HostBody body) {
   auto host = std::make_unique<HostFunction>();
   host->call_data = {&host_call, host.get()};
   host->param_slots = slot_count(type.params);

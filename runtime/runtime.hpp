@@ -10,6 +10,7 @@
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -40,12 +41,17 @@ struct EngineConfig {
   wasm::Features features = wasm::Features::all_standard();
   jit::CompileOptions compile;               // guard_pages / guard_size also shape linear memories
   uint64_t max_table_elements = 10'000'000;  // table.grow beyond this fails (returns -1)
+  // Stack that wasm may use below the outermost host->wasm entry (0: the whole thread stack,
+  // less the runtime's reserve). Exceeding it is the stack-overflow trap.
+  uint64_t max_wasm_stack = 0;
 };
 
 // ---- Failures
 
 // One frame of a trap's backtrace, innermost first.
+class Module;
 struct Frame {
+  const Module* module = nullptr;  // the module whose code the frame runs
   uint32_t func_index = 0;
   std::string name;  // from the name section; empty when it has none
   std::optional<uint32_t> module_offset;
@@ -137,6 +143,8 @@ class Engine {
   const EngineConfig& config() const { return config_; }
   wasm::TypeRegistry& registry() const { return wasm::TypeRegistry::global(); }
   const uint64_t* epoch_counter() const { return &epoch_; }
+  // One atomic add: safe from any thread while compiled code reads the counter.
+  void increment_epoch() { std::atomic_ref<uint64_t>(epoch_).fetch_add(1); }
 
   // Decodes, validates and compiles; the result can be instantiated in any store of this
   // engine, from any thread.
@@ -146,7 +154,7 @@ class Engine {
 
  private:
   EngineConfig config_;
-  uint64_t epoch_ = 0;
+  alignas(8) mutable uint64_t epoch_ = 0;
 };
 
 // ---- Store objects
@@ -222,13 +230,20 @@ struct HostCallData {
 };
 static_assert(offsetof(HostCallData, callback) == 0);
 
+// What a host function learns about its call: the instance whose code called it (null when the
+// host called the function directly, through Store::call).
+struct HostCall {
+  Instance* caller = nullptr;
+};
+// Reads the parameters from `slots` and writes the results into it, from slot 0. Returns a trap
+// code to trap the calling wasm code.
+using HostBody = std::function<std::optional<TrapCode>(const HostCall&, std::span<uint64_t>)>;
+
 struct HostFunction {
   HostCallData call_data;
   wasm::FuncType type;
   uint32_t param_slots = 0, result_slots = 0;
-  // Reads the parameters from `slots` and writes the results into it, from slot 0. Returns a
-  // trap code to trap the calling wasm code.
-  std::function<std::optional<TrapCode>(std::span<uint64_t> slots)> body;
+  HostBody body;
   jit::VMFuncRef ref{};
   Function function;
 };
@@ -306,6 +321,8 @@ class Store {
   // Calls a function with its parameters in slots (v128 takes two).
   CallResult call(const Function& function, std::span<const uint64_t> args);
 
+  Function new_host_function(wasm::FuncType type, HostBody body);
+  // For a host function that does not need to know its caller.
   Function new_host_function(wasm::FuncType type,
                              std::function<std::optional<TrapCode>(std::span<uint64_t>)> body);
   Result<Memory*> new_memory(const wasm::MemoryType& type);

@@ -909,7 +909,7 @@ TEST_CASE("backtraces name each wasm frame with its module offset", "[runtime][t
   auto result = f.store.call(f.func(instance, "outer"), {});
   REQUIRE_FALSE(result);
   REQUIRE(result.err().trap);
-  const Trap& trap = *result.err().trap;
+  const runtime::Trap& trap = *result.err().trap;
   REQUIRE(trap.frames.size() == 2);
   CHECK(trap.frames[0].func_index == 0);
   CHECK(trap.frames[0].name == "inner");
@@ -1054,7 +1054,7 @@ TEST_CASE("compiled code: calls, guard-page traps with backtraces, growth", "[ru
   auto trapped = f.store.call(outer, std::vector<uint64_t>{65535});
   REQUIRE_FALSE(trapped);
   REQUIRE(trapped.err().trap);
-  const Trap& trap = *trapped.err().trap;
+  const runtime::Trap& trap = *trapped.err().trap;
   CHECK(trap.code == TrapCode::MemoryOutOfBounds);
   REQUIRE(trap.frames.size() == 2);
   CHECK(trap.frames[0].func_index == 0);

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <variant>
 
@@ -53,6 +54,11 @@ class [[nodiscard]] Result {
  public:
   Result(T value) : data_(std::in_place_index<0>, std::move(value)) {}
   Result(E error) : data_(std::in_place_index<1>, std::move(error)) {}
+  // Anything the error type is made from (an Error or a Trap for a TrapError), as the error.
+  template <typename X>
+  requires(!std::is_same_v<std::decay_t<X>, E> && !std::is_same_v<std::decay_t<X>, T> &&
+           !std::is_constructible_v<T, X> && std::is_convertible_v<X, E>) Result(X&& error)
+      : data_(std::in_place_index<1>, E(std::forward<X>(error))) {}
 
   explicit operator bool() const { return data_.index() == 0; }
   bool has_value() const { return data_.index() == 0; }
@@ -64,11 +70,19 @@ class [[nodiscard]] Result {
   const E& err() const& { return std::get<1>(data_); }
   E&& err() && { return std::get<1>(std::move(data_)); }
 
+  // Non-aborting views under Wasmtime's newer names.
+  T& ok_ref() { return std::get<0>(data_); }
+  const T& ok_ref() const { return std::get<0>(data_); }
+  E& err_ref() { return std::get<1>(data_); }
+  const E& err_ref() const { return std::get<1>(data_); }
+
   // The value; a failure here is a programming error in the caller, so it aborts with the message.
+  // On an lvalue the value is moved out, as Wasmtime's unwrap does.
   T unwrap() && {
     if (!has_value()) abort_with(std::get<1>(data_));
     return std::get<0>(std::move(data_));
   }
+  T unwrap() & { return std::move(*this).unwrap(); }
 
  private:
   [[noreturn]] static void abort_with(const E& error) {
@@ -82,6 +96,9 @@ class [[nodiscard]] Result<void, E> {
  public:
   Result() = default;
   Result(E error) : error_(std::move(error)) {}
+  template <typename X>
+  requires(!std::is_same_v<std::decay_t<X>, E> && std::is_convertible_v<X, E>) Result(X&& error)
+      : error_(E(std::forward<X>(error))) {}
 
   explicit operator bool() const { return !error_; }
   bool has_value() const { return !error_; }
@@ -91,6 +108,7 @@ class [[nodiscard]] Result<void, E> {
   void unwrap() && {
     if (error_) detail::abort_with_message(detail::describe(*error_));
   }
+  void unwrap() & { std::move(*this).unwrap(); }
 
  private:
   std::optional<E> error_;

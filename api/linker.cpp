@@ -1,0 +1,153 @@
+// Linker: definitions by (module, name), resolved at instantiation.
+#include "kiln/linker.hpp"
+
+#include "api/state.hpp"
+
+namespace kiln {
+
+namespace {
+std::string qualified(std::string_view module, std::string_view name) {
+  return "`" + std::string(module) + "::" + std::string(name) + "`";
+}
+}  // namespace
+
+Linker::Linker(const Engine& engine) : engine_(engine.state()) {}
+Linker::Linker(Linker&&) noexcept = default;
+Linker& Linker::operator=(Linker&&) noexcept = default;
+Linker::~Linker() = default;
+
+Result<std::monostate> Linker::insert(std::string_view module, std::string_view name,
+                                      Definition definition) {
+  auto key = std::make_pair(std::string(module), std::string(name));
+  auto found = definitions_.find(key);
+  if (found != definitions_.end()) {
+    if (!allow_shadowing_)
+      return Error("import " + qualified(module, name) + " is already defined in this linker");
+    found->second = std::move(definition);
+    return std::monostate();
+  }
+  definitions_.emplace(std::move(key), std::move(definition));
+  return std::monostate();
+}
+
+Result<std::monostate> Linker::define(Store::Context cx, std::string_view module,
+                                      std::string_view name, const Extern& item) {
+  const uint64_t id = std::visit([](const auto& handle) { return handle.store_id(); }, item);
+  auto checked = detail::checked_store(cx, id);
+  if (!checked) return std::move(checked).err();
+  return insert(module, name, StoreItem{id, item});
+}
+
+Result<std::monostate> Linker::define_instance(Store::Context cx, std::string_view name,
+                                               Instance instance) {
+  auto checked = detail::checked_store(cx, instance.store_id());
+  if (!checked) return std::move(checked).err();
+  for (size_t i = 0;; ++i) {
+    auto item = instance.get(cx, i);
+    if (!item) break;
+    auto defined = define(cx, name, item->first, item->second);
+    if (!defined) return defined;
+  }
+  return std::monostate();
+}
+
+Result<std::monostate> Linker::define_wasi() {
+  return Error("Linker::define_wasi: WASI preview1 is not implemented yet");
+}
+
+std::optional<Extern> Linker::resolve(Store::Context cx, const std::string& module,
+                                      const std::string& name) {
+  auto found = definitions_.find(std::make_pair(module, name));
+  if (found == definitions_.end()) return std::nullopt;
+  detail::StoreState* store = cx.state();
+  if (const StoreItem* item = std::get_if<StoreItem>(&found->second)) {
+    if (item->store_id != store->id) return std::nullopt;  // defined for another store
+    return item->item;
+  }
+  const auto& host = std::get<std::shared_ptr<HostDefinition>>(found->second);
+  auto key = std::make_pair(static_cast<const HostDefinition*>(host.get()), store->id);
+  auto made = materialized_.find(key);
+  if (made != materialized_.end()) return made->second;
+  Func func = detail::new_host_func(cx, host->type, host->body);
+  materialized_.emplace(key, func);
+  return func;
+}
+
+std::optional<Extern> Linker::get(Store::Context cx, std::string_view module,
+                                  std::string_view name) {
+  return resolve(cx, std::string(module), std::string(name));
+}
+
+TrapResult<Instance> Linker::instantiate(Store::Context cx, const Module& module) {
+  if (module.state()->engine != engine_)
+    return Error("the module was compiled by another engine than the linker's");
+  std::vector<Extern> imports;
+  for (const ImportType& import : module.imports()) {
+    auto item = resolve(cx, std::string(import.module()), std::string(import.name()));
+    if (!item) {
+      return Error("unknown import: " + qualified(import.module(), import.name()) +
+                   " has not been defined");
+    }
+    imports.push_back(*item);
+  }
+  return Instance::create(cx, module, imports);
+}
+
+Result<std::monostate> Linker::module(Store::Context cx, std::string_view name,
+                                      const Module& module) {
+  const ExportType::List exports = module.exports();
+  bool command = false;
+  for (const ExportType& export_ : exports) command |= export_.name() == "_start";
+  if (!command) {
+    // A reactor: one instance, initialised once, its exports defined.
+    auto instance = instantiate(cx, module);
+    if (!instance) return Error(instance.err().message());
+    if (auto initialize = instance.ok().get(cx, "_initialize")) {
+      if (const Func* func = std::get_if<Func>(&*initialize)) {
+        auto ran = func->call(cx, std::vector<Val>{});
+        if (!ran) return Error(ran.err().message());
+      }
+    }
+    return define_instance(cx, name, instance.ok());
+  }
+  // A command: each exported function instantiates the module afresh when called.
+  for (const ExportType& export_ : exports) {
+    const FuncType* type = std::get_if<FuncType>(&export_.type());
+    if (type == nullptr) continue;
+    std::string export_name(export_.name());
+    Module copy = module;
+    Linker* self = this;
+    auto defined = insert(name, export_name,
+                          std::make_shared<HostDefinition>(HostDefinition{
+                              *type, detail::make_untyped_body(
+                                         *type,
+                                         [self, copy, export_name](
+                                             Caller caller, Span<const Val> params,
+                                             Span<Val> results) -> Result<std::monostate, Trap> {
+                                           Store::Context cx(caller);
+                                           auto instance = self->instantiate(cx, copy);
+                                           if (!instance) return Trap(instance.err().message());
+                                           auto item = instance.ok().get(cx, export_name);
+                                           auto called = std::get<Func>(*item).call(
+                                               cx, std::vector<Val>(params.begin(), params.end()));
+                                           if (!called) return Trap(called.err().message());
+                                           for (size_t i = 0; i < results.size(); ++i)
+                                             results[i] = called.ok()[i];
+                                           return std::monostate();
+                                         })}));
+    if (!defined) return defined;
+  }
+  return std::monostate();
+}
+
+Result<Func> Linker::get_default(Store::Context cx, std::string_view module) {
+  if (auto item = get(cx, module, "")) {
+    if (const Func* func = std::get_if<Func>(&*item)) return *func;
+  }
+  if (auto item = get(cx, module, "_start")) {
+    if (const Func* func = std::get_if<Func>(&*item)) return *func;
+  }
+  return Func::wrap(cx, [] {});
+}
+
+}  // namespace kiln

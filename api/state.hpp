@@ -1,0 +1,97 @@
+// The state behind the public API's handles (include/kiln/): what an Engine, Module and Store
+// are made of. Internal to the api/ library.
+#pragma once
+
+#include <any>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "kiln/config.hpp"
+#include "kiln/module.hpp"
+#include "kiln/store.hpp"
+#include "runtime/runtime.hpp"
+
+namespace kiln::detail {
+
+struct EngineState {
+  Config::Settings settings;
+  // A setting this build cannot honour, named: reported by Engine::create and every compile.
+  std::optional<Error> config_error;
+  runtime::Engine rt;
+
+  EngineState(const Config::Settings& settings, runtime::EngineConfig config)
+      : settings(settings), rt(std::move(config)) {}
+};
+
+struct ModuleState {
+  std::shared_ptr<EngineState> engine;
+  std::shared_ptr<const runtime::Module> rt;
+};
+
+// A failure a host function raised, waiting for the call that reaches the host boundary.
+struct PendingHostTrap {
+  Trap trap;
+};
+
+struct StoreState {
+  uint64_t id;
+  std::shared_ptr<EngineState> engine;
+  runtime::Store rt;
+  std::any data;
+
+  // The objects handles name, by index; and the reverse maps that keep one handle per object.
+  std::vector<runtime::Function> funcs;
+  std::unordered_map<const void*, uint32_t> func_index;  // VMFuncRef* -> index
+  std::vector<runtime::Memory*> memories;
+  std::unordered_map<const void*, uint32_t> memory_index;
+  std::vector<runtime::Table*> tables;
+  std::unordered_map<const void*, uint32_t> table_index;
+  std::vector<runtime::Global*> globals;
+  std::unordered_map<const void*, uint32_t> global_index;
+  std::vector<runtime::Tag*> tags;
+  std::unordered_map<const void*, uint32_t> tag_index;
+  std::vector<runtime::Instance*> instances;
+  std::unordered_map<const void*, uint32_t> instance_index;
+  // Host functions' bodies, kept alive with the store.
+  std::vector<std::shared_ptr<RawHostFn>> host_bodies;
+
+  std::optional<Trap> pending_host_trap;
+
+  explicit StoreState(std::shared_ptr<EngineState> engine);
+
+  // Handles for runtime objects (made once per object).
+  Func func_handle(const runtime::Function& function);
+  Memory memory_handle(runtime::Memory* memory);
+  Table table_handle(runtime::Table* table);
+  Global global_handle(runtime::Global* global);
+  Tag tag_handle(runtime::Tag* tag);
+  Instance instance_handle(runtime::Instance* instance);
+  Extern extern_handle(const runtime::Extern& item);
+};
+
+// The store behind a context, checked against a handle's store id: a handle of another store
+// is an embedder bug with no error channel, so it aborts with a message.
+StoreState& store_of(Store::Context cx, uint64_t handle_store_id);
+// As above, but as an error for calls that can fail.
+Result<StoreState*> checked_store(Store::Context cx, uint64_t handle_store_id);
+
+// Conversions between the API's types and the decoder's.
+ValType val_type_of(const wasm::ValType& type);
+Result<wasm::ValType> wasm_val_type(const ValType& type);
+FuncType func_type_of(const wasm::FuncType& type);
+Result<wasm::FuncType> wasm_func_type(const FuncType& type);
+MemoryType memory_type_of(const wasm::MemoryType& type);
+TableType table_type_of(const wasm::TableType& type);
+GlobalType global_type_of(const wasm::GlobalType& type);
+
+// A runtime failure as the API reports it: traps become Trap (with frames), the rest Error.
+TrapError failure_to_trap_error(StoreState& store, runtime::Failure failure);
+
+// The runtime extern a handle names (checked against the store).
+Result<runtime::Extern> runtime_extern(StoreState& store, const Extern& item);
+
+}  // namespace kiln::detail

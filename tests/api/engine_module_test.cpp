@@ -1,0 +1,175 @@
+// The public API: Config, Engine, Module (tests/api/, one file per group of classes).
+#include <catch2/catch.hpp>
+
+#include "kiln/kiln.hpp"
+
+using namespace kiln;
+
+namespace {
+bool contains(const std::string& text, std::string_view part) {
+  return text.find(part) != std::string::npos;
+}
+}  // namespace
+
+TEST_CASE("Engine: defaults, copies, epochs", "[api][engine]") {
+  Engine engine;
+  CHECK_FALSE(engine.is_pulley());
+  Engine copy = engine;
+  CHECK(copy.state() == engine.state());  // copies share one engine
+  engine.increment_epoch();               // callable on a const engine, from any thread
+  const Engine& constant = copy;
+  constant.increment_epoch();
+}
+
+TEST_CASE("Config: each proposal switch reaches validation, naming the proposal", "[api][config]") {
+  struct Case {
+    void (Config::*setter)(bool);
+    const char* wat;
+    const char* proposal;
+  };
+  const Case cases[] = {
+      {&Config::wasm_simd, "(func (result v128) (v128.const i64x2 0 0))", "simd"},
+      {&Config::wasm_multi_memory, "(memory 1) (memory 1)", "multiple memories"},
+      {&Config::wasm_threads, "(memory 1 1 shared)", "threads"},
+      {&Config::wasm_tail_call, "(func return_call 0)", "tail"},
+      {&Config::wasm_memory64, "(memory i64 1)", "memory64"},
+      {&Config::wasm_wide_arithmetic,
+       "(func (result i64 i64) i64.const 0 i64.const 0 i64.const 0 i64.const 0 i64.add128)",
+       "wide"},
+      {&Config::wasm_exceptions, "(tag) (func throw 0)", "exception"},
+  };
+  for (const Case& c : cases) {
+    INFO(c.wat);
+    Config config;
+    (config.*c.setter)(false);
+    Engine off(std::move(config));
+    auto compiled = Module::compile(off, std::string_view(c.wat));
+    REQUIRE_FALSE(compiled);
+    CHECK(contains(compiled.err().message(), c.proposal));
+  }
+}
+
+TEST_CASE("Config: an unavailable setting is an error naming it, never ignored", "[api][config]") {
+  auto expect_error = [](Config config, std::string_view setting) {
+    auto engine = Engine::create(std::move(config));
+    REQUIRE_FALSE(engine);
+    CHECK(contains(engine.err().message(), setting));
+  };
+  Config cranelift;
+  cranelift.strategy(Strategy::Cranelift);
+  expect_error(std::move(cranelift), "Cranelift");
+  Config vtune;
+  vtune.profiler(ProfilingStrategy::Vtune);
+  expect_error(std::move(vtune), "VTune");
+  Config fuel;
+  fuel.consume_fuel(true);
+  expect_error(std::move(fuel), "consume_fuel");
+
+  // Through the constructor (which cannot fail), the error comes back from compilation.
+  Config epochs;
+  epochs.epoch_interruption(true);
+  Engine engine(std::move(epochs));
+  auto module = Module::compile(engine, std::string_view("(module)"));
+  REQUIRE_FALSE(module);
+  CHECK(contains(module.err().message(), "epoch_interruption"));
+
+  Config fine;
+  fine.strategy(Strategy::SinglePass);
+  fine.wasm_simd(false);
+  CHECK(Engine::create(std::move(fine)));
+}
+
+TEST_CASE("Module: compile from text and binary, validate, errors", "[api][module]") {
+  Engine engine;
+  auto from_text = Module::compile(engine, std::string_view("(module (func (export \"f\")))"));
+  REQUIRE(from_text);
+  auto bytes = wat2wasm("(module (func (export \"f\")))");
+  REQUIRE(bytes);
+  auto from_binary = Module::compile(engine, Span<const uint8_t>(bytes.ok()));
+  REQUIRE(from_binary);
+  CHECK(Module::validate(engine, bytes.ok()));
+
+  const std::vector<uint8_t> garbage = {0x00, 0x61, 0x73, 0x6d, 0x02, 0, 0, 0};
+  auto invalid = Module::validate(engine, garbage);
+  REQUIRE_FALSE(invalid);
+  CHECK(contains(invalid.err().message(), "unknown binary version"));
+  auto bad_text = Module::compile(engine, std::string_view("(module (func (i32.add)))"));
+  REQUIRE_FALSE(bad_text);
+  CHECK(contains(bad_text.err().message(), "type mismatch"));
+  auto unparsable = Module::compile(engine, std::string_view("(module (fun))"));
+  REQUIRE_FALSE(unparsable);
+  CHECK(contains(unparsable.err().message(), "<input>:1:"));
+
+  auto serialized = from_text.ok().serialize();
+  REQUIRE_FALSE(serialized);
+  CHECK(contains(serialized.err().message(), "not implemented"));
+}
+
+TEST_CASE("Module: imports and exports with their types, custom sections, name", "[api][module]") {
+  Engine engine;
+  auto module = Module::compile(engine, std::string_view(R"(
+    (module $m
+      (import "env" "f" (func (param i32 f64) (result i64)))
+      (import "env" "mem" (memory 1 2))
+      (import "env" "table" (table 3 funcref))
+      (import "env" "g" (global (mut f32)))
+      (func (export "run") (param i64) (result i32 i32) (i32.const 1) (i32.const 2))
+      (memory (export "memory") 2)
+      (global (export "answer") i32 (i32.const 42))
+      (@custom "meta" "hello")
+      (@custom "meta" "again"))
+  )"));
+  REQUIRE(module);
+  const auto imports = module.ok().imports();
+  REQUIRE(imports.size() == 4);
+  CHECK(imports[0].module() == "env");
+  CHECK(imports[0].name() == "f");
+  ExternType::Ref first = ExternType::from_import(imports[0]);
+  auto func = std::get_if<FuncType>(&first);
+  REQUIRE(func);
+  REQUIRE(func->params().size() == 2);
+  CHECK(func->params()[0].kind() == ValKind::I32);
+  CHECK(func->params()[1].kind() == ValKind::F64);
+  CHECK(func->results()[0].kind() == ValKind::I64);
+  auto memory = std::get_if<MemoryType>(&imports[1].type());
+  REQUIRE(memory);
+  CHECK(memory->min() == 1);
+  CHECK(memory->max() == 2);
+  CHECK_FALSE(memory->is_64());
+  auto table = std::get_if<TableType>(&imports[2].type());
+  REQUIRE(table);
+  CHECK(table->element().kind() == ValKind::FuncRef);
+  CHECK(table->min() == 3);
+  auto global = std::get_if<GlobalType>(&imports[3].type());
+  REQUIRE(global);
+  CHECK(global->is_mutable());
+  CHECK(global->content().kind() == ValKind::F32);
+
+  const auto exports = module.ok().exports();
+  REQUIRE(exports.size() == 3);
+  CHECK(exports[0].name() == "run");
+  auto run = std::get<FuncType>(exports[0].type());
+  CHECK(run.results().size() == 2);
+  CHECK(std::get<MemoryType>(exports[1].type()).min() == 2);
+  CHECK_FALSE(std::get<GlobalType>(exports[2].type()).is_mutable());
+
+  auto meta = module.ok().custom_sections("meta");
+  REQUIRE(meta.size() == 2);
+  CHECK(std::string(meta[0].begin(), meta[0].end()) == "hello");
+  CHECK(std::string(meta[1].begin(), meta[1].end()) == "again");
+  CHECK(module.ok().custom_sections("none").empty());
+  CHECK(module.ok().name() == "m");
+}
+
+TEST_CASE("MemoryType::Builder checks the combination", "[api][types]") {
+  auto shared = MemoryType::Builder().min(1).max(4).shared(true).build();
+  REQUIRE(shared);
+  CHECK(shared.ok().is_shared());
+  CHECK_FALSE(MemoryType::Builder().min(1).shared(true).build());  // shared needs a maximum
+  CHECK_FALSE(MemoryType::Builder().min(3).max(2).build());
+  CHECK_FALSE(MemoryType::Builder().page_size_log2(12).build());
+  auto small = MemoryType::Builder().min(10).page_size_log2(0).build();
+  REQUIRE(small);
+  CHECK(small.ok().page_size() == 1);
+  CHECK(MemoryType::New64(1, 2).is_64());
+}

@@ -1,0 +1,214 @@
+// The public API: Memory, Table, Global, Linker.
+#include <catch2/catch.hpp>
+
+#include "kiln/kiln.hpp"
+
+using namespace kiln;
+
+namespace {
+bool contains(const std::string& text, std::string_view part) {
+  return text.find(part) != std::string::npos;
+}
+
+Module compile(Engine& engine, std::string_view wat) {
+  auto module = Module::compile(engine, wat);
+  if (!module) FAIL(module.err().message());
+  return module.ok();
+}
+}  // namespace
+
+TEST_CASE("Memory: size, data, grow, bounds-checked access", "[api][memory]") {
+  Engine engine;
+  Store store(engine);
+  Module module = compile(engine, R"((module
+    (memory (export "memory") 2 3)
+    (func (export "load") (param i32) (result i32) (i32.load8_u (local.get 0)))
+    (data (i32.const 0x1000) "\01\02")))");
+  auto instance = Instance::create(store, module, {});
+  REQUIRE(instance);
+  Memory memory = std::get<Memory>(*instance.ok().get(store, "memory"));
+  CHECK(memory.size(store) == 2);
+  CHECK(memory.data(store).size() == 2 * 65536);
+  CHECK(memory.data(store)[0x1001] == 2);
+  memory.data(store)[0x1003] = 5;  // the span writes through
+  Func load = std::get<Func>(*instance.ok().get(store, "load"));
+  CHECK(load.call(store, {0x1003}).ok()[0].i32() == 5);
+  auto oob = load.call(store, {0x20000});
+  REQUIRE_FALSE(oob);
+  CHECK(std::get<Trap>(oob.err().data).code() == TrapCode::MemoryOutOfBounds);
+
+  auto grown = memory.grow(store, 1);
+  REQUIRE(grown);
+  CHECK(grown.ok() == 2);
+  CHECK(memory.size(store) == 3);
+  auto too_far = memory.grow(store, 1);
+  REQUIRE_FALSE(too_far);
+  CHECK(contains(too_far.err().message(), "maximum 3"));
+  CHECK(memory.grow(store, 0).ok() == 3);
+
+  uint8_t bytes[2] = {};
+  REQUIRE(memory.read(store, 0x1000, bytes));
+  CHECK(bytes[0] == 1);
+  const uint8_t out[3] = {7, 8, 9};
+  REQUIRE(memory.write(store, 3 * 65536 - 3, out));
+  CHECK_FALSE(memory.write(store, 3 * 65536 - 2, out));
+  CHECK_FALSE(memory.read(store, UINT64_MAX, bytes));
+  CHECK(memory.type(store).max() == 3);
+  CHECK(memory.page_size(store) == 65536);
+
+  auto made = Memory::create(store, MemoryType(5, 5));
+  REQUIRE(made);
+  CHECK(made.ok().size(store) == 5);
+  CHECK_FALSE(made.ok().grow(store, 1));
+}
+
+TEST_CASE("Table: get, set, grow, funcrefs", "[api][table]") {
+  Engine engine;
+  Store store(engine);
+  Module module = compile(engine, R"((module
+    (table (export "table") 2 4 funcref)
+    (func $seven (result i32) (i32.const 7))
+    (elem (i32.const 0) $seven)
+    (type $t (func (result i32)))
+    (func (export "call") (param i32) (result i32) (call_indirect (type $t) (local.get 0)))))");
+  auto instance = Instance::create(store, module, {});
+  REQUIRE(instance);
+  Table table = std::get<Table>(*instance.ok().get(store, "table"));
+  CHECK(table.size(store) == 2);
+  auto first = table.get(store, 0);
+  REQUIRE(first.has_value());
+  REQUIRE(first->funcref());
+  auto seven = first->funcref()->call(store, {});
+  REQUIRE(seven);
+  CHECK(seven.ok()[0].i32() == 7);
+  CHECK_FALSE(table.get(store, 1)->funcref());
+  CHECK_FALSE(table.get(store, 2).has_value());
+
+  Func nine = Func::wrap(store, []() -> int32_t { return 9; });
+  REQUIRE(table.set(store, 1, nine));
+  Func call = std::get<Func>(*instance.ok().get(store, "call"));
+  CHECK(call.call(store, {1}).ok()[0].i32() == 9);
+  CHECK_FALSE(table.set(store, 5, nine));
+  CHECK_FALSE(table.set(store, 0, Val(1)));  // not a funcref
+
+  auto grown = table.grow(store, 2, std::optional<Func>());
+  REQUIRE(grown);
+  CHECK(grown.ok() == 2);
+  CHECK_FALSE(table.grow(store, 1, std::optional<Func>()));
+  CHECK(table.type(store).max() == 4);
+
+  auto made = Table::create(store, TableType(ValKind::FuncRef, 3), nine);
+  REQUIRE(made);
+  CHECK(made.ok().get(store, 2)->funcref() == nine);
+}
+
+TEST_CASE("Global: get, set, mutability and types enforced", "[api][global]") {
+  Engine engine;
+  Store store(engine);
+  Module module = compile(engine, R"((module
+    (global (export "counter") (mut i64) (i64.const 5))
+    (global (export "fixed") f32 (f32.const 1.5))
+    (func (export "read") (result i64) (global.get 0))))");
+  auto instance = Instance::create(store, module, {});
+  REQUIRE(instance);
+  Global counter = std::get<Global>(*instance.ok().get(store, "counter"));
+  Global fixed = std::get<Global>(*instance.ok().get(store, "fixed"));
+  CHECK(counter.get(store).i64() == 5);
+  CHECK(fixed.get(store).f32() == 1.5f);
+  REQUIRE(counter.set(store, Val(int64_t(9))));
+  CHECK(std::get<Func>(*instance.ok().get(store, "read")).call(store, {}).ok()[0].i64() == 9);
+  auto immutable = fixed.set(store, Val(2.0f));
+  REQUIRE_FALSE(immutable);
+  CHECK(contains(immutable.err().message(), "immutable"));
+  auto mistyped = counter.set(store, Val(1));
+  REQUIRE_FALSE(mistyped);
+  CHECK(contains(mistyped.err().message(), "i32 value for a global of i64"));
+  CHECK(counter.type(store).is_mutable());
+
+  auto made = Global::create(store, GlobalType(ValKind::F64, true), Val(0.5));
+  REQUIRE(made);
+  CHECK(made.ok().get(store).f64() == 0.5);
+  CHECK_FALSE(Global::create(store, GlobalType(ValKind::F64, true), Val(1)));
+}
+
+TEST_CASE("Linker: define, host functions for every store, instances, errors", "[api][linker]") {
+  Engine engine;
+  Linker linker(engine);
+  REQUIRE(linker.func_wrap("env", "twice", [](int32_t x) { return x * 2; }));
+  auto duplicate = linker.func_wrap("env", "twice", [](int32_t x) { return x; });
+  REQUIRE_FALSE(duplicate);
+  CHECK(contains(duplicate.err().message(), "already defined"));
+  linker.allow_shadowing(true);
+  REQUIRE(linker.func_wrap("env", "twice", [](int32_t x) { return x + x; }));
+  REQUIRE(linker.func_new("env", "neg", FuncType({ValKind::I32}, {ValKind::I32}),
+                          [](Caller, Span<const Val> args, Span<Val> results) {
+                            results[0] = -args[0].i32();
+                            return std::monostate();
+                          }));
+
+  Module provider = compile(engine, R"((module
+    (memory (export "memory") 1)
+    (global (export "base") i32 (i32.const 100))))");
+  Module user = compile(engine, R"((module
+    (import "env" "twice" (func $twice (param i32) (result i32)))
+    (import "env" "neg" (func $neg (param i32) (result i32)))
+    (import "lib" "base" (global $base i32))
+    (import "lib" "memory" (memory 1))
+    (func (export "run") (param i32) (result i32)
+      (i32.add (global.get $base) (call $neg (call $twice (local.get 0)))))))");
+
+  // The host functions serve two stores.
+  for (int round = 0; round < 2; ++round) {
+    Store store(engine);
+    auto lib = linker.instantiate(store, provider);
+    REQUIRE(lib);
+    REQUIRE(linker.define_instance(store, "lib", lib.ok()));
+    auto instance = linker.instantiate(store, user);
+    REQUIRE(instance);
+    auto result = std::get<Func>(*instance.ok().get(store, "run")).call(store, {4});
+    REQUIRE(result);
+    CHECK(result.ok()[0].i32() == 92);
+    CHECK(linker.get(store, "lib", "memory").has_value());
+    CHECK_FALSE(linker.get(store, "lib", "nothing").has_value());
+  }
+
+  Linker empty(engine);
+  Store store(engine);
+  auto missing = empty.instantiate(store, user);
+  REQUIRE_FALSE(missing);
+  CHECK(contains(missing.err().message(), "unknown import: `env::twice`"));
+  auto wasi = empty.define_wasi();
+  REQUIRE_FALSE(wasi);
+  CHECK(contains(wasi.err().message(), "WASI"));
+}
+
+TEST_CASE("Linker: modules as reactors and commands, default functions", "[api][linker]") {
+  Engine engine;
+  Linker linker(engine);
+  Store store(engine);
+  Module reactor = compile(engine, R"((module
+    (global $g (mut i32) (i32.const 0))
+    (func (export "_initialize") (global.set $g (i32.const 10)))
+    (func (export "get") (result i32) (global.get $g))))");
+  REQUIRE(linker.module(store, "reactor", reactor));
+  auto get = linker.get(store, "reactor", "get");
+  REQUIRE(get.has_value());
+  CHECK(std::get<Func>(*get).call(store, {}).ok()[0].i32() == 10);
+
+  Module command = compile(engine, R"((module
+    (global $count (mut i32) (i32.const 0))
+    (func (export "_start"))
+    (func (export "bump") (result i32)
+      (global.set $count (i32.add (global.get $count) (i32.const 1))) (global.get $count))))");
+  REQUIRE(linker.module(store, "cmd", command));
+  Func bump = std::get<Func>(*linker.get(store, "cmd", "bump"));
+  // Each call runs in a fresh instance of the command.
+  CHECK(bump.call(store, {}).ok()[0].i32() == 1);
+  CHECK(bump.call(store, {}).ok()[0].i32() == 1);
+  auto start = linker.get_default(store, "cmd");
+  REQUIRE(start);
+  CHECK(start.ok().call(store, {}));
+  auto none = linker.get_default(store, "nothing-here");
+  REQUIRE(none);
+  CHECK(none.ok().call(store, {}));
+}
