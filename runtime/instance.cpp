@@ -200,7 +200,7 @@ uint32_t host_call(void* caller_vmctx, void* data, uint64_t* args) {
 
 // ---- Store
 
-Store::Store(const Engine& engine) : engine_(&engine) {
+Store::Store(const Engine& engine) : engine_(&engine), gc_heap_(engine.config().max_gc_heap_bytes) {
   vm_.stack_limit = 0;
 }
 
@@ -352,6 +352,33 @@ struct InstanceBuilder {
           stack.push_back(value);
           break;
         }
+        case Op::RefI31:
+          if (stack.empty()) {
+            ok = false;
+            break;
+          }
+          stack.back().bits = jit::i31_from_i32(uint32_t(stack.back().bits));
+          break;
+        case Op::AnyConvertExtern:
+        case Op::ExternConvertAny:
+          if (stack.empty()) {
+            ok = false;
+            break;
+          }
+          stack.back().bits = op.op == Op::AnyConvertExtern
+                                  ? jit::any_convert_extern(stack.back().bits)
+                                  : jit::extern_convert_any(stack.back().bits);
+          break;
+        case Op::StructNew:
+        case Op::StructNewDefault:
+        case Op::ArrayNew:
+        case Op::ArrayNewDefault:
+        case Op::ArrayNewFixed: {
+          auto allocated = evaluate_allocation(op, stack);
+          if (!allocated) return std::move(allocated.err());
+          ok = allocated.ok();
+          break;
+        }
         case Op::I32Add:
           ok = binary([](uint64_t a, uint64_t b) { return uint64_t(uint32_t(a + b)); });
           break;
@@ -384,6 +411,66 @@ struct InstanceBuilder {
       if (!ok) return Failure::error("malformed constant expression");
     }
     return Failure::error("constant expression without end");
+  }
+
+  // The GC allocations of constant expressions: pops the operands, pushes the new object.
+  // False when the operands are not there (a malformed expression); a trap when the heap refuses
+  // the object (too large, or the store's GC heap is full).
+  Result<bool, Failure> evaluate_allocation(const wasm::Operator& op,
+                                            std::vector<ConstValue>& stack) {
+    if (op.index >= info.types.size()) return false;
+    const jit::GcLayout& layout = module.gc_layout(op.index);
+    const uint32_t type_id = instance.type_ids_[op.index];
+    GcHeap& heap = store.gc_heap();
+    auto trap = [](TrapCode code) { return Failure::from_trap(Trap{code, {}, {}}); };
+    auto write = [](uint8_t* at, jit::GcStorage storage, const ConstValue& value) {
+      write_gc_value(at, storage, value.bits, value.v128.data());
+    };
+    uint8_t* object = nullptr;
+    size_t operands = 0;
+    if (op.op == Op::StructNew || op.op == Op::StructNewDefault) {
+      if (layout.kind != jit::GcKind::Struct) return false;
+      operands = op.op == Op::StructNew ? layout.fields.size() : 0;
+      if (stack.size() < operands) return false;
+      auto allocated = heap.new_struct(type_id, layout);
+      if (!allocated) return trap(allocated.err());
+      object = reinterpret_cast<uint8_t*>(allocated.ok());
+      const size_t first = stack.size() - operands;
+      for (size_t i = 0; i < operands; ++i) {
+        write(object + layout.fields[i].offset, layout.fields[i].storage, stack[first + i]);
+      }
+    } else {
+      if (layout.kind != jit::GcKind::Array) return false;
+      const jit::GcField element = layout.fields.front();
+      const uint32_t element_size = jit::storage_size(element.storage);
+      // array.new: [value length]; array.new_default: [length]; array.new_fixed N: N values.
+      operands = op.op == Op::ArrayNew ? 2 : op.op == Op::ArrayNewDefault ? 1 : op.index2;
+      if (stack.size() < operands) return false;
+      const uint32_t length = op.op == Op::ArrayNewFixed ? op.index2 : uint32_t(stack.back().bits);
+      auto allocated = heap.new_array(type_id, layout, length);
+      if (!allocated) return trap(allocated.err());
+      object = reinterpret_cast<uint8_t*>(allocated.ok());
+      uint8_t* elements = object + element.offset;
+      if (op.op == Op::ArrayNewFixed) {
+        const size_t first = stack.size() - operands;
+        for (uint32_t i = 0; i < length; ++i) {
+          write(elements + size_t(i) * element_size, element.storage, stack[first + i]);
+        }
+      } else if (op.op == Op::ArrayNew) {
+        const ConstValue& value = stack[stack.size() - 2];
+        // The heap hands out zeroed memory, which is already every element's default.
+        const bool zero = value.bits == 0 && (element.storage != jit::GcStorage::V128 ||
+                                              value.v128 == std::array<uint8_t, 16>{});
+        if (!zero) {
+          for (uint32_t i = 0; i < length; ++i) {
+            write(elements + size_t(i) * element_size, element.storage, value);
+          }
+        }
+      }
+    }
+    stack.resize(stack.size() - operands);
+    stack.push_back({uint64_t(uintptr_t(object)), {}});
+    return true;
   }
 
   Result<uint64_t, Failure> evaluate_offset(const wasm::ConstExpr& expr) {

@@ -162,6 +162,10 @@ Result<std::shared_ptr<const Module>> Engine::compile_with(std::span<const uint8
       wasm::validate_module_sections(module->info_, module->bytes_, config_.features, registry());
   if (!types) return std::move(types.err());
   module->types_ = std::make_unique<wasm::ModuleTypes>(std::move(types.ok()));
+  module->gc_layouts_.reserve(module->info_.types.size());
+  for (const wasm::SubType& type : module->info_.types) {
+    module->gc_layouts_.push_back(jit::gc_layout(type));
+  }
 
   const wasm::ModuleInfo& info = module->info_;
   const uint32_t defined = uint32_t(info.bodies.size());

@@ -5,7 +5,8 @@
 // Ownership: a Module is immutable once compiled and shared (shared_ptr) by the instances of any
 // number of stores and threads. A Store owns every object created in it (instances, memories,
 // tables, globals, host functions); they live until the store is destroyed, so references
-// between instances of one store (imports, funcrefs in tables) never dangle. A Store is used by
+// between instances of one store (imports, funcrefs in tables) never dangle. GC objects live in
+// the Store's GcHeap, also until the store is destroyed (no collector yet). A Store is used by
 // one thread at a time.
 #pragma once
 
@@ -28,6 +29,7 @@
 #include "kiln/error.hpp"
 #include "kiln/trap.hpp"
 #include "runtime/code_memory.hpp"
+#include "runtime/gc_heap.hpp"
 #include "runtime/signals.hpp"
 #include "validator/validator.hpp"
 
@@ -44,6 +46,9 @@ struct EngineConfig {
   // Stack that wasm may use below the outermost host->wasm entry (0: the whole thread stack,
   // less the runtime's reserve). Exceeding it is the stack-overflow trap.
   uint64_t max_wasm_stack = 0;
+  // Bytes of GC objects one store may hold. There is no collector yet (runtime/gc_heap.hpp):
+  // allocating beyond this traps with AllocationTooLarge.
+  uint64_t max_gc_heap_bytes = uint64_t(1) << 30;
 };
 
 // ---- Failures
@@ -123,6 +128,8 @@ class Module {
   }
   // The function's name from the name section, or "".
   std::string function_name(uint32_t func_index) const;
+  // Where the fields of a struct or array type are (kind None for function types).
+  const jit::GcLayout& gc_layout(uint32_t type_index) const { return gc_layouts_[type_index]; }
 
  private:
   friend class Engine;
@@ -134,6 +141,7 @@ class Module {
   CodeMemory code_;
   CodeInfo code_info_;
   std::vector<uint32_t> function_offsets_;
+  std::vector<jit::GcLayout> gc_layouts_;  // one per type index
   bool registered_ = false;
 };
 
@@ -310,6 +318,7 @@ class Store {
 
   const Engine& engine() const { return *engine_; }
   jit::VMStoreContext* vm() { return &vm_; }
+  GcHeap& gc_heap() { return gc_heap_; }
 
   // Instantiates `module` with `imports` in import order. Link errors come back as
   // Failure::Kind::Link with the testsuite's wording ("unknown import", "incompatible import
@@ -335,6 +344,8 @@ class Store {
 
   const Engine* engine_;
   jit::VMStoreContext vm_{};
+  // Declared before the objects that may hold references into it, so it outlives them.
+  GcHeap gc_heap_;
   std::deque<std::unique_ptr<Instance>> instances_;
   std::deque<std::unique_ptr<Memory>> memories_;
   std::deque<std::unique_ptr<Table>> tables_;
