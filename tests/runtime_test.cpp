@@ -10,6 +10,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstring>
 #include <fstream>
@@ -1234,4 +1235,363 @@ TEST_CASE("traps stay exact while other threads register and drop code", "[runti
   pthread_join(thread, nullptr);
   CHECK(exact >= rounds);
   CHECK(churn.compiled.load() >= 20);
+}
+
+// ---- GC objects: layout, the Store's heap, allocation in constant expressions.
+
+namespace {
+
+// The bits of an exported global.
+uint64_t global_bits(Instance* instance, const std::string& field) {
+  std::optional<Extern> value = instance->export_named(field);
+  REQUIRE(value);
+  REQUIRE(value->kind == wasm::ExternKind::Global);
+  uint64_t bits;
+  std::memcpy(&bits, value->global->cell.bytes, 8);
+  return bits;
+}
+
+const VMGcHeader* object_at(uint64_t bits) {
+  REQUIRE(bits != 0);
+  REQUIRE(bits % kGcObjectAlignment == 0);  // neither null, tagged, nor misaligned
+  return reinterpret_cast<const VMGcHeader*>(uintptr_t(bits));
+}
+
+template <typename T>
+T read_at(const VMGcHeader* object, uint32_t offset) {
+  T value;
+  std::memcpy(&value, reinterpret_cast<const uint8_t*>(object) + offset, sizeof value);
+  return value;
+}
+
+GcLayout array_layout(wasm::ValType element, wasm::PackedKind packed = wasm::PackedKind::None) {
+  wasm::SubType type;
+  type.kind = wasm::CompositeKind::Array;
+  type.array.element = {element, packed, true};
+  return gc_layout(type);
+}
+
+}  // namespace
+
+TEST_CASE("GC layout: declaration order, packed fields, natural alignment", "[runtime][gc]") {
+  Engine engine;
+  auto module = compile_wat(engine, R"(
+    (module
+      (type $mixed (struct (field i8) (field i32) (field (mut i16)) (field i64) (field v128)
+                           (field anyref) (field f32) (field i8)))
+      (type $empty (struct))
+      (type $base (sub (struct (field i8))))
+      (type $derived (sub $base (struct (field i8) (field f64))))
+      (type $bytes (array (mut i8)))
+      (type $halves (array i16))
+      (type $vectors (array v128))
+      (type $refs (array funcref))
+      (type $f (func)))
+  )");
+  const GcLayout& mixed = module->gc_layout(0);
+  REQUIRE(mixed.kind == GcKind::Struct);
+  std::vector<uint32_t> offsets;
+  for (const GcField& field : mixed.fields) offsets.push_back(field.offset);
+  // Header (8), i8 at 8, i32 aligned to 12, i16 at 16, i64 aligned to 24, v128 aligned to 32,
+  // the reference at 48, f32 at 56, i8 at 60; 61 bytes rounded up to 64.
+  CHECK(offsets == std::vector<uint32_t>{8, 12, 16, 24, 32, 48, 56, 60});
+  CHECK(mixed.fields[0].storage == GcStorage::I8);
+  CHECK(mixed.fields[2].storage == GcStorage::I16);
+  CHECK(mixed.fields[4].storage == GcStorage::V128);
+  CHECK(mixed.fields[5].storage == GcStorage::Ref);
+  CHECK(mixed.size == 64);
+
+  CHECK(module->gc_layout(1).kind == GcKind::Struct);
+  CHECK(module->gc_layout(1).size == 8);  // the header alone
+  CHECK(module->gc_layout(1).fields.empty());
+
+  // A subtype's fields extend its supertype's, so the shared prefix sits at the same offsets.
+  const GcLayout& base = module->gc_layout(2);
+  const GcLayout& derived = module->gc_layout(3);
+  CHECK(base.fields[0].offset == derived.fields[0].offset);
+  CHECK(derived.fields[1].offset == 16);
+  CHECK(derived.size == 24);
+
+  for (uint32_t type : {4u, 5u, 6u, 7u}) {
+    const GcLayout& array = module->gc_layout(type);
+    CHECK(array.kind == GcKind::Array);
+    CHECK(array.size == kArrayElementsOffset);
+    REQUIRE(array.fields.size() == 1);
+    CHECK(array.fields[0].offset == 16);
+  }
+  CHECK(storage_size(module->gc_layout(4).fields[0].storage) == 1);
+  CHECK(storage_size(module->gc_layout(5).fields[0].storage) == 2);
+  CHECK(storage_size(module->gc_layout(6).fields[0].storage) == 16);
+  CHECK(storage_size(module->gc_layout(7).fields[0].storage) == 8);
+  CHECK(module->gc_layout(8).kind == GcKind::None);
+
+  CHECK(array_object_size(2, 3) == 22u);
+  CHECK(array_object_size(16, uint64_t(1) << 60) == std::nullopt);  // 2^64: overflows
+  CHECK(array_object_size(1, UINT64_MAX - 15) == std::nullopt);     // the header overflows
+  CHECK(array_object_size(1, UINT64_MAX - 16) == UINT64_MAX);
+}
+
+TEST_CASE("GC references: i31 values and extern/any conversions", "[runtime][gc]") {
+  static_assert(i31_from_i32(5) == 11);
+  static_assert(i31_get_u(i31_from_i32(0xFFFFFFFF)) == 0x7FFFFFFF);
+  static_assert(i31_get_s(i31_from_i32(0xFFFFFFFF)) == -1);
+  static_assert(i31_get_s(i31_from_i32(0x40000000)) == -0x40000000);  // the i31's sign bit
+  static_assert(i31_get_s(i31_from_i32(0x3FFFFFFF)) == 0x3FFFFFFF);
+  static_assert(i31_from_i32(0x80000001) == i31_from_i32(1));  // bit 31 is dropped
+
+  Engine engine;
+  Store store(engine);
+  alignas(8) static uint64_t host_object;  // what an embedder's externref points to
+  const uint64_t host = uintptr_t(&host_object);
+  Global* imported = store.new_global(wasm::ValType::externref(), false, host);
+  Extern import;
+  import.kind = wasm::ExternKind::Global;
+  import.global = imported;
+  auto instance = store.instantiate(compile_wat(engine, R"(
+    (module
+      (type $s (struct))
+      (global $host (import "env" "host") externref)
+      (global (export "i31") i31ref (ref.i31 (i32.const -1)))
+      (global (export "i31-as-extern") externref (extern.convert_any (ref.i31 (i32.const 7))))
+      (global (export "internalized") anyref (any.convert_extern (global.get $host)))
+      (global (export "round-trip") externref
+        (extern.convert_any (any.convert_extern (global.get $host))))
+      (global (export "externalized") externref (extern.convert_any (struct.new_default $s)))
+      (global (export "back") anyref (any.convert_extern (extern.convert_any (struct.new_default $s))))
+      (global (export "null-any") anyref (any.convert_extern (ref.null extern)))
+      (global (export "null-extern") externref (extern.convert_any (ref.null any))))
+  )"),
+                                    std::vector<Extern>{import});
+  REQUIRE(instance);
+  Instance* i = instance.ok();
+  CHECK(global_bits(i, "i31") == 0xFFFFFFFF);  // (0x7FFFFFFF << 1) | 1
+  CHECK(i31_get_s(global_bits(i, "i31")) == -1);
+  CHECK(global_bits(i, "i31-as-extern") == i31_from_i32(7));
+  // A host reference inside the any hierarchy is tagged, so it is never taken for an object.
+  CHECK(global_bits(i, "internalized") == (host | kInternalizedExternTag));
+  CHECK(global_bits(i, "round-trip") == host);
+  const uint64_t externalized = global_bits(i, "externalized");
+  CHECK((externalized & kExternalizedAnyTag) != 0);
+  CHECK(object_at(externalized & ~kExternalizedAnyTag)->kind == GcKind::Struct);
+  CHECK(object_at(global_bits(i, "back"))->kind == GcKind::Struct);
+  CHECK(global_bits(i, "null-any") == 0);
+  CHECK(global_bits(i, "null-extern") == 0);
+}
+
+TEST_CASE("GC structs from constant expressions: defaults and stored values", "[runtime][gc]") {
+  Engine engine;
+  Store store(engine);
+  auto module = compile_wat(engine, R"(
+    (module
+      (type $s (struct (field i8) (field (mut i16)) (field i32) (field i64) (field f32)
+                       (field f64) (field anyref) (field v128) (field (mut i8))))
+      (type $empty (struct))
+      (global (export "default") (ref $s) (struct.new_default $s))
+      (global (export "values") (ref $s)
+        (struct.new $s (i32.const 0x1FF) (i32.const -1) (i32.const 7) (i64.const -2)
+                       (f32.const 1.5) (f64.const 2.5) (ref.i31 (i32.const 5))
+                       (v128.const i64x2 0x1122334455667788 -1) (i32.const 0x80)))
+      (global (export "empty") (ref $empty) (struct.new $empty)))
+  )");
+  auto instance = store.instantiate(module, {});
+  REQUIRE(instance);
+  const GcLayout& layout = module->gc_layout(0);
+  const uint32_t type_id = module->types().canonical_id(0);
+
+  const VMGcHeader* defaults = object_at(global_bits(instance.ok(), "default"));
+  CHECK(defaults->type_id == type_id);
+  CHECK(defaults->kind == GcKind::Struct);
+  CHECK(defaults->gc_bits == 0);
+  for (uint32_t offset = kStructFieldsOffset; offset < layout.size; ++offset) {
+    CHECK(read_at<uint8_t>(defaults, offset) == 0);  // 0, +0.0, null and padding
+  }
+
+  const VMGcHeader* values = object_at(global_bits(instance.ok(), "values"));
+  CHECK(values->type_id == type_id);
+  auto at = [&](uint32_t field) { return layout.fields[field].offset; };
+  CHECK(read_at<uint8_t>(values, at(0)) == 0xFF);   // packed: the low 8 bits
+  CHECK(read_at<uint8_t>(values, at(0) + 1) == 0);  // and not a byte more
+  CHECK(read_at<uint16_t>(values, at(1)) == 0xFFFF);
+  CHECK(read_at<uint32_t>(values, at(2)) == 7);
+  CHECK(read_at<int64_t>(values, at(3)) == -2);
+  CHECK(read_at<float>(values, at(4)) == 1.5f);
+  CHECK(read_at<double>(values, at(5)) == 2.5);
+  CHECK(read_at<uint64_t>(values, at(6)) == i31_from_i32(5));
+  CHECK(read_at<uint64_t>(values, at(7)) == 0x1122334455667788u);
+  CHECK(read_at<uint64_t>(values, at(7) + 8) == UINT64_MAX);
+  CHECK(read_at<uint8_t>(values, at(8)) == 0x80);
+
+  const VMGcHeader* empty = object_at(global_bits(instance.ok(), "empty"));
+  CHECK(empty->type_id == module->types().canonical_id(1));
+  CHECK(empty != defaults);
+  CHECK(store.gc_heap().bytes_allocated() == 2 * 80 + 16);  // 72 and 8 rounded up to 16
+}
+
+TEST_CASE("GC arrays from constant expressions: length and elements", "[runtime][gc]") {
+  Engine engine;
+  Store store(engine);
+  auto module = compile_wat(engine, R"(
+    (module
+      (type $bytes (array (mut i8)))
+      (type $longs (array i64))
+      (type $vectors (array v128))
+      (global (export "fixed") (ref $bytes)
+        (array.new_fixed $bytes 3 (i32.const 1) (i32.const 0x102) (i32.const 3)))
+      (global (export "filled") (ref $longs) (array.new $longs (i64.const -5) (i32.const 4)))
+      (global (export "zeros") (ref $longs) (array.new_default $longs (i32.const 10)))
+      (global (export "none") (ref $vectors) (array.new_fixed $vectors 0))
+      (global (export "vectors") (ref $vectors)
+        (array.new $vectors (v128.const i32x4 1 2 3 4) (i32.const 2))))
+  )");
+  auto instance = store.instantiate(module, {});
+  REQUIRE(instance);
+  Instance* i = instance.ok();
+  auto array = [&](const char* name) {
+    return reinterpret_cast<const VMGcArray*>(object_at(global_bits(i, name)));
+  };
+
+  const VMGcArray* fixed = array("fixed");
+  CHECK(fixed->header.kind == GcKind::Array);
+  CHECK(fixed->header.type_id == module->types().canonical_id(0));
+  CHECK(fixed->length == 3);
+  CHECK(read_at<uint8_t>(&fixed->header, 16) == 1);
+  CHECK(read_at<uint8_t>(&fixed->header, 17) == 2);  // 0x102 wrapped to i8
+  CHECK(read_at<uint8_t>(&fixed->header, 18) == 3);
+
+  const VMGcArray* filled = array("filled");
+  CHECK(filled->length == 4);
+  for (uint32_t k = 0; k < 4; ++k) CHECK(read_at<int64_t>(&filled->header, 16 + 8 * k) == -5);
+
+  const VMGcArray* zeros = array("zeros");
+  CHECK(zeros->length == 10);
+  CHECK(zeros->header.type_id == module->types().canonical_id(1));
+  for (uint32_t k = 0; k < 10; ++k) CHECK(read_at<int64_t>(&zeros->header, 16 + 8 * k) == 0);
+
+  CHECK(array("none")->length == 0);
+  const VMGcArray* vectors = array("vectors");
+  CHECK(vectors->length == 2);
+  for (uint32_t k = 0; k < 2; ++k) {
+    for (uint32_t lane = 0; lane < 4; ++lane) {
+      CHECK(read_at<uint32_t>(&vectors->header, 16 + 16 * k + 4 * lane) == lane + 1);
+    }
+  }
+}
+
+TEST_CASE("the GC heap refuses objects beyond its limit or of overflowing size", "[runtime][gc]") {
+  const GcLayout longs = array_layout(wasm::ValType::i64());
+  const GcLayout vectors = array_layout(wasm::ValType::v128());
+  wasm::SubType empty_struct;
+  empty_struct.kind = wasm::CompositeKind::Struct;
+  const GcLayout empty = gc_layout(empty_struct);
+
+  GcHeap heap(4096);
+  // 16 + 511 * 8 = 4104 bytes: just over the limit.
+  auto too_large = heap.new_array(0, longs, 511);
+  REQUIRE_FALSE(too_large);
+  CHECK(too_large.err() == TrapCode::AllocationTooLarge);
+  CHECK(heap.bytes_allocated() == 0);
+  auto fits = heap.new_array(0, longs, 510);  // exactly 4096
+  REQUIRE(fits);
+  CHECK(fits.ok()->length == 510);
+  CHECK(heap.bytes_allocated() == 4096);
+  auto full = heap.new_struct(0, empty);  // even 16 bytes are too many now
+  REQUIRE_FALSE(full);
+  CHECK(full.err() == TrapCode::AllocationTooLarge);
+  // 8 bytes left and an 8-byte struct: it takes 16 once rounded to the object alignment.
+  GcHeap rounding(4104);
+  REQUIRE(rounding.new_array(0, longs, 510));
+  CHECK_FALSE(rounding.new_struct(0, empty));
+  CHECK(rounding.bytes_allocated() == 4096);
+
+  // 16 + (2^32 - 1) * 16 bytes: far beyond the default limit, refused before any allocation.
+  GcHeap large(EngineConfig{}.max_gc_heap_bytes);
+  auto huge = large.new_array(0, vectors, UINT32_MAX);
+  REQUIRE_FALSE(huge);
+  CHECK(huge.err() == TrapCode::AllocationTooLarge);
+  // A limit of 2^64 - 1 cannot be reached by rounding a size up past it.
+  GcHeap unlimited(UINT64_MAX);
+  CHECK(unlimited.new_struct(0, empty));
+
+  // Small objects share chunks, large ones get blocks of their own; all 16-byte aligned, none
+  // overlapping.
+  std::vector<std::pair<uintptr_t, uintptr_t>> ranges;
+  const uint32_t small_length = 100;    // 816 bytes
+  for (uint32_t k = 0; k < 400; ++k) {  // > 256 KiB: several chunks
+    auto object = large.new_array(1, longs, k % 7 == 0 ? 10'000 : small_length);
+    REQUIRE(object);
+    const uintptr_t begin = uintptr_t(object.ok());
+    CHECK(begin % kGcObjectAlignment == 0);
+    ranges.emplace_back(begin, begin + 16 + 8 * uintptr_t(object.ok()->length));
+    CHECK(object.ok()->header.type_id == 1);
+  }
+  std::sort(ranges.begin(), ranges.end());
+  for (size_t k = 1; k < ranges.size(); ++k) CHECK(ranges[k - 1].second <= ranges[k].first);
+}
+
+TEST_CASE("a constant expression's allocation beyond the GC heap's limit traps", "[runtime][gc]") {
+  EngineConfig config;
+  config.max_gc_heap_bytes = 1024;
+  Engine engine(config);
+  Store store(engine);
+  auto instantiate = [&](std::string_view wat) {
+    return store.instantiate(compile_wat(engine, wat), {});
+  };
+  for (std::string_view wat : {
+           R"((module (type $a (array i64))
+                (global (ref $a) (array.new_default $a (i32.const 1000)))))",
+           // Length 2^32 - 1: 32 GiB, refused without overflowing anything.
+           R"((module (type $a (array i64))
+                (global (ref $a) (array.new $a (i64.const 1) (i32.const -1)))))",
+           // Each object fits, together they do not.
+           R"((module (type $a (array i8))
+                (table 8 arrayref)
+                (elem (i32.const 0) arrayref (item (array.new_default $a (i32.const 500)))
+                                             (item (array.new_default $a (i32.const 500))))))",
+       }) {
+    auto failed = instantiate(wat);
+    REQUIRE_FALSE(failed);
+    CHECK(failed.err().kind == Failure::Kind::Trap);
+    REQUIRE(failed.err().trap);
+    CHECK(failed.err().trap->code == TrapCode::AllocationTooLarge);
+    CHECK(failed.err().message == "allocation size too large");
+  }
+}
+
+TEST_CASE("element segments with GC allocations are evaluated once per instantiation",
+          "[runtime][gc][segments]") {
+  Engine engine;
+  Store store(engine);
+  // table_init.wast's test, with the table exported.
+  auto module = compile_wat(engine, R"(
+    (module
+      (type $arr (array (mut arrayref)))
+      (table $table (export "table") 2 arrayref)
+      (elem $elem arrayref (item (array.new_default $arr (i32.const 0))))
+      (func (export "run") (result i32)
+        (table.init $table $elem (i32.const 0) (i32.const 0) (i32.const 1))
+        (table.init $table $elem (i32.const 1) (i32.const 0) (i32.const 1))
+        (ref.eq (table.get $table (i32.const 0))
+                (table.get $table (i32.const 1)))))
+  )");
+  auto first = store.instantiate(module, {});
+  auto second = store.instantiate(module, {});
+  REQUIRE(first);
+  REQUIRE(second);
+  auto run = [&](Instance* instance) {
+    auto result = store.call(instance->export_named("run")->func, {});
+    REQUIRE(result);
+    return result.ok()[0];
+  };
+  CHECK(run(first.ok()) == 1);
+  CHECK(run(second.ok()) == 1);
+  void** a = first.ok()->export_named("table")->table->elements();
+  void** b = second.ok()->export_named("table")->table->elements();
+  CHECK(a[0] == a[1]);
+  CHECK(b[0] == b[1]);
+  CHECK(a[0] != b[0]);  // each instantiation evaluates the segment anew
+  const auto* array = reinterpret_cast<const VMGcArray*>(object_at(uintptr_t(a[0])));
+  CHECK(array->header.kind == GcKind::Array);
+  CHECK(array->header.type_id == module->types().canonical_id(0));
+  CHECK(array->length == 0);
+  CHECK(store.gc_heap().bytes_allocated() == 2 * 16);  // one object per instance, no more
 }
