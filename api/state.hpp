@@ -37,6 +37,12 @@ struct PendingHostTrap {
   Trap trap;
 };
 
+// An externref's host value. Boxes are 16-byte aligned (operator new), so a box pointer is
+// never mistaken for an i31 or a tagged reference (docs/jit-abi.md).
+struct ExternBox {
+  std::any data;
+};
+
 struct StoreState {
   uint64_t id;
   std::shared_ptr<EngineState> engine;
@@ -60,6 +66,9 @@ struct StoreState {
   std::vector<std::shared_ptr<RawHostFn>> host_bodies;
 
   std::optional<Trap> pending_host_trap;
+  // externref values, owned by the store (no collector yet).
+  std::vector<std::unique_ptr<ExternBox>> extern_boxes;
+  std::unordered_map<const void*, uint32_t> extern_index;
 
   explicit StoreState(std::shared_ptr<EngineState> engine);
 
@@ -90,6 +99,9 @@ GlobalType global_type_of(const wasm::GlobalType& type);
 
 // A runtime failure as the API reports it: traps become Trap (with frames), the rest Error.
 TrapError failure_to_trap_error(StoreState& store, runtime::Failure failure);
+
+// A reference value of another store is an error (it would dangle in this one).
+Result<std::monostate> check_same_store(const StoreState& store, const Val& value);
 
 // The runtime extern a handle names (checked against the store).
 Result<runtime::Extern> runtime_extern(StoreState& store, const Extern& item);

@@ -180,6 +180,34 @@ std::optional<Func> func_from_slot(Store::Context cx, uint64_t slot) {
   return store.func_handle(runtime::Function{ref, type});
 }
 
+Result<std::monostate> check_same_store(const StoreState& store, const Val& value) {
+  if (value.kind() == ValKind::FuncRef && value.funcref() &&
+      value.funcref()->store_id() != store.id)
+    return Error("a function of another store");
+  if (value.kind() == ValKind::ExternRef && value.externref() &&
+      value.externref()->store_id() != store.id)
+    return Error("an externref of another store");
+  return std::monostate();
+}
+
+uint64_t extern_to_slot(Store::Context cx, const std::optional<ExternRef>& ref) {
+  if (!ref) return 0;
+  store_of(cx, ref->store_id());
+  return reinterpret_cast<uint64_t>(ref->box());
+}
+
+std::optional<ExternRef> extern_from_slot(Store::Context cx, uint64_t slot) {
+  if (slot == 0) return std::nullopt;
+  StoreState& store = *cx.state();
+  auto* box = reinterpret_cast<ExternBox*>(slot);
+  if (!store.extern_index.count(box)) {
+    abort_with(
+        "an externref that is not a host value of this store (an internalized anyref "
+        "cannot cross the API yet)");
+  }
+  return ExternRef(store.id, box);
+}
+
 void val_to_slots(Store::Context cx, const Val& value, uint64_t* slots) {
   switch (value.kind()) {
     case ValKind::I32:
@@ -199,6 +227,9 @@ void val_to_slots(Store::Context cx, const Val& value, uint64_t* slots) {
       return;
     case ValKind::FuncRef:
       *slots = func_to_slot(cx, value.funcref());
+      return;
+    case ValKind::ExternRef:
+      *slots = extern_to_slot(cx, value.externref());
       return;
     default:
       *slots = 0;
@@ -220,6 +251,8 @@ Val val_from_slots(Store::Context cx, ValKind kind, const uint64_t* slots) {
       return WasmType<V128>::load(cx, slots);
     case ValKind::FuncRef:
       return func_from_slot(cx, *slots);
+    case ValKind::ExternRef:
+      return extern_from_slot(cx, *slots);
     default:
       if (*slots != 0)
         abort_with(std::string("non-null ") + std::string(to_string(kind)) +
@@ -358,6 +391,21 @@ Result<std::monostate> Store::Context::gc() {
 
 // ---- Values
 
+ExternRef::ExternRef(Store::Context cx, std::any value) {
+  detail::StoreState& store = *cx.state();
+  auto box = std::make_unique<detail::ExternBox>();
+  box->data = std::move(value);
+  store_id_ = store.id;
+  box_ = box.get();
+  store.extern_index.emplace(box_, uint32_t(store.extern_boxes.size()));
+  store.extern_boxes.push_back(std::move(box));
+}
+
+std::any& ExternRef::data(Store::Context cx) const {
+  detail::store_of(cx, store_id_);
+  return box_->data;
+}
+
 const Val& Val::check(ValKind kind) const {
   if (kind_ != kind) {
     detail::abort_with_message(std::string("Val: asked for ") + std::string(to_string(kind)) +
@@ -392,10 +440,8 @@ TrapResult<std::vector<Val>> Func::call(Store::Context cx, const std::vector<Val
                              std::string(to_string(params[i].kind())) + ", the function takes " +
                              std::string(to_string(expected))));
     }
-    if (expected == ValKind::FuncRef && params[i].funcref() &&
-        params[i].funcref()->store_id() != store.id) {
-      return TrapError(Error("argument " + std::to_string(i) + " is a function of another store"));
-    }
+    if (auto foreign = detail::check_same_store(store, params[i]); !foreign)
+      return TrapError(Error("argument " + std::to_string(i) + ": " + foreign.err().message()));
     detail::val_to_slots(cx, params[i], at);
     at += detail::slot_count(expected);
   }
@@ -495,6 +541,8 @@ Result<std::monostate> Memory::write(Store::Context cx, uint64_t offset,
 
 namespace {
 Result<void*> table_value(Store::Context cx, const runtime::Table& table, const Val& value) {
+  if (auto foreign = detail::check_same_store(*cx.state(), value); !foreign)
+    return std::move(foreign).err();
   const ValKind kind = detail::val_type_of(table.type().element).kind();
   if (value.kind() != kind)
     return Error("a " + std::string(to_string(value.kind())) + " value for a table of " +
@@ -509,6 +557,8 @@ Result<Table> Table::create(Store::Context cx, const TableType& type, const Val&
   detail::StoreState& store = *cx.state();
   auto element = detail::wasm_val_type(type.element());
   if (!element) return std::move(element).err();
+  if (auto foreign = detail::check_same_store(store, init); !foreign)
+    return std::move(foreign).err();
   if (init.kind() != type.element().kind())
     return Error("a " + std::string(to_string(init.kind())) + " initial value for a table of " +
                  std::string(to_string(type.element().kind())));
@@ -568,6 +618,8 @@ Result<Global> Global::create(Store::Context cx, const GlobalType& type, const V
   detail::StoreState& store = *cx.state();
   auto content = detail::wasm_val_type(type.content());
   if (!content) return std::move(content).err();
+  if (auto foreign = detail::check_same_store(store, init); !foreign)
+    return std::move(foreign).err();
   if (init.kind() != type.content().kind())
     return Error("a " + std::string(to_string(init.kind())) + " initial value for a global of " +
                  std::string(to_string(type.content().kind())));
@@ -595,6 +647,8 @@ Result<std::monostate> Global::set(Store::Context cx, const Val& value) const {
   if (!checked) return std::move(checked).err();
   runtime::Global* global = checked.ok()->globals[index_];
   if (!global->mutable_) return Error("the global is immutable");
+  if (auto foreign = detail::check_same_store(*checked.ok(), value); !foreign)
+    return std::move(foreign).err();
   const ValKind kind = detail::val_type_of(global->type.type).kind();
   if (value.kind() != kind)
     return Error("a " + std::string(to_string(value.kind())) + " value for a global of " +

@@ -35,7 +35,8 @@ namespace kiln {
 
 namespace detail {
 struct StoreState;
-}
+struct ExternBox;
+}  // namespace detail
 
 class Caller;
 class Func;
@@ -218,6 +219,24 @@ class Tag {
 
 using Extern = std::variant<Func, Global, Memory, Table, Tag>;
 
+// A host value of any type that wasm holds as an `externref`. Copies refer to the same value.
+// (There is no collector yet: the value lives until its store is dropped.)
+class ExternRef {
+ public:
+  ExternRef(Store::Context cx, std::any value);
+  // The host value.
+  std::any& data(Store::Context cx) const;
+
+  ExternRef(uint64_t store_id, detail::ExternBox* box) : store_id_(store_id), box_(box) {}
+  uint64_t store_id() const { return store_id_; }
+  detail::ExternBox* box() const { return box_; }
+  friend bool operator==(const ExternRef&, const ExternRef&) = default;
+
+ private:
+  uint64_t store_id_;
+  detail::ExternBox* box_;
+};
+
 // ---- Values
 
 class Val {
@@ -229,6 +248,8 @@ class Val {
   Val(const V128& v128) : kind_(ValKind::V128) { bits_.v128 = v128; }
   Val(std::optional<Func> func) : kind_(ValKind::FuncRef), func_(func) {}
   Val(Func func) : kind_(ValKind::FuncRef), func_(func) {}
+  Val(std::optional<ExternRef> ref) : kind_(ValKind::ExternRef), extern_(ref) {}
+  Val(ExternRef ref) : kind_(ValKind::ExternRef), extern_(ref) {}
 
   ValKind kind() const { return kind_; }
   // Each accessor aborts when the value is of another kind (a bug in the embedder).
@@ -238,6 +259,7 @@ class Val {
   double f64() const { return check(ValKind::F64).bits_.f64; }
   V128 v128() const { return check(ValKind::V128).bits_.v128; }
   std::optional<Func> funcref() const { return check(ValKind::FuncRef).func_; }
+  std::optional<ExternRef> externref() const { return check(ValKind::ExternRef).extern_; }
 
   // Kiln: a null reference of a reference kind (externref, anyref, exnref or funcref).
   static Val null_of(ValKind kind) {
@@ -257,6 +279,7 @@ class Val {
     V128 v128;
   } bits_{};
   std::optional<Func> func_;
+  std::optional<ExternRef> extern_;
 };
 
 // ---- Instances
@@ -311,6 +334,9 @@ TrapResult<std::monostate> call_raw(Store::Context cx, const Func& func, uint64_
 // funcref slots hold the runtime's function reference; these convert to and from handles.
 uint64_t func_to_slot(Store::Context cx, const std::optional<Func>& func);
 std::optional<Func> func_from_slot(Store::Context cx, uint64_t slot);
+// externref slots hold the host value's box (a pointer, 8-byte aligned, or 0 for null).
+uint64_t extern_to_slot(Store::Context cx, const std::optional<ExternRef>& ref);
+std::optional<ExternRef> extern_from_slot(Store::Context cx, uint64_t slot);
 
 // Val <-> slots by the value's type (shared by Func(cx, type, f) and Func::call).
 void val_to_slots(Store::Context cx, const Val& value, uint64_t* slots);
@@ -395,6 +421,18 @@ struct WasmType<std::optional<Func>> {
   }
   static void store(Store::Context cx, uint64_t* s, const std::optional<Func>& v) {
     *s = func_to_slot(cx, v);
+  }
+};
+
+template <>
+struct WasmType<std::optional<ExternRef>> {
+  static constexpr ValKind kind = ValKind::ExternRef;
+  static constexpr size_t slots = 1;
+  static std::optional<ExternRef> load(Store::Context cx, const uint64_t* s) {
+    return extern_from_slot(cx, *s);
+  }
+  static void store(Store::Context cx, uint64_t* s, const std::optional<ExternRef>& v) {
+    *s = extern_to_slot(cx, v);
   }
 };
 
