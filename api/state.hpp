@@ -51,6 +51,7 @@ struct StoreState {
 
   // The objects handles name, by index; and the reverse maps that keep one handle per object.
   std::vector<runtime::Function> funcs;
+  std::vector<std::pair<uint32_t, uint32_t>> func_slots;  // (parameter, result) slots per func
   std::unordered_map<const void*, uint32_t> func_index;  // VMFuncRef* -> index
   std::vector<runtime::Memory*> memories;
   std::unordered_map<const void*, uint32_t> memory_index;

@@ -32,7 +32,11 @@ StoreState::StoreState(std::shared_ptr<EngineState> engine_state)
 
 Func StoreState::func_handle(const runtime::Function& function) {
   auto [it, inserted] = func_index.emplace(function.ref, uint32_t(funcs.size()));
-  if (inserted) funcs.push_back(function);
+  if (inserted) {
+    funcs.push_back(function);
+    func_slots.emplace_back(runtime::slot_count(function.type->params),
+                            runtime::slot_count(function.type->results));
+  }
   return Func(id, it->second);
 }
 Memory StoreState::memory_handle(runtime::Memory* memory) {
@@ -287,12 +291,9 @@ TrapResult<std::monostate> call_raw(Store::Context cx, const Func& func, uint64_
   auto checked = checked_store(cx, func.store_id());
   if (!checked) return TrapError(std::move(checked).err());
   StoreState& store = *checked.ok();
-  const runtime::Function& function = store.funcs[func.index()];
-  const size_t params = runtime::slot_count(function.type->params);
-  const size_t results = runtime::slot_count(function.type->results);
-  runtime::CallResult called = store.rt.call(function, std::span<const uint64_t>(slots, params));
+  const auto [params, results] = store.func_slots[func.index()];
+  auto called = store.rt.call_in_place(store.funcs[func.index()], slots, params, results);
   if (!called) return failure_to_trap_error(store, std::move(called).err());
-  std::copy(called.ok().begin(), called.ok().begin() + results, slots);
   return std::monostate();
 }
 

@@ -229,24 +229,39 @@ CallResult Store::call(const Function& function, std::span<const uint64_t> args)
     return Failure::error("the function takes " + std::to_string(param_slots) +
                           " parameter slots, got " + std::to_string(args.size()));
   }
-  refresh_stack_limit();
   std::vector<uint64_t> values(std::max<size_t>({param_slots, result_slots, 1}));
   std::copy(args.begin(), args.end(), values.begin());
-  Activation activation;
-  if (!call_wasm(function.ref->code, function.ref->vmctx, values.data(), param_slots, result_slots,
-                 activation)) {
-    return Failure::from_trap(trap_from(activation));
-  }
+  auto called = call_in_place(function, values);
+  if (!called) return std::move(called).err();
   values.resize(result_slots);
   return values;
 }
 
+Result<void, Failure> Store::call_in_place(const Function& function, std::span<uint64_t> slots) {
+  if (!function.ref || !function.type) return Failure::error("call of an empty function");
+  const uint32_t param_slots = slot_count(function.type->params);
+  const uint32_t result_slots = slot_count(function.type->results);
+  if (slots.size() < std::max<size_t>({param_slots, result_slots, 1}))
+    return Failure::error("the slots cannot hold the function's parameters and results");
+  return call_in_place(function, slots.data(), param_slots, result_slots);
+}
+
+Result<void, Failure> Store::call_in_place(const Function& function, uint64_t* slots,
+                                           uint32_t param_slots, uint32_t result_slots) {
+  refresh_stack_limit();
+  Activation activation;
+  if (!call_wasm(function.ref->code, function.ref->vmctx, slots, param_slots, result_slots,
+                 activation)) {
+    return Failure::from_trap(trap_from(activation));
+  }
+  return {};
+}
+
 Function Store::new_host_function(
     wasm::FuncType type, std::function<std::optional<TrapCode>(std::span<uint64_t>)> body) {
-  return new_host_function(std::move(type),
-                           [body = std::move(body)](const HostCall&, std::span<uint64_t> slots) {
-                             return body(slots);
-                           });
+  return new_host_function(
+      std::move(type),
+      [body = std::move(body)](const HostCall&, std::span<uint64_t> slots) { return body(slots); });
 }
 
 Function Store::new_host_function(wasm::FuncType type, HostBody body) {

@@ -329,6 +329,12 @@ class Store {
 
   // Calls a function with its parameters in slots (v128 takes two).
   CallResult call(const Function& function, std::span<const uint64_t> args);
+  // The same without allocating: `slots` holds the parameters on entry and the results on
+  // return, and has room for max(parameter slots, result slots, 1).
+  Result<void, Failure> call_in_place(const Function& function, std::span<uint64_t> slots);
+  // The hot path for callers that know the function's slot counts (the API caches them).
+  Result<void, Failure> call_in_place(const Function& function, uint64_t* slots,
+                                      uint32_t param_slots, uint32_t result_slots);
 
   Function new_host_function(wasm::FuncType type, HostBody body);
   // For a host function that does not need to know its caller.

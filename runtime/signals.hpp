@@ -70,8 +70,10 @@ struct Activation {
   // The return addresses of the frames between the trap and the entry trampoline, innermost
   // first (trap_frames[0] is trap_pc), collected by the handler while the stack is intact: once
   // the thread resumes at the trap landing, that part of the stack is reused.
+  // Not zeroed: only the first trap_frame_count entries are ever read, and clearing 512 bytes
+  // on every host->wasm call would cost more than the call itself.
   static constexpr uint32_t kMaxTrapFrames = 64;
-  uintptr_t trap_frames[kMaxTrapFrames] = {};
+  uintptr_t trap_frames[kMaxTrapFrames];
   uint32_t trap_frame_count = 0;
   // A host function that fails records its trap here before its stub executes the ud2.
   TrapCode pending_host_trap = TrapCode::UnreachableCodeReached;
