@@ -41,10 +41,6 @@ std::optional<Error> unsupported_setting(const Config::Settings& s) {
         "(OptLevel::Speed)");
   if (s.profiler == ProfilingStrategy::Vtune)
     return Error("Config::profiler: VTune profiling is not supported by Kiln");
-  if (s.profiler != ProfilingStrategy::None)
-    return Error("Config::profiler: jitdump and perfmap profiling are not implemented yet");
-  if (s.debug_info)
-    return Error("Config::debug_info: the GDB JIT interface is not implemented yet");
   if (s.consume_fuel) return Error("Config::consume_fuel: fuel metering is not implemented yet");
   if (s.epoch_interruption)
     return Error("Config::epoch_interruption: epoch checks are not implemented yet");

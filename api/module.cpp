@@ -2,6 +2,7 @@
 #include <fstream>
 #include <iterator>
 
+#include "api/code_observers.hpp"
 #include "api/state.hpp"
 #include "text/wat.hpp"
 
@@ -30,8 +31,9 @@ Result<Module> compile_binary(Engine& engine, Span<const uint8_t> wasm) {
   if (state->config_error) return *state->config_error;
   auto compiled = state->rt.compile(wasm);
   if (!compiled) return std::move(compiled).err();
+  auto gdb = detail::observe_new_code(state->settings, *compiled.ok());
   return Module(std::make_shared<const detail::ModuleState>(
-      detail::ModuleState{state, std::move(compiled).ok()}));
+      detail::ModuleState{state, std::move(compiled).ok(), std::move(gdb)}));
 }
 
 }  // namespace

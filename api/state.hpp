@@ -27,9 +27,11 @@ struct EngineState {
       : settings(settings), rt(std::move(config)) {}
 };
 
+struct GdbRegistration;
 struct ModuleState {
   std::shared_ptr<EngineState> engine;
   std::shared_ptr<const runtime::Module> rt;
+  std::shared_ptr<GdbRegistration> gdb;  // Config::debug_info: registered while the module lives
 };
 
 // A failure a host function raised, waiting for the call that reaches the host boundary.
@@ -52,7 +54,7 @@ struct StoreState {
   // The objects handles name, by index; and the reverse maps that keep one handle per object.
   std::vector<runtime::Function> funcs;
   std::vector<std::pair<uint32_t, uint32_t>> func_slots;  // (parameter, result) slots per func
-  std::unordered_map<const void*, uint32_t> func_index;  // VMFuncRef* -> index
+  std::unordered_map<const void*, uint32_t> func_index;   // VMFuncRef* -> index
   std::vector<runtime::Memory*> memories;
   std::unordered_map<const void*, uint32_t> memory_index;
   std::vector<runtime::Table*> tables;
@@ -62,6 +64,8 @@ struct StoreState {
   std::vector<runtime::Tag*> tags;
   std::unordered_map<const void*, uint32_t> tag_index;
   std::vector<runtime::Instance*> instances;
+  // The modules instantiated here: their state (GDB registration, …) lives as long as their code.
+  std::vector<std::shared_ptr<const ModuleState>> modules;
   std::unordered_map<const void*, uint32_t> instance_index;
   // Host functions' bodies, kept alive with the store.
   std::vector<std::shared_ptr<RawHostFn>> host_bodies;

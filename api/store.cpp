@@ -692,6 +692,8 @@ TrapResult<Instance> Instance::create(Store::Context cx, const Module& module,
     resolved.push_back(converted.ok());
   }
   auto instance = store.rt.instantiate(module.state()->rt, resolved);
+  if (store.modules.empty() || store.modules.back() != module.state())
+    store.modules.push_back(module.state());
   if (!instance) return detail::failure_to_trap_error(store, std::move(instance).err());
   return store.instance_handle(instance.ok());
 }
