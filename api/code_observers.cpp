@@ -211,8 +211,8 @@ std::vector<uint8_t> symbol_file(uintptr_t start, uintptr_t end,
   const size_t code_offset = (frames_offset + frames.size() + 15) & ~size_t(15);
   const size_t headers_offset = (code_offset + (end - start) + 7) & ~size_t(7);
   std::vector<Elf64_Shdr> sections(6);
-  sections[1] = {1, SHT_PROGBITS, SHF_ALLOC | SHF_EXECINSTR, start, code_offset, end - start,
-                 0, 0, 16, 0};
+  sections[1] = {
+      1, SHT_PROGBITS, SHF_ALLOC | SHF_EXECINSTR, start, code_offset, end - start, 0, 0, 16, 0};
   sections[2] = {
       7, SHT_SYMTAB,       0, 0, symbols_offset, symbols.size() * sizeof(Elf64_Sym), 3, 1,
       8, sizeof(Elf64_Sym)};

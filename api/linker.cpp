@@ -59,12 +59,16 @@ std::optional<Extern> Linker::resolve(Store::Context cx, const std::string& modu
                                       const std::string& name) {
   auto found = definitions_.find(std::make_pair(module, name));
   if (found == definitions_.end()) return std::nullopt;
+  return materialize(cx, found->second);
+}
+
+std::optional<Extern> Linker::materialize(Store::Context cx, const Definition& definition) {
   detail::StoreState* store = cx.state();
-  if (const StoreItem* item = std::get_if<StoreItem>(&found->second)) {
+  if (const StoreItem* item = std::get_if<StoreItem>(&definition)) {
     if (item->store_id != store->id) return std::nullopt;  // defined for another store
     return item->item;
   }
-  const auto& host = std::get<std::shared_ptr<HostDefinition>>(found->second);
+  const auto& host = std::get<std::shared_ptr<HostDefinition>>(definition);
   auto key = std::make_pair(static_cast<const HostDefinition*>(host.get()), store->id);
   auto made = materialized_.find(key);
   if (made != materialized_.end()) return made->second;
@@ -91,6 +95,33 @@ TrapResult<Instance> Linker::instantiate(Store::Context cx, const Module& module
     imports.push_back(*item);
   }
   return Instance::create(cx, module, imports);
+}
+
+Result<InstancePre> Linker::instantiate_pre(const Module& module) {
+  if (module.state()->engine != engine_)
+    return Error("the module was compiled by another engine than the linker's");
+  std::vector<Definition> definitions;
+  for (const ImportType& import : module.imports()) {
+    auto found =
+        definitions_.find(std::make_pair(std::string(import.module()), std::string(import.name())));
+    if (found == definitions_.end()) {
+      return Error("unknown import: " + qualified(import.module(), import.name()) +
+                   " has not been defined");
+    }
+    definitions.push_back(found->second);
+  }
+  return InstancePre(this, module, std::move(definitions));
+}
+
+TrapResult<Instance> InstancePre::instantiate(Store::Context cx) const {
+  std::vector<Extern> imports;
+  imports.reserve(definitions_.size());
+  for (const Linker::Definition& definition : definitions_) {
+    auto item = linker_->materialize(cx, definition);
+    if (!item) return Error("an import of the pre-instantiated module belongs to another store");
+    imports.push_back(*item);
+  }
+  return Instance::create(cx, module_, imports);
 }
 
 Result<std::monostate> Linker::module(Store::Context cx, std::string_view name,

@@ -662,8 +662,13 @@ Result<std::monostate> Global::set(Store::Context cx, const Val& value) const {
 
 // ---- Tag
 
-Result<Tag> Tag::create(Store::Context, const TagType&) {
-  return Error("Tag::create: host-made tags are not implemented yet");
+Result<Tag> Tag::create(Store::Context cx, const TagType& type) {
+  if (!type.functype().results().empty())
+    return Error("a tag's type has no results (exception tags carry parameters only)");
+  auto converted = detail::wasm_func_type(type.functype());
+  if (!converted) return std::move(converted).err();
+  detail::StoreState& store = *cx.state();
+  return store.tag_handle(store.rt.new_tag(converted.ok()));
 }
 
 TagType Tag::type(Store::Context cx) const {

@@ -264,6 +264,19 @@ Function Store::new_host_function(
       [body = std::move(body)](const HostCall&, std::span<uint64_t> slots) { return body(slots); });
 }
 
+Tag* Store::new_tag(const wasm::FuncType& type) {
+  // As for host functions: a type of abstract types is its own canonical one-type rec group.
+  wasm::SubType sub;
+  sub.kind = wasm::CompositeKind::Func;
+  sub.func = type;
+  const uint32_t no_earlier = 0;
+  auto tag = std::make_unique<Tag>();
+  tag->type_id = engine_->registry().intern_group(std::span<const wasm::SubType>(&sub, 1), 0,
+                                                  std::span<const uint32_t>(&no_earlier, 0));
+  tags_.push_back(std::move(tag));
+  return tags_.back().get();
+}
+
 Function Store::new_host_function(wasm::FuncType type, HostBody body) {
   auto host = std::make_unique<HostFunction>();
   host->call_data = {&host_call, host.get()};

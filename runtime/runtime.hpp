@@ -343,6 +343,7 @@ class Store {
   Result<Memory*> new_memory(const wasm::MemoryType& type);
   Table* new_table(const wasm::TableType& type, void* init);  // abstract element types only
   Global* new_global(wasm::ValType type, bool mutable_, uint64_t bits);  // abstract types only
+  Tag* new_tag(const wasm::FuncType& type);                               // abstract types only
 
  private:
   friend struct InstanceBuilder;

@@ -12,6 +12,8 @@
 
 namespace kiln {
 
+class InstancePre;
+
 class Linker {
  public:
   explicit Linker(const Engine& engine);
@@ -39,6 +41,9 @@ class Linker {
 
   // Instantiates `module`, each import resolved by its module and name.
   TrapResult<Instance> instantiate(Store::Context cx, const Module& module);
+  // Kiln: resolves `module`'s imports now, for fast repeated instantiation. The linker must
+  // outlive the result; later definitions (shadowing) do not change it.
+  Result<InstancePre> instantiate_pre(const Module& module);
   // Defines `module`'s exports under `name`: a reactor is instantiated once (running its
   // `_initialize`); each export of a command (it exports `_start`) gets a fresh instance per call.
   Result<std::monostate> module(Store::Context cx, std::string_view name, const Module& module);
@@ -59,16 +64,34 @@ class Linker {
   };
   using Definition = std::variant<StoreItem, std::shared_ptr<HostDefinition>>;
 
+  friend class InstancePre;
   Result<std::monostate> insert(std::string_view module, std::string_view name,
                                 Definition definition);
   std::optional<Extern> resolve(Store::Context cx, const std::string& module,
                                 const std::string& name);
+  std::optional<Extern> materialize(Store::Context cx, const Definition& definition);
 
   std::shared_ptr<detail::EngineState> engine_;
   bool allow_shadowing_ = false;
   std::map<std::pair<std::string, std::string>, Definition, std::less<>> definitions_;
   // Host definitions made into functions, per store: (definition, store id) -> Func.
   std::map<std::pair<const HostDefinition*, uint64_t>, Func> materialized_;
+};
+
+// Kiln: a module with its imports already resolved by a Linker, for instantiating it again and
+// again (the names are looked up once; each instantiation only checks the store's items).
+class InstancePre {
+ public:
+  TrapResult<Instance> instantiate(Store::Context cx) const;
+  const Module& module() const { return module_; }
+
+ private:
+  friend class Linker;
+  InstancePre(Linker* linker, Module module, std::vector<Linker::Definition> definitions)
+      : linker_(linker), module_(std::move(module)), definitions_(std::move(definitions)) {}
+  Linker* linker_;
+  Module module_;
+  std::vector<Linker::Definition> definitions_;  // each import's definition, in order
 };
 
 template <typename F>

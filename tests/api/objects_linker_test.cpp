@@ -268,3 +268,50 @@ TEST_CASE("References of another store are errors, never dangling", "[api][store
   Func foreign_func = Func::wrap(other, [] {});
   CHECK_FALSE(Table::create(store, TableType(ValKind::FuncRef, 1), foreign_func));
 }
+
+TEST_CASE("InstancePre: imports resolved once, instantiated in many stores", "[api][linker]") {
+  Engine engine;
+  Linker linker(engine);
+  int calls = 0;
+  REQUIRE(linker.func_wrap("env", "tick", [&calls] { ++calls; }));
+  Module module = compile(engine, R"((module
+    (import "env" "tick" (func $tick))
+    (func (export "run") (call $tick) (call $tick))))");
+  auto pre = linker.instantiate_pre(module);
+  REQUIRE(pre);
+  // Shadowing after the fact does not change what the pre-instantiation resolved.
+  linker.allow_shadowing(true);
+  REQUIRE(linker.func_wrap("env", "tick", [] {}));
+  for (int i = 0; i < 3; ++i) {
+    Store store(engine);
+    auto instance = pre.ok().instantiate(store);
+    REQUIRE(instance);
+    REQUIRE(std::get<Func>(*instance.ok().get(store, "run")).call(store, {}));
+  }
+  CHECK(calls == 6);
+  Module other = compile(engine, "(module (import \"env\" \"missing\" (func)))");
+  auto missing = linker.instantiate_pre(other);
+  REQUIRE_FALSE(missing);
+  CHECK(contains(missing.err().message(), "env::missing"));
+}
+
+TEST_CASE("Tag: host-made tags, their types, identity", "[api][tag]") {
+  Engine engine;
+  Store store(engine);
+  auto tag = Tag::create(store, TagType(FuncType({ValKind::I32, ValKind::F64}, {})));
+  REQUIRE(tag);
+  FuncType payload = tag.ok().type(store).functype();
+  REQUIRE(payload.params().size() == 2);
+  CHECK(payload.params()[1].kind() == ValKind::F64);
+  CHECK(tag.ok().eq(store, tag.ok()));
+  auto another = Tag::create(store, TagType(FuncType({ValKind::I32, ValKind::F64}, {})));
+  REQUIRE(another);
+  CHECK_FALSE(tag.ok().eq(store, another.ok()));  // same type, distinct tags
+  CHECK_FALSE(Tag::create(store, TagType(FuncType({}, {ValKind::I32}))));
+
+  // A module importing a tag accepts a host tag of the same type.
+  Module module = compile(engine, "(module (import \"\" \"t\" (tag (param i32 f64))))");
+  CHECK(Instance::create(store, module, {tag.ok()}).has_value());
+  Module mismatched = compile(engine, "(module (import \"\" \"t\" (tag (param i64))))");
+  CHECK_FALSE(Instance::create(store, mismatched, {tag.ok()}).has_value());
+}
