@@ -357,6 +357,43 @@ Store::Store(Store&&) noexcept = default;
 Store& Store::operator=(Store&&) noexcept = default;
 Store::~Store() = default;
 
+void Store::limiter(int64_t memory_size, int64_t table_elements, int64_t instances, int64_t tables,
+                    int64_t memories) {
+  auto limits = std::make_shared<runtime::StoreLimits>();
+  if (memory_size >= 0) limits->memory_size = uint64_t(memory_size);
+  if (table_elements >= 0) limits->table_elements = uint64_t(table_elements);
+  if (instances >= 0) limits->instance_count = uint64_t(instances);
+  if (tables >= 0) limits->table_count = uint64_t(tables);
+  if (memories >= 0) limits->memory_count = uint64_t(memories);
+  state_->rt.set_limiter(std::move(limits));
+}
+
+namespace {
+// The embedder's limiter, as the runtime asks it.
+class EmbedderLimiter final : public runtime::ResourceLimiter {
+ public:
+  explicit EmbedderLimiter(std::shared_ptr<kiln::ResourceLimiter> limiter)
+      : limiter_(std::move(limiter)) {}
+  bool memory_growing(uint64_t current, uint64_t desired,
+                      std::optional<uint64_t> maximum) override {
+    return limiter_->memory_growing(current, desired, maximum);
+  }
+  bool table_growing(uint64_t current, uint64_t desired, std::optional<uint64_t> maximum) override {
+    return limiter_->table_growing(current, desired, maximum);
+  }
+  uint64_t instances() const override { return limiter_->instances(); }
+  uint64_t tables() const override { return limiter_->tables(); }
+  uint64_t memories() const override { return limiter_->memories(); }
+
+ private:
+  std::shared_ptr<kiln::ResourceLimiter> limiter_;  // not the runtime's base class
+};
+}  // namespace
+
+void Store::set_resource_limiter(std::shared_ptr<ResourceLimiter> limiter) {
+  state_->rt.set_limiter(std::make_shared<EmbedderLimiter>(std::move(limiter)));
+}
+
 Store::Context::Context(Store& store) : state_(store.state()) {}
 Store::Context::Context(Store* store) : state_(store->state()) {}
 Store::Context::Context(Caller& caller) : state_(caller.state()) {}
@@ -497,7 +534,7 @@ Result<uint64_t> Memory::grow(Store::Context cx, uint64_t delta) const {
   auto checked = detail::checked_store(cx, store_id_);
   if (!checked) return std::move(checked).err();
   runtime::Memory* memory = checked.ok()->memories[index_];
-  const uint64_t old = memory->grow(delta);
+  const uint64_t old = checked.ok()->rt.grow_memory(*memory, delta);
   if (old == UINT64_MAX) {
     return Error("failed to grow memory by " + std::to_string(delta) + " pages (size " +
                  std::to_string(memory->pages()) + ", maximum " +
@@ -570,7 +607,9 @@ Result<Table> Table::create(Store::Context cx, const TableType& type, const Val&
   rt.index_type = type.is_64() ? wasm::IndexType::I64 : wasm::IndexType::I32;
   uint64_t slot = 0;
   detail::val_to_slots(cx, init, &slot);
-  return store.table_handle(store.rt.new_table(rt, reinterpret_cast<void*>(slot)));
+  auto table = store.rt.new_table(rt, reinterpret_cast<void*>(slot));
+  if (!table) return std::move(table).err();
+  return store.table_handle(table.ok());
 }
 
 TableType Table::type(Store::Context cx) const {
@@ -607,7 +646,7 @@ Result<uint64_t> Table::grow(Store::Context cx, uint64_t delta, const Val& init)
   runtime::Table* table = checked.ok()->tables[index_];
   auto element = table_value(cx, *table, init);
   if (!element) return std::move(element).err();
-  const uint64_t old = table->grow(delta, element.ok());
+  const uint64_t old = checked.ok()->rt.grow_table(*table, delta, element.ok());
   if (old == UINT64_MAX)
     return Error("failed to grow table by " + std::to_string(delta) + " elements");
   return old;

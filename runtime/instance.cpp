@@ -32,7 +32,8 @@ Instance& instance_of(jit::VMContext* vmctx) {
 
 struct Builtins {
   static uint64_t memory_grow(jit::VMContext* vmctx, uint32_t memory, uint64_t delta) {
-    return instance_of(vmctx).memories_[memory]->grow(delta);
+    Instance& instance = instance_of(vmctx);
+    return instance.store().grow_memory(*instance.memories_[memory], delta);
   }
 
   static uint32_t memory_fill(jit::VMContext* vmctx, uint32_t memory, uint64_t dst, uint32_t value,
@@ -77,7 +78,8 @@ struct Builtins {
   }
 
   static uint64_t table_grow(jit::VMContext* vmctx, uint32_t table, void* init, uint64_t delta) {
-    return instance_of(vmctx).tables_[table]->grow(delta, init);
+    Instance& instance = instance_of(vmctx);
+    return instance.store().grow_table(*instance.tables_[table], delta, init);
   }
 
   static uint32_t table_fill(jit::VMContext* vmctx, uint32_t table, uint64_t dst, void* value,
@@ -300,17 +302,71 @@ Function Store::new_host_function(wasm::FuncType type, HostBody body) {
   return function;
 }
 
+uint64_t Store::grow_memory(Memory& memory, uint64_t delta_pages) {
+  const uint64_t pages = memory.pages();
+  if (delta_pages > memory.max_pages() - pages) return UINT64_MAX;  // past the type's maximum
+  const unsigned log2 = memory.type().page_size_log2;
+  // pages + delta <= max_pages, which fits the index type, so the byte count cannot overflow
+  // except for a 64-bit memory of 64 KiB pages near 2^48 pages: saturate then.
+  const uint64_t desired_pages = pages + delta_pages;
+  const uint64_t desired =
+      desired_pages > (UINT64_MAX >> log2) ? UINT64_MAX : desired_pages << log2;
+  std::optional<uint64_t> maximum;
+  if (memory.type().limits.max) maximum = *memory.type().limits.max << log2;
+  if (!limiter_->memory_growing(memory.size_bytes(), desired, maximum)) return UINT64_MAX;
+  return memory.grow(delta_pages);
+}
+
+uint64_t Store::grow_table(Table& table, uint64_t delta, void* init) {
+  const uint64_t size = table.size();
+  if (delta > table.max() - size) return UINT64_MAX;
+  if (!limiter_->table_growing(size, size + delta, table.type().limits.max)) return UINT64_MAX;
+  return table.grow(delta, init);
+}
+
+Result<void> Store::admit_memory(const wasm::MemoryType& type) {
+  if (memories_.size() >= limiter_->memories()) {
+    return Error("the store's limit of " + std::to_string(limiter_->memories()) +
+                 " memories is reached (limit: memories)");
+  }
+  const unsigned log2 = type.page_size_log2;
+  const uint64_t bytes =
+      type.limits.min > (UINT64_MAX >> log2) ? UINT64_MAX : type.limits.min << log2;
+  std::optional<uint64_t> maximum;
+  if (type.limits.max) maximum = *type.limits.max << log2;
+  if (!limiter_->memory_growing(0, bytes, maximum)) {
+    return Error("a memory of " + std::to_string(bytes) +
+                 " bytes exceeds the store's limit (limit: memory_size)");
+  }
+  return {};
+}
+
+Result<void> Store::admit_table(const wasm::TableType& type) {
+  if (tables_.size() >= limiter_->tables()) {
+    return Error("the store's limit of " + std::to_string(limiter_->tables()) +
+                 " tables is reached (limit: tables)");
+  }
+  if (!limiter_->table_growing(0, type.limits.min, type.limits.max)) {
+    return Error("a table of " + std::to_string(type.limits.min) +
+                 " elements exceeds the store's limit (limit: table_elements)");
+  }
+  return {};
+}
+
 Result<Memory*> Store::new_memory(const wasm::MemoryType& type) {
+  if (auto admitted = admit_memory(type); !admitted) return std::move(admitted).err();
   auto memory = Memory::create(type, engine_->config());
   if (!memory) return std::move(memory.err());
   memories_.push_back(std::move(memory.ok()));
   return memories_.back().get();
 }
 
-Table* Store::new_table(const wasm::TableType& type, void* init) {
+Result<Table*> Store::new_table(const wasm::TableType& type, void* init) {
+  if (auto admitted = admit_table(type); !admitted) return std::move(admitted).err();
   auto table = std::make_unique<Table>(type, CanonicalValType{type.element},
                                        engine_->config().max_table_elements);
-  table->grow(type.limits.min, init);
+  if (type.limits.min > table->max() || table->grow(type.limits.min, init) == UINT64_MAX)
+    return Error("cannot allocate a table of " + std::to_string(type.limits.min) + " elements");
   tables_.push_back(std::move(table));
   return tables_.back().get();
 }
@@ -620,6 +676,8 @@ struct InstanceBuilder {
       store.globals_.push_back(std::move(global));
     }
     for (const wasm::Table& definition : info.tables) {
+      if (auto admitted = store.admit_table(definition.type); !admitted)
+        return Failure::error(admitted.err().message());
       void* init = nullptr;
       if (definition.init) {
         auto value = evaluate(*definition.init);
@@ -638,6 +696,8 @@ struct InstanceBuilder {
       store.tables_.push_back(std::move(table));
     }
     for (size_t i = info.imported_memories; i < info.memories.size(); ++i) {
+      if (auto admitted = store.admit_memory(info.memories[i]); !admitted)
+        return Failure::error(admitted.err().message());
       auto memory = Memory::create(info.memories[i], store.engine().config());
       if (!memory) return Failure::error(memory.err().to_string());
       instance.memories_.push_back(memory.ok().get());
@@ -746,6 +806,10 @@ struct InstanceBuilder {
 
 Result<Instance*, Failure> Store::instantiate(std::shared_ptr<const Module> module,
                                               std::span<const Extern> imports) {
+  if (instances_.size() >= limiter_->instances()) {
+    return Failure::error("the store's limit of " + std::to_string(limiter_->instances()) +
+                          " instances is reached (limit: instances)");
+  }
   std::unique_ptr<Instance> instance(new Instance());
   instance->store_ = this;
   instance->module_ = module;

@@ -309,6 +309,42 @@ class Instance {
 // The result of a call: the result slots (v128 takes two).
 using CallResult = Result<std::vector<uint64_t>, Failure>;
 
+// Decides how far a store's memories and tables may grow and how many instances, tables and
+// memories it may hold (Wasmtime's ResourceLimiter). Asked before anything is allocated: a
+// refused memory.grow/table.grow returns -1 and changes nothing; a refused instantiation fails
+// with an error naming the limit.
+class ResourceLimiter {
+ public:
+  virtual ~ResourceLimiter() = default;
+  // Sizes in bytes for memories, in elements for tables; `maximum` is the type's, if any.
+  virtual bool memory_growing(uint64_t current, uint64_t desired,
+                              std::optional<uint64_t> maximum) = 0;
+  virtual bool table_growing(uint64_t current, uint64_t desired,
+                             std::optional<uint64_t> maximum) = 0;
+  virtual uint64_t instances() const = 0;
+  virtual uint64_t tables() const = 0;
+  virtual uint64_t memories() const = 0;
+};
+
+// The usual limiter: fixed limits, each optional (Wasmtime's defaults: sizes unlimited, 10,000
+// instances, tables and memories).
+class StoreLimits final : public ResourceLimiter {
+ public:
+  std::optional<uint64_t> memory_size;     // bytes, per memory
+  std::optional<uint64_t> table_elements;  // per table
+  uint64_t instance_count = 10000, table_count = 10000, memory_count = 10000;
+
+  bool memory_growing(uint64_t, uint64_t desired, std::optional<uint64_t>) override {
+    return !memory_size || desired <= *memory_size;
+  }
+  bool table_growing(uint64_t, uint64_t desired, std::optional<uint64_t>) override {
+    return !table_elements || desired <= *table_elements;
+  }
+  uint64_t instances() const override { return instance_count; }
+  uint64_t tables() const override { return table_count; }
+  uint64_t memories() const override { return memory_count; }
+};
+
 class Store {
  public:
   explicit Store(const Engine& engine);
@@ -341,16 +377,28 @@ class Store {
   Function new_host_function(wasm::FuncType type,
                              std::function<std::optional<TrapCode>(std::span<uint64_t>)> body);
   Result<Memory*> new_memory(const wasm::MemoryType& type);
-  Table* new_table(const wasm::TableType& type, void* init);  // abstract element types only
+  Result<Table*> new_table(const wasm::TableType& type, void* init);     // abstract elements only
   Global* new_global(wasm::ValType type, bool mutable_, uint64_t bits);  // abstract types only
-  Tag* new_tag(const wasm::FuncType& type);                               // abstract types only
+  Tag* new_tag(const wasm::FuncType& type);                              // abstract types only
+
+  // Limits (StoreLimits by default). The limiter decides every growth and every new object.
+  void set_limiter(std::shared_ptr<ResourceLimiter> limiter) { limiter_ = std::move(limiter); }
+  ResourceLimiter& limiter() const { return *limiter_; }
+  // memory.grow / table.grow as wasm sees them, through the limiter: the old size, or -1 (as
+  // uint64) with nothing changed.
+  uint64_t grow_memory(Memory& memory, uint64_t delta_pages);
+  uint64_t grow_table(Table& table, uint64_t delta, void* init);
 
  private:
   friend struct InstanceBuilder;
   void refresh_stack_limit();
+  // Whether one more memory/table of this initial size may be made; an error naming the limit.
+  Result<void> admit_memory(const wasm::MemoryType& type);
+  Result<void> admit_table(const wasm::TableType& type);
 
   const Engine* engine_;
   jit::VMStoreContext vm_{};
+  std::shared_ptr<ResourceLimiter> limiter_ = std::make_shared<StoreLimits>();
   // Declared before the objects that may hold references into it, so it outlives them.
   GcHeap gc_heap_;
   std::deque<std::unique_ptr<Instance>> instances_;

@@ -44,6 +44,22 @@ class Val;
 template <typename Params, typename Results>
 class TypedFunc;
 
+// Kiln: an embedder's own limits, asked before any memory or table grows and before any
+// instance, table or memory is made (as Wasmtime's ResourceLimiter). A refused memory.grow or
+// table.grow returns -1 to wasm and changes nothing; a refused instantiation is an error.
+class ResourceLimiter {
+ public:
+  virtual ~ResourceLimiter() = default;
+  // Sizes in bytes for memories, in elements for tables; `maximum` is the type's, if any.
+  virtual bool memory_growing(uint64_t current, uint64_t desired,
+                              std::optional<uint64_t> maximum) = 0;
+  virtual bool table_growing(uint64_t current, uint64_t desired,
+                             std::optional<uint64_t> maximum) = 0;
+  virtual uint64_t instances() const { return 10000; }
+  virtual uint64_t tables() const { return 10000; }
+  virtual uint64_t memories() const { return 10000; }
+};
+
 class Store {
  public:
   explicit Store(const Engine& engine);
@@ -80,6 +96,13 @@ class Store {
 
   Context context() { return Context(this); }
   Result<std::monostate> gc() { return context().gc(); }
+
+  // Limits: bytes per memory, elements per table, and counts of instances, tables and memories
+  // (a negative value keeps the default: sizes unlimited, 10,000 of each object).
+  void limiter(int64_t memory_size, int64_t table_elements, int64_t instances, int64_t tables,
+               int64_t memories);
+  // Kiln: the embedder decides per request instead.
+  void set_resource_limiter(std::shared_ptr<ResourceLimiter> limiter);
 
   detail::StoreState* state() const { return state_.get(); }
 
