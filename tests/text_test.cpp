@@ -534,6 +534,15 @@ TEST_CASE("unknown tokens and misplaced tokens are told apart", "[text]") {
   CHECK(starts("(func) \xff", "malformed UTF-8 encoding"));
 }
 
+// Found by the wast fuzzer: the message named the import's kind by reading the keyword's view
+// of the source as a C string, past its end.
+TEST_CASE("an import after a definition names the kind exactly", "[text]") {
+  CHECK(error_of("(func) (table (import \"a\" \"b\") 1 funcref) (global i32 (i32.const 0))") ==
+        "<input>:1:9: import after function (table)");
+  CHECK(error_of("(memory 1) (global (import \"a\" \"b\") i32)") ==
+        "<input>:1:13: import after memory (global)");
+}
+
 TEST_CASE("memory limits follow the memory64 switch", "[text]") {
   // With memory64, i32 limits are u64 literals (range is the validator's "memory size");
   // without it, the grammar has u32 limits, as the threads proposal's tests expect.

@@ -1059,10 +1059,10 @@ bool ModuleParser::scan_fields(size_t begin, bool bare, size_t& end) {
       if (peek_is(Tok::Id, ahead)) return id_name(peek(ahead), name);
       return true;
     };
-    auto note_import = [&](const char* what) -> bool {
+    auto note_import = [&](std::string_view what) -> bool {
       if (last_definition_)
-        return fail_at(keyword_token.offset,
-                       std::string("import after ") + last_definition_ + " (" + what + ")");
+        return fail_at(keyword_token.offset, std::string("import after ") + last_definition_ +
+                                                 " (" + std::string(what) + ")");
       return true;
     };
     std::string_view name;
@@ -1127,7 +1127,8 @@ bool ModuleParser::scan_fields(size_t begin, bool bare, size_t& end) {
       bool is64 = peek_keyword("i64");
       pos_ = saved;
       if (imported) {
-        if (!note_import(keyword == "func" ? "function" : keyword.data())) return false;
+        // `keyword` views the source: never read it as a C string (it is not terminated).
+        if (!note_import(keyword == "func" ? std::string_view("function") : keyword)) return false;
       } else {
         last_definition_ = keyword == "func"     ? "function"
                            : keyword == "table"  ? "table"
