@@ -73,6 +73,9 @@ class OperatorReader {
 
   bool at_end() const { return reader_.at_end(); }
   size_t offset() const { return reader_.offset(); }
+  // Continues reading at `offset` (inside the range), e.g. after a caller decoded some
+  // operators itself.
+  void seek(size_t offset) { reader_.seek(offset); }
   Result<void> read(Operator& out);
 
  private:

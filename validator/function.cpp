@@ -5,6 +5,7 @@
 // depends on the memory); everything else is a handler selected by the operator's encoding.
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <string>
 
 #include "validator/validator.hpp"
@@ -354,8 +355,113 @@ uint8_t lanes_of_shape(std::string_view mnemonic) {
   return 0;
 }
 
+// The kinds of FastOp (validator.hpp): one-byte operators that validate_body types straight
+// from the bytes. kFastSlow must stay 0 (a default FastOp is slow).
+enum FastKind : uint8_t {
+  kFastSlow = 0,
+  kFastNop,
+  kFastUnary,   // pop0 -> push
+  kFastBinary,  // pop0 pop1 -> push
+  kFastI32Const,
+  kFastI64Const,
+  kFastF32Const,
+  kFastF64Const,
+  kFastLoad,   // address -> push
+  kFastStore,  // address pop1 ->
+  kFastLocalGet,
+  kFastLocalSet,
+  kFastLocalTee,
+  kFastGlobalGet,
+  kFastGlobalSet,
+  kFastBlock,
+  kFastLoop,
+  kFastIf,
+  kFastElse,
+  kFastEnd,
+  kFastBr,
+  kFastBrIf,
+  kFastReturn,
+  kFastCall,
+  kFastCallIndirect,
+  kFastDrop,
+  kFastSelect,
+  kFastUnreachable,
+};
+
+// The fast entry of a one-byte operator, from its rule; kFastSlow when it has none.
+FastOp fast_op_of(const OpcodeInfo& info, const OpRule& rule) {
+  FastOp fast;
+  auto kind_of = [&](Handler handler) -> FastKind {
+    switch (handler) {
+      case kUnreachable:
+        return kFastUnreachable;
+      case kBlock:
+        return kFastBlock;
+      case kLoop:
+        return kFastLoop;
+      case kIf:
+        return kFastIf;
+      case kElse:
+        return kFastElse;
+      case kEnd:
+        return kFastEnd;
+      case kBr:
+        return kFastBr;
+      case kBrIf:
+        return kFastBrIf;
+      case kReturn:
+        return kFastReturn;
+      case kCall:
+        return kFastCall;
+      case kCallIndirect:
+        return kFastCallIndirect;
+      case kDrop:
+        return kFastDrop;
+      case kSelect:
+        return kFastSelect;
+      case kLocalGet:
+        return kFastLocalGet;
+      case kLocalSet:
+        return kFastLocalSet;
+      case kLocalTee:
+        return kFastLocalTee;
+      case kGlobalGet:
+        return kFastGlobalGet;
+      case kGlobalSet:
+        return kFastGlobalSet;
+      default:
+        return kFastSlow;
+    }
+  };
+  if (info.prefix != 0) return fast;
+  if (rule.handler == kSimple && rule.numeric_only) {
+    if (info.imm == ImmKind::None) {
+      if (rule.pop_count == 0 && rule.push_count == 0) fast.kind = kFastNop;
+      if (rule.pop_count == 1 && rule.push_count == 1) fast.kind = kFastUnary;
+      if (rule.pop_count == 2 && rule.push_count == 1) fast.kind = kFastBinary;
+    } else if (rule.pop_count == 0 && rule.push_count == 1) {
+      if (info.imm == ImmKind::I32) fast.kind = kFastI32Const;
+      if (info.imm == ImmKind::I64) fast.kind = kFastI64Const;
+      if (info.imm == ImmKind::F32) fast.kind = kFastF32Const;
+      if (info.imm == ImmKind::F64) fast.kind = kFastF64Const;
+    }
+  } else if (rule.handler == kMemory && !rule.atomic && info.imm == ImmKind::MemArg) {
+    if (rule.pop_count == 1 && rule.push_count == 1) fast.kind = kFastLoad;
+    if (rule.pop_count == 2 && rule.push_count == 0) fast.kind = kFastStore;
+    fast.align_limit = uint8_t(std::countr_zero(unsigned(rule.natural_bytes)));
+  } else {
+    fast.kind = kind_of(Handler(rule.handler));
+  }
+  if (rule.pop_count > 0) fast.pop0 = rule.pops[0].kind;
+  if (rule.pop_count > 1) fast.pop1 = rule.pops[1].kind;
+  if (rule.push_count > 0) fast.push = rule.pushes[0].kind;
+  return fast;
+}
+
 struct RuleTable {
   std::vector<OpRule> rules;
+  std::array<FastOp, 256> fast{};  // by opcode byte
+  std::array<Proposal, 256> fast_proposal{};
   RuleTable() {
     auto ops = all_opcodes();
     rules.resize(ops.size());
@@ -389,6 +495,11 @@ struct RuleTable {
       } else if (info.imm == ImmKind::Shuffle) {
         rule.handler = kShuffle;
       }
+    }
+    for (const OpcodeInfo& info : ops) {
+      if (info.prefix != 0) continue;
+      fast[info.code] = fast_op_of(info, rules[size_t(info.op)]);
+      fast_proposal[info.code] = info.proposal;
     }
   }
 };
@@ -450,6 +561,10 @@ FuncValidator::FuncValidator(const ModuleTypes& types)
     : types_(types), module_(types.module()), rules_(rule_table().rules.data()) {
   for (unsigned p = 0; p < 32; ++p)
     if (types.features().has(Proposal(p))) enabled_proposals_ |= uint32_t(1) << p;
+  // Operators of proposals that are off keep the general path, which reports them.
+  const RuleTable& table = rule_table();
+  for (size_t byte = 0; byte < 256; ++byte)
+    if (types.features().has(table.fast_proposal[byte])) fast_ops_[byte] = table.fast[byte];
   stack_.reserve(256);
   frames_.reserve(32);
   init_log_.reserve(16);
@@ -834,6 +949,333 @@ bool FuncValidator::top_matches_numeric(std::span<const ValType> types, size_t s
   for (size_t i = 0; i < types.size(); ++i)
     if (types[i].is_ref() || base[i].kind != types[i].kind) return false;
   return true;
+}
+
+// ---- The fused loop -------------------------------------------------------------------------
+
+namespace {
+
+// A u32 LEB128 of at most four bytes (below 2^28: the fifth byte has range checks of its own,
+// left to the general path). Advances `p` and returns true, or leaves it and returns false.
+inline bool read_short_u32(const uint8_t*& p, const uint8_t* end, uint32_t& value) {
+  if (p < end && p[0] < 0x80) [[likely]] {
+    value = p[0];
+    ++p;
+    return true;
+  }
+  uint32_t result = 0;
+  for (unsigned i = 0; i < 4 && p + i < end; ++i) {
+    result |= uint32_t(p[i] & 0x7F) << (7 * i);
+    if (!(p[i] & 0x80)) {
+      value = result;
+      p += i + 1;
+      return true;
+    }
+  }
+  return false;
+}
+
+// Skips a LEB128 that ends within `max_bytes` bytes (fewer than the type's longest encoding,
+// whose last byte has range checks of its own).
+inline bool skip_short_leb(const uint8_t*& p, const uint8_t* end, unsigned max_bytes) {
+  for (unsigned i = 0; i < max_bytes && p + i < end; ++i) {
+    if (!(p[i] & 0x80)) {
+      p += i + 1;
+      return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
+Result<void> FuncValidator::validate_body(std::span<const uint8_t> bytes, ByteRange code) {
+  const uint8_t* const base = bytes.data();
+  const uint8_t* p = base + std::min<size_t>(code.offset, bytes.size());
+  const uint8_t* const end = base + std::min<size_t>(size_t(code.offset) + code.size, bytes.size());
+  const ValKind memory0_address = module_.memories.empty() ? ValKind::Bottom
+                                  : module_.memories[0].index_type == IndexType::I64 ? ValKind::I64
+                                                                                     : ValKind::I32;
+  OperatorReader reader(bytes, code);
+  Operator op;
+
+  // Every case either types its operator completely and continues with the next one, or breaks
+  // out to the general path without having changed anything.
+  while (p < end && !ended_) {
+    const FastOp fast = fast_ops_[*p];
+    ControlFrame& frame = frames_.back();
+    const size_t size = stack_.size();
+    const uint8_t* q = p + 1;  // after the opcode
+    switch (FastKind(fast.kind)) {
+      case kFastSlow:
+        break;
+      case kFastNop:
+        p = q;
+        continue;
+      case kFastUnary:
+        if (size > frame.height && stack_[size - 1].kind == fast.pop0) {
+          stack_[size - 1] = ValType{fast.push};
+          p = q;
+          continue;
+        }
+        break;
+      case kFastBinary:
+        if (size >= frame.height + 2 && stack_[size - 2].kind == fast.pop0 &&
+            stack_[size - 1].kind == fast.pop1) {
+          stack_.shrink_to(size - 1);
+          stack_[size - 2] = ValType{fast.push};
+          p = q;
+          continue;
+        }
+        break;
+      case kFastI32Const:
+      case kFastI64Const:
+        if (skip_short_leb(q, end, fast.kind == kFastI32Const ? 4 : 9)) {
+          stack_.push_back(ValType{fast.push});
+          p = q;
+          continue;
+        }
+        break;
+      case kFastF32Const:
+      case kFastF64Const: {
+        size_t width = fast.kind == kFastF32Const ? 4 : 8;
+        if (size_t(end - q) >= width) {
+          stack_.push_back(ValType{fast.push});
+          p = q + width;
+          continue;
+        }
+        break;
+      }
+      case kFastLoad:
+      case kFastStore: {
+        // memarg: an alignment below 0x40 in one byte (no memory index: memory 0), an offset
+        // below 2^28 (fits every memory).
+        uint32_t offset;
+        if (q >= end || *q > fast.align_limit) break;
+        ++q;
+        if (!read_short_u32(q, end, offset) || memory0_address == ValKind::Bottom) break;
+        if (fast.kind == kFastLoad) {
+          if (size > frame.height && stack_[size - 1].kind == memory0_address) {
+            stack_[size - 1] = ValType{fast.push};
+            p = q;
+            continue;
+          }
+        } else if (size >= frame.height + 2 && stack_[size - 2].kind == memory0_address &&
+                   stack_[size - 1].kind == fast.pop1) {
+          stack_.shrink_to(size - 2);
+          p = q;
+          continue;
+        }
+        break;
+      }
+      case kFastLocalGet: {
+        uint32_t index;
+        if (read_short_u32(q, end, index) && index < locals_.size() && local_initialized_[index]) {
+          stack_.push_back(locals_[index]);
+          p = q;
+          continue;
+        }
+        break;
+      }
+      case kFastLocalSet:
+      case kFastLocalTee: {
+        uint32_t index;
+        if (read_short_u32(q, end, index) && index < locals_.size() && size > frame.height &&
+            local_initialized_[index] && !locals_[index].is_ref() &&
+            stack_[size - 1].kind == locals_[index].kind) {
+          if (fast.kind == kFastLocalSet) stack_.pop_back();
+          p = q;
+          continue;
+        }
+        break;
+      }
+      case kFastGlobalGet: {
+        uint32_t index;
+        if (read_short_u32(q, end, index) && index < module_.global_types.size()) {
+          stack_.push_back(module_.global_types[index].type);
+          p = q;
+          continue;
+        }
+        break;
+      }
+      case kFastGlobalSet: {
+        uint32_t index;
+        if (read_short_u32(q, end, index) && index < module_.global_types.size() &&
+            size > frame.height) {
+          const GlobalType& global = module_.global_types[index];
+          if (global.mutable_ && !global.type.is_ref() &&
+              stack_[size - 1].kind == global.type.kind) {
+            stack_.pop_back();
+            p = q;
+            continue;
+          }
+        }
+        break;
+      }
+      case kFastBlock:
+      case kFastLoop:
+      case kFastIf: {
+        // Block types of one byte: empty or a number type.
+        if (q >= end || frames_.size() >= kMaxControlDepth) break;
+        ControlFrame next;
+        const uint8_t type = *q;
+        if (type == 0x40) {
+          next.block.kind = BlockType::Kind::Empty;
+        } else if (type == uint8_t(ValKind::I32) || type == uint8_t(ValKind::I64) ||
+                   type == uint8_t(ValKind::F32) || type == uint8_t(ValKind::F64)) {
+          next.block.kind = BlockType::Kind::Value;
+          next.block.value = ValType{ValKind(type)};
+        } else {
+          break;
+        }
+        size_t height = size;
+        if (fast.kind == kFastIf) {
+          if (size <= frame.height || stack_[size - 1].kind != ValKind::I32) break;
+          stack_.pop_back();
+          --height;
+        }
+        next.kind = fast.kind == kFastBlock  ? FrameKind::Block
+                    : fast.kind == kFastLoop ? FrameKind::Loop
+                                             : FrameKind::If;
+        next.offset = uint32_t(p - base);
+        next.height = uint32_t(height);
+        next.init_height = uint32_t(init_log_.size());
+        frames_.push_back(next);
+        p = q + 1;
+        continue;
+      }
+      case kFastElse: {
+        auto results = frame.results();
+        if (frame.kind == FrameKind::If && size == frame.height + results.size() &&
+            top_matches_numeric(results, 0)) {
+          stack_.shrink_to(frame.height);
+          undo_local_inits(frame.init_height);
+          frame.kind = FrameKind::Else;
+          frame.unreachable = false;
+          push_values(frame.params());
+          p = q;
+          continue;
+        }
+        break;
+      }
+      case kFastEnd: {
+        // A block ending with exactly its numeric results, which stay where they are. An `if`
+        // without else must pass its params through: only the empty one is taken here, and the
+        // function's own end is left to visit().
+        auto results = frame.results();
+        if (frames_.size() > 1 &&
+            (frame.kind != FrameKind::If || frame.block.kind == BlockType::Kind::Empty) &&
+            init_log_.size() == frame.init_height && size == frame.height + results.size() &&
+            top_matches_numeric(results, 0)) {
+          frames_.pop_back();
+          p = q;
+          continue;
+        }
+        break;
+      }
+      case kFastBr: {
+        uint32_t depth;
+        if (read_short_u32(q, end, depth) && depth < frames_.size() &&
+            top_matches_numeric(frames_[frames_.size() - 1 - depth].label_types(), 0)) {
+          set_unreachable();
+          p = q;
+          continue;
+        }
+        break;
+      }
+      case kFastBrIf: {
+        uint32_t depth;
+        if (read_short_u32(q, end, depth) && depth < frames_.size() && size > frame.height &&
+            stack_[size - 1].kind == ValKind::I32 &&
+            top_matches_numeric(frames_[frames_.size() - 1 - depth].label_types(), 1)) {
+          stack_.pop_back();
+          p = q;
+          continue;
+        }
+        break;
+      }
+      case kFastReturn:
+        if (top_matches_numeric(func_results_, 0)) {
+          set_unreachable();
+          p = q;
+          continue;
+        }
+        break;
+      case kFastCall: {
+        uint32_t index;
+        if (!read_short_u32(q, end, index) || index >= module_.func_types.size()) break;
+        const FuncType& callee = module_.func_type_of(index);
+        if (!top_matches_numeric(callee.params, 0)) break;
+        stack_.shrink_to(size - callee.params.size());
+        stack_.append(callee.results);
+        p = q;
+        continue;
+      }
+      case kFastCallIndirect: {
+        uint32_t type_index, table;
+        if (!read_short_u32(q, end, type_index) || !read_short_u32(q, end, table) ||
+            table >= module_.table_types.size() || type_index >= module_.types.size())
+          break;
+        const TableType& table_type = module_.table_types[table];
+        const SubType& callee = module_.types[type_index];
+        // Tables of (ref null? func): what call_indirect needs without a subtype walk.
+        if (!table_type.element.is_ref() || table_type.element.heap.kind != HeapKind::Func ||
+            callee.kind != CompositeKind::Func)
+          break;
+        ValKind index_kind = table_type.index_type == IndexType::I64 ? ValKind::I64 : ValKind::I32;
+        if (size <= frame.height || stack_[size - 1].kind != index_kind ||
+            !top_matches_numeric(callee.func.params, 1))
+          break;
+        stack_.shrink_to(size - 1 - callee.func.params.size());
+        stack_.append(callee.func.results);
+        p = q;
+        continue;
+      }
+      case kFastDrop:
+        if (size > frame.height) {
+          stack_.pop_back();
+          p = q;
+          continue;
+        }
+        break;
+      case kFastSelect:
+        if (size >= frame.height + 3 && stack_[size - 1].kind == ValKind::I32 &&
+            stack_[size - 3].kind == stack_[size - 2].kind &&
+            is_numeric_or_vector(stack_[size - 2])) {
+          stack_.shrink_to(size - 2);
+          p = q;
+          continue;
+        }
+        break;
+      case kFastUnreachable:
+        set_unreachable();
+        p = q;
+        continue;
+    }
+
+    // The general path, from the opcode: decode, then type.
+    reader.seek(size_t(p - base));
+    if (auto r = reader.read(op); !r) {
+      // An operator cut off by the end of its body: the body is a sized part of the code
+      // section, and the binary format's wording for that is the section's.
+      if (r.err().message() == "unexpected end")
+        return Error("unexpected end of section or function", r.err().offset().value_or(0));
+      return r;
+    }
+    if (auto r = visit(op); !r) return r;
+    p = base + reader.offset();
+  }
+  // Anything after the function's final end: the general path reports it.
+  if (p < end) {
+    reader.seek(size_t(p - base));
+    if (auto r = reader.read(op); !r) {
+      if (r.err().message() == "unexpected end")
+        return Error("unexpected end of section or function", r.err().offset().value_or(0));
+      return r;
+    }
+    if (auto r = visit(op); !r) return r;
+  }
+  return finish(code.end());
 }
 
 Result<void> FuncValidator::visit_slow(const Operator& op, const OpRule& rule) {

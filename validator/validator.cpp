@@ -247,19 +247,7 @@ Result<void> validate_function_body(const ModuleTypes& types, uint32_t defined_i
     Error error = std::move(r).err();
     return Error(error.message(), body.range.offset);
   }
-  OperatorReader reader(bytes, body.code);
-  Operator op;
-  while (!reader.at_end()) {
-    if (auto r = reader.read(op); !r) {
-      // An operator cut off by the end of its body: the body is a sized part of the code
-      // section, and the binary format's wording for that is the section's.
-      if (r.err().message() == "unexpected end")
-        return Error("unexpected end of section or function", r.err().offset().value_or(0));
-      return r;
-    }
-    if (auto r = validator.visit(op); !r) return r;
-  }
-  return validator.finish(body.code.end());
+  return validator.validate_body(bytes, body.code);
 }
 
 Result<void> validate_module(const ModuleInfo& module, std::span<const uint8_t> bytes,

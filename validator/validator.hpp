@@ -15,6 +15,7 @@
 //   v.finish();
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -167,6 +168,17 @@ struct ControlFrame {
 
 struct OpRule;  // per-opcode typing, precomputed from the opcode table
 
+// How FuncValidator::validate_body types a one-byte opcode straight from the bytes: one entry
+// per byte value, derived from the opcode table (see function.cpp). `kind` 0 means "decode it
+// with OperatorReader and type it with visit()".
+struct FastOp {
+  uint8_t kind = 0;
+  ValKind pop0 = ValKind::Bottom;  // operand types (numeric), deepest first
+  ValKind pop1 = ValKind::Bottom;
+  ValKind push = ValKind::Bottom;  // the result type (numeric), if any
+  uint8_t align_limit = 0;         // memory accesses: log2 of the natural alignment
+};
+
 // The operand stack: a plain growable array whose push/pop stay inline on the hot path.
 class OperandStack {
  public:
@@ -220,6 +232,12 @@ class FuncValidator {
   void reset_const_expr(ValType result, uint32_t visible_globals);
 
   Result<void> visit(const Operator& op);
+  // Decodes and types the operators of one function body (after reset()) and checks its end:
+  // the same result as OperatorReader::read + visit() over every operator, in one loop. The
+  // frequent one-byte operators are typed straight from the bytes through a dense table; any
+  // other operator, and any operator the fast path is not sure of (errors included), goes
+  // through OperatorReader + visit(), so messages and offsets are exactly theirs.
+  Result<void> validate_body(std::span<const uint8_t> bytes, ByteRange code);
   // Checks that the body ended exactly with the function's final `end`.
   Result<void> finish(uint32_t end_offset);
 
@@ -272,7 +290,8 @@ class FuncValidator {
   const ModuleTypes& types_;
   const ModuleInfo& module_;
   const OpRule* rules_;
-  uint32_t enabled_proposals_ = 0;  // bit per Proposal
+  std::array<FastOp, 256> fast_ops_{};  // by first byte; proposals not enabled stay slow
+  uint32_t enabled_proposals_ = 0;      // bit per Proposal
   uint32_t br_table_mark_ = 0;
   OperandStack stack_;
   std::vector<ControlFrame> frames_;
