@@ -727,3 +727,287 @@ TEST_CASE("a hand-built ModuleInfo validates, and reachability follows branches"
   CHECK(bool(v.finish(uint32_t(code.size()))));
   CHECK(bool(validate_function_body(types.ok(), 0, v)));
 }
+
+namespace {
+
+// Validates every body of `module` twice, through validate_body (the fused loop with its fast
+// paths) and through OperatorReader::read + FuncValidator::visit (the general path), requires the
+// two to agree to the byte offset, and returns "" or the first failure's message.
+std::string both_paths(const ModuleBytes& module,
+                       const Features& features = Features::everything()) {
+  Bytes bytes = module.build();
+  auto info = decode_module(bytes, features);
+  if (!info) return "decode: " + info.err().message();
+  auto types = validate_module_sections(info.ok(), bytes, features);
+  if (!types) return "sections: " + types.err().message();
+  FuncValidator fused(types.ok());
+  FuncValidator general(types.ok());
+  for (uint32_t i = 0; i < info.ok().bodies.size(); ++i) {
+    const FunctionBody& body = info.ok().bodies[i];
+    Result<void> expected = [&]() -> Result<void> {
+      if (auto r = general.reset(info.ok().imported_funcs + i, body.locals); !r) return r;
+      OperatorReader reader(bytes, body.code);
+      Operator op;
+      while (!reader.at_end()) {
+        if (auto r = reader.read(op); !r) {
+          if (r.err().message() == "unexpected end")
+            return Error("unexpected end of section or function", *r.err().offset());
+          return r;
+        }
+        if (auto r = general.visit(op); !r) return r;
+      }
+      return general.finish(body.code.end());
+    }();
+    Result<void> actual = validate_function_body(types.ok(), i, fused);
+    INFO("defined function " << i);
+    REQUIRE(bool(actual) == bool(expected));
+    if (!actual) {
+      REQUIRE(actual.err().to_string() == expected.err().to_string());
+      return actual.err().message();
+    }
+  }
+  return "";
+}
+
+// One function [params] -> [results] over one page of memory (memory32 unless `memory64`).
+std::string both_body(Bytes params, Bytes results, Bytes code, std::vector<Bytes> locals = {},
+                      const Features& features = Features::everything(), bool memory64 = false) {
+  ModuleBytes m;
+  m.types.push_back(func_type(params, results));
+  m.memories.push_back({uint8_t(memory64 ? 0x04 : 0x00), 0x01});
+  m.func(0, code, locals);
+  return both_paths(m, features);
+}
+
+Bytes padded_leb(uint64_t value, size_t length) {  // unsigned, `length` bytes
+  Bytes out;
+  for (size_t i = 0; i < length; ++i) {
+    uint8_t byte = value & 0x7F;
+    value >>= 7;
+    if (i + 1 < length) byte |= 0x80;
+    out.push_back(byte);
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("validate_body's fast paths: LEB immediates of every length", "[validator][fast]") {
+  // local indices: one byte, two bytes (the 200th local), padded to five, too large, too long
+  std::vector<Bytes> many = {local_run(300, {I32})};
+  CHECK(both_body({}, {}, cat({{0x20}, leb(200), {0x1A, 0x0B}}), many) == "");
+  CHECK(both_body({}, {}, cat({{0x20}, padded_leb(7, 5), {0x1A, 0x0B}}), many) == "");
+  CHECK(both_body({}, {}, cat({{0x20}, padded_leb(299, 4), {0x21}, padded_leb(1, 5), {0x0B}}),
+                  many) == "");
+  CHECK(both_body({}, {}, {0x20, 0x80, 0x80, 0x80, 0x80, 0x10, 0x1A, 0x0B}, many) ==
+        "integer too large");
+  CHECK(both_body({}, {}, {0x20, 0x80, 0x80, 0x80, 0x80, 0x80, 0x00, 0x1A, 0x0B}, many) ==
+        "integer representation too long");
+  CHECK(both_body({}, {}, cat({{0x20}, leb(300), {0x1A, 0x0B}}), many) == "unknown local 300");
+  // the same with more than eight bytes left after the index (read from one word)
+  const Bytes nops(10, 0x01);
+  CHECK(both_body({}, {}, cat({{0x20}, padded_leb(7, 5), {0x1A}, nops, {0x0B}}), many) == "");
+  CHECK(both_body({}, {}, cat({{0x20, 0x80, 0x80, 0x80, 0x80, 0x10, 0x1A}, nops, {0x0B}}), many) ==
+        "integer too large");
+  CHECK(both_body({}, {}, cat({{0x20, 0x80, 0x80, 0x80, 0x80, 0x80, 0x00, 0x1A}, nops, {0x0B}}),
+                  many) == "integer representation too long");
+  CHECK(both_body({}, {}, cat({{0x20}, padded_leb(299, 2), {0x1A}, nops, {0x0B}}), many) == "");
+  CHECK(both_body({}, {}, cat({{0x20}, padded_leb(300, 3), {0x1A}, nops, {0x0B}}), many) ==
+        "unknown local 300");
+  CHECK(both_body({}, {I32}, cat({{0x41, 0x80, 0x80, 0x80, 0x80, 0x70}, nops, {0x0B}})) ==
+        "integer too large");
+  CHECK(both_body({}, {I32}, cat({{0x41, 0xFF, 0xFF, 0xFF, 0xFF, 0x7F}, nops, {0x0B}})) == "");
+  CHECK(both_body({}, {I32}, cat({{0x41, 0xFF, 0xFF, 0xFF, 0x7F}, nops, {0x0B}})) == "");
+  CHECK(both_body({}, {I64}, cat({{0x42}, Bytes(9, 0x80), {0x01}, nops, {0x0B}})) ==
+        "integer too large");
+  CHECK(both_body({}, {I64}, cat({{0x42}, Bytes(7, 0xFF), {0x7F}, nops, {0x0B}})) == "");
+  CHECK(both_body({}, {}, cat({{0x41, 0, 0x28, 2}, padded_leb(16, 5), {0x1A}, nops, {0x0B}})) ==
+        "");
+  CHECK(both_body({}, {}, cat({{0x41, 0, 0x28, 2}, leb(0x100000000), {0x1A}, nops, {0x0B}})) ==
+        "offset out of range");
+  // the same near the end of the body (fewer than eight bytes left) and far from it
+  CHECK(both_body({}, {}, cat({{0x20}, padded_leb(3, 3), {0x1A, 0x0B}}), many) == "");
+  CHECK(both_body({}, {},
+                  cat({{0x20},
+                       padded_leb(3, 3),
+                       {0x1A, 0x01, 0x01, 0x01, 0x01, 0x01, 0x01, 0x01, 0x01, 0x0B}}),
+                  many) == "");
+  // an index that swallows the body's final end (the decoder checks only that the last byte is
+  // an end)
+  CHECK(both_body({}, {}, {0x20, 0x80, 0x0B}, many) == "unknown local 1408");
+  CHECK(both_body({}, {}, {0x20, 0x01, 0x1A, 0x20, 0x80, 0x80, 0x0B}, many) ==
+        "unknown local 180224");
+
+  // i32.const: padded and sign-extended forms, and the fifth byte's range checks
+  CHECK(both_body({}, {I32}, {0x41, 0xFF, 0xFF, 0xFF, 0xFF, 0x7F, 0x0B}) == "");
+  CHECK(both_body({}, {I32}, {0x41, 0x80, 0x80, 0x80, 0x80, 0x00, 0x0B}) == "");
+  CHECK(both_body({}, {I32}, {0x41, 0x80, 0x80, 0x80, 0x80, 0x70, 0x0B}) == "integer too large");
+  CHECK(both_body({}, {I32}, {0x41, 0xFF, 0xFF, 0xFF, 0xFF, 0x07, 0x0B}) == "");
+  CHECK(both_body({}, {I32}, {0x41, 0xFF, 0xFF, 0xFF, 0xFF, 0x0F, 0x0B}) == "integer too large");
+  CHECK(both_body({}, {I32}, {0x41, 0xFF, 0xFF, 0xFF, 0xFF, 0x4F, 0x0B}) == "integer too large");
+  CHECK(both_body({}, {I32}, {0x41, 0x80, 0x80, 0x80, 0x80, 0x80, 0x00, 0x0B}) ==
+        "integer representation too long");
+  // i64.const: up to ten bytes, whose last holds one value bit and the sign
+  CHECK(both_body({}, {I64}, cat({{0x42}, Bytes(9, 0x80), {0x00, 0x0B}})) == "");
+  CHECK(both_body({}, {I64}, cat({{0x42}, Bytes(9, 0xFF), {0x7F, 0x0B}})) == "");
+  CHECK(both_body({}, {I64}, cat({{0x42}, Bytes(9, 0x80), {0x01, 0x0B}})) == "integer too large");
+  CHECK(both_body({}, {I64}, cat({{0x42}, Bytes(8, 0x80), {0x00, 0x0B}})) == "");
+  CHECK(both_body({}, {I64}, cat({{0x42}, Bytes(7, 0x80), {0x00, 0x0B}})) == "");
+  CHECK(both_body({}, {I64}, cat({{0x42}, Bytes(10, 0x80), {0x00, 0x0B}})) ==
+        "integer representation too long");
+  // f32/f64.const cut off
+  CHECK(both_body({}, {F32}, {0x43, 0, 0, 0, 0, 0x0B}) == "");
+  CHECK(both_body({}, {F64}, {0x44, 0, 0, 0, 0x0B}) == "unexpected end of section or function");
+}
+
+TEST_CASE("validate_body's fast paths: memory accesses", "[validator][fast]") {
+  const Bytes addr = {0x41, 0};
+  // alignment: natural, too large, with the memory-index flag (multi-memory)
+  CHECK(both_body({}, {}, cat({addr, {0x28, 2, 0, 0x1A, 0x0B}})) == "");
+  CHECK(both_body({}, {}, cat({addr, {0x2D, 1, 0, 0x1A, 0x0B}})) ==
+        "alignment must not be larger than natural");
+  CHECK(both_body({}, {}, cat({addr, {0x28, 0x42, 0, 0, 0x1A, 0x0B}})) == "");
+  CHECK(both_body({}, {}, cat({addr, {0x28, 0x80, 0x00, 0, 0x1A, 0x0B}})) == "");  // padded flags
+  // offsets: padded, the largest a 32-bit memory takes, one more, six bytes for a small value
+  CHECK(both_body({}, {}, cat({addr, {0x28, 2}, padded_leb(16, 5), {0x1A, 0x0B}})) == "");
+  CHECK(both_body({}, {}, cat({addr, {0x28, 2}, leb(0xFFFFFFFF), {0x1A, 0x0B}})) == "");
+  CHECK(both_body({}, {}, cat({addr, {0x28, 2}, leb(0x100000000), {0x1A, 0x0B}})) ==
+        "offset out of range");
+  CHECK(both_body({}, {}, cat({addr, {0x28, 2}, padded_leb(16, 7), {0x1A, 0x0B}})) == "");
+  // memory64: i64 addresses, any u64 offset
+  CHECK(both_body({}, {}, cat({{0x42, 0, 0x28, 2}, leb(uint64_t(1) << 40), {0x1A, 0x0B}}), {},
+                  Features::everything(), true) == "");
+  CHECK(starts_with(
+      both_body({}, {}, cat({addr, {0x28, 2, 0, 0x1A, 0x0B}}), {}, Features::everything(), true),
+      "type mismatch"));
+  // stores: value and address types
+  CHECK(both_body({}, {}, cat({addr, {0x42, 1, 0x37, 3, 0, 0x0B}})) == "");
+  CHECK(starts_with(both_body({}, {}, cat({addr, {0x41, 1, 0x37, 3, 0, 0x0B}})), "type mismatch"));
+  // no memory at all
+  ModuleBytes m;
+  m.types.push_back(func_type({}, {}));
+  m.func(0, cat({addr, {0x28, 2, 0, 0x1A, 0x0B}}));
+  CHECK(both_paths(m) == "unknown memory 0");
+  m.bodies[0] = cat({{0x00}, addr, addr, addr, {0xFC, 11, 0, 0x0B}});
+  CHECK(both_paths(m) == "unknown memory 0");
+  // memory.fill / memory.copy, one-byte and padded sub-opcodes, and a second memory
+  CHECK(both_body({}, {}, cat({addr, addr, addr, {0xFC, 11, 0, 0x0B}})) == "");
+  CHECK(both_body({}, {}, cat({addr, addr, addr, {0xFC, 10, 0, 0, 0x0B}})) == "");
+  CHECK(both_body({}, {}, cat({addr, addr, addr, {0xFC, 0x8A, 0x00, 0, 0, 0x0B}})) == "");
+  CHECK(both_body({}, {}, cat({addr, addr, addr, {0xFC, 10, 0, 1, 0x0B}})) == "unknown memory 1");
+  CHECK(starts_with(both_body({}, {}, cat({addr, {0x42, 0}, addr, {0xFC, 11, 0, 0x0B}})),
+                    "type mismatch"));
+  // saturating truncation
+  CHECK(both_body({}, {I32}, {0x43, 0, 0, 0, 0, 0xFC, 0, 0x0B}) == "");
+  CHECK(starts_with(both_body({}, {I32}, {0x44, 0, 0, 0, 0, 0, 0, 0, 0, 0xFC, 0, 0x0B}),
+                    "type mismatch"));
+}
+
+TEST_CASE("validate_body's fast paths: control, calls, variables", "[validator][fast]") {
+  // block types: empty, a number, v128, a type index; if without else; else; end with extras
+  CHECK(both_body({}, {I32}, {0x02, I32, 0x41, 1, 0x0B, 0x0B}) == "");
+  CHECK(both_body({}, {}, cat({{0x02, V128, 0xFD, 0x0C}, Bytes(16, 0), {0x0B, 0x1A, 0x0B}})) == "");
+  CHECK(both_body({}, {}, {0x41, 1, 0x04, 0x40, 0x0B, 0x0B}) == "");
+  CHECK(starts_with(both_body({}, {I32}, {0x41, 1, 0x04, I32, 0x41, 2, 0x0B, 0x0B}),
+                    "type mismatch"));
+  CHECK(both_body({}, {I32}, {0x41, 1, 0x04, I32, 0x41, 2, 0x05, 0x41, 3, 0x0B, 0x0B}) == "");
+  CHECK(starts_with(both_body({}, {I32}, {0x41, 1, 0x04, I32, 0x41, 2, 0x05, 0x0B, 0x0B}),
+                    "type mismatch"));
+  CHECK(starts_with(both_body({}, {}, {0x02, 0x40, 0x41, 1, 0x0B, 0x0B}), "type mismatch"));
+  CHECK(both_body({}, {}, {0x42, 1, 0x04, 0x40, 0x0B, 0x0B}) != "");
+  CHECK(both_body({}, {}, {0x05, 0x0B}) == "else without matching if");
+  // loops branch to their params; br_if keeps its values; br_table takes the general path
+  CHECK(both_body({}, {I32}, {0x02, I32, 0x41, 1, 0x41, 0, 0x0D, 0, 0x0B, 0x0B}) == "");
+  CHECK(both_body({}, {}, {0x03, 0x40, 0x41, 0, 0x0D, 0, 0x0B, 0x0B}) == "");
+  CHECK(both_body({}, {}, {0x02, 0x40, 0x41, 0, 0x0E, 1, 0, 1, 0x0B, 0x0B}) == "");
+  CHECK(both_body({}, {}, {0x0C, 5, 0x0B}) == "unknown label");
+  CHECK(starts_with(both_body({}, {I32}, {0x42, 0, 0x0C, 0, 0x0B}), "type mismatch"));
+  CHECK(both_body({}, {I32}, {0x41, 0, 0x0F, 0x0B}) == "");
+  CHECK(starts_with(both_body({}, {I32}, {0x0F, 0x0B}), "type mismatch"));
+  // the polymorphic stack after unreachable, br and return
+  CHECK(both_body({}, {I32}, {0x00, 0x6A, 0x0B}) == "");
+  CHECK(starts_with(both_body({}, {I32}, {0x00, 0x42, 0, 0x6A, 0x0B}), "type mismatch"));
+  CHECK(both_body({}, {}, {0x0F, 0x1A, 0x1B, 0x1A, 0x0B}) == "");
+  // operators after the function's end; a body that ends inside a block
+  CHECK(both_body({}, {}, {0x0B, 0x01, 0x0B}) == "operators after the function's end");
+  CHECK(both_body({}, {}, {0x0B, 0xFF, 0x0B}) == "illegal opcode ff");
+  CHECK(both_body({}, {}, {0x02, 0x40, 0x0B}) == "unexpected end of section or function");
+  // a stack deeper than the validator's first allocation, and nesting likewise
+  Bytes deep;
+  for (int i = 0; i < 300; ++i) deep.insert(deep.end(), {0x41, 1});
+  for (int i = 0; i < 299; ++i) deep.push_back(0x6A);
+  deep.push_back(0x0B);
+  CHECK(both_body({}, {I32}, deep) == "");
+  Bytes nested;
+  for (int i = 0; i < 100; ++i) nested.insert(nested.end(), {0x02, I32});
+  nested.insert(nested.end(), {0x41, 0});
+  for (int i = 0; i < 100; ++i) nested.push_back(0x0B);
+  nested.push_back(0x0B);
+  CHECK(both_body({}, {I32}, nested) == "");
+  // drop and select
+  CHECK(starts_with(both_body({}, {}, {0x1A, 0x0B}), "type mismatch"));
+  CHECK(both_body({}, {I64}, {0x42, 1, 0x42, 2, 0x41, 0, 0x1B, 0x0B}) == "");
+  CHECK(
+      starts_with(both_body({}, {I64}, {0x42, 1, 0x41, 2, 0x41, 0, 0x1B, 0x0B}), "type mismatch"));
+  CHECK(
+      starts_with(both_body({}, {I64}, {0x42, 1, 0x42, 2, 0x42, 0, 0x1B, 0x0B}), "type mismatch"));
+
+  // calls: 200 functions, so indices take two bytes; one call padded to five
+  ModuleBytes m;
+  m.types = {func_type({I32, I64}, {F32}), func_type({}, {})};
+  m.tables.push_back({FUNCREF, 0x00, 0x01});
+  m.tables.push_back({EXTERNREF, 0x00, 0x01});
+  for (int i = 0; i < 200; ++i) m.func(0, {0x43, 0, 0, 0, 0, 0x0B});
+  m.func(1, cat({{0x41, 1, 0x42, 2, 0x10},
+                 leb(150),
+                 {0x1A, 0x41, 1, 0x42, 2, 0x10},
+                 padded_leb(199, 5),
+                 {0x1A, 0x0B}}));
+  CHECK(both_paths(m) == "");
+  m.bodies.back() = cat({{0x00, 0x41, 1, 0x41, 2, 0x10}, leb(150), {0x1A, 0x0B}});
+  CHECK(starts_with(both_paths(m), "type mismatch"));
+  m.bodies.back() = cat({{0x00, 0x10}, leb(201), {0x0B}});
+  CHECK(both_paths(m) == "unknown function 201");
+  // call_indirect: through a funcref table, an externref table, a type that is not a function
+  m.bodies.back() = {0x00, 0x41, 1, 0x42, 2, 0x41, 0, 0x11, 0, 0, 0x1A, 0x0B};
+  CHECK(both_paths(m) == "");
+  m.bodies.back() = {0x00, 0x41, 1, 0x42, 2, 0x41, 0, 0x11, 0x80, 0x00, 0x80, 0x00, 0x1A, 0x0B};
+  CHECK(both_paths(m) == "");
+  m.bodies.back() = {0x00, 0x41, 1, 0x42, 2, 0x41, 0, 0x11, 0, 1, 0x1A, 0x0B};
+  CHECK(both_paths(m) == "type mismatch: call_indirect needs a table of functions");
+  m.bodies.back() = {0x00, 0x41, 1, 0x42, 2, 0x41, 0, 0x11, 5, 0, 0x1A, 0x0B};
+  CHECK(both_paths(m) == "unknown type 5");
+  m.bodies.back() = {0x00, 0x41, 1, 0x42, 2, 0x42, 0, 0x11, 0, 0, 0x1A, 0x0B};
+  CHECK(starts_with(both_paths(m), "type mismatch"));
+
+  // globals: immutable, mutable, reference-typed
+  ModuleBytes g;
+  g.types.push_back(func_type({}, {}));
+  g.globals = {
+      {I32, 0x00, 0x41, 0, 0x0B}, {I64, 0x01, 0x42, 0, 0x0B}, {FUNCREF, 0x01, 0xD0, 0x70, 0x0B}};
+  g.func(0, {0x23, 0, 0x1A, 0x23, 1, 0x24, 1, 0x23, 2, 0x24, 2, 0x0B});
+  CHECK(both_paths(g) == "");
+  g.bodies[0] = {0x00, 0x41, 0, 0x24, 0, 0x0B};
+  CHECK(both_paths(g) == "immutable global");
+  g.bodies[0] = {0x00, 0x41, 0, 0x24, 1, 0x0B};
+  CHECK(starts_with(both_paths(g), "type mismatch"));
+  g.bodies[0] = {0x00, 0x23, 3, 0x1A, 0x0B};
+  CHECK(both_paths(g) == "unknown global 3");
+
+  // locals: set and tee check their type; a non-defaultable local must be set first
+  CHECK(both_body({I32}, {I32}, {0x41, 1, 0x22, 0, 0x0B}) == "");
+  CHECK(starts_with(both_body({I32}, {}, {0x42, 1, 0x21, 0, 0x0B}), "type mismatch"));
+  CHECK(both_body({}, {}, {0x20, 0, 0x1A, 0x0B}, {local_run(1, {REF, 0x70})}) ==
+        "uninitialized local 0");
+}
+
+TEST_CASE("validate_body's fast paths leave operators of disabled proposals to visit()",
+          "[validator][fast]") {
+  // i32.extend8_s (sign extension) and i32.trunc_sat_f32_s (saturating conversions)
+  const Features mvp = Features::mvp_only();
+  CHECK(both_body({}, {I32}, {0x41, 0, 0xC0, 0x0B}) == "");
+  CHECK(both_body({}, {I32}, {0x41, 0, 0xC0, 0x0B}, {}, mvp) ==
+        "i32.extend8_s requires the sign-extension proposal");
+  CHECK(both_body({}, {I32}, {0x43, 0, 0, 0, 0, 0xFC, 0, 0x0B}, {}, mvp) ==
+        "i32.trunc_sat_f32_s requires the saturating-float-to-int proposal");
+}

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <array>
 #include <bit>
+#include <cstring>
 #include <string>
 
 #include "validator/validator.hpp"
@@ -386,7 +387,17 @@ enum FastKind : uint8_t {
   kFastDrop,
   kFastSelect,
   kFastUnreachable,
+  kFastPrefixFC,  // the 0xFC prefix: the second byte selects a kPrefixFCOps entry
+  kFastMemoryCopy,
+  kFastMemoryFill,
+  kFastKindCount,
 };
+
+// The 0xFC operators with a fast entry (saturating truncations, memory.copy, memory.fill) have
+// one-byte codes below this.
+constexpr uint32_t kPrefixFCOps = 32;
+constexpr uint8_t kEmptyBlockType = 0x40;
+constexpr uint8_t kPrefixFC = 0xFC;
 
 // The fast entry of a one-byte operator, from its rule; kFastSlow when it has none.
 FastOp fast_op_of(const OpcodeInfo& info, const OpRule& rule) {
@@ -429,11 +440,15 @@ FastOp fast_op_of(const OpcodeInfo& info, const OpRule& rule) {
         return kFastGlobalGet;
       case kGlobalSet:
         return kFastGlobalSet;
+      case kMemoryCopy:
+        return kFastMemoryCopy;
+      case kMemoryFill:
+        return kFastMemoryFill;
       default:
         return kFastSlow;
     }
   };
-  if (info.prefix != 0) return fast;
+  if (info.prefix != 0 && info.prefix != kPrefixFC) return fast;
   if (rule.handler == kSimple && rule.numeric_only) {
     if (info.imm == ImmKind::None) {
       if (rule.pop_count == 0 && rule.push_count == 0) fast.kind = kFastNop;
@@ -462,6 +477,8 @@ struct RuleTable {
   std::vector<OpRule> rules;
   std::array<FastOp, 256> fast{};  // by opcode byte
   std::array<Proposal, 256> fast_proposal{};
+  std::array<FastOp, kPrefixFCOps> fast_fc{};  // by the code after 0xFC
+  std::array<Proposal, kPrefixFCOps> fast_fc_proposal{};
   RuleTable() {
     auto ops = all_opcodes();
     rules.resize(ops.size());
@@ -497,10 +514,15 @@ struct RuleTable {
       }
     }
     for (const OpcodeInfo& info : ops) {
-      if (info.prefix != 0) continue;
-      fast[info.code] = fast_op_of(info, rules[size_t(info.op)]);
-      fast_proposal[info.code] = info.proposal;
+      if (info.prefix == 0) {
+        fast[info.code] = fast_op_of(info, rules[size_t(info.op)]);
+        fast_proposal[info.code] = info.proposal;
+      } else if (info.prefix == kPrefixFC && info.code < kPrefixFCOps) {
+        fast_fc[info.code] = fast_op_of(info, rules[size_t(info.op)]);
+        fast_fc_proposal[info.code] = info.proposal;
+      }
     }
+    fast[kPrefixFC].kind = kFastPrefixFC;
   }
 };
 
@@ -565,6 +587,9 @@ FuncValidator::FuncValidator(const ModuleTypes& types)
   const RuleTable& table = rule_table();
   for (size_t byte = 0; byte < 256; ++byte)
     if (types.features().has(table.fast_proposal[byte])) fast_ops_[byte] = table.fast[byte];
+  for (size_t code = 0; code < kPrefixFCOps; ++code)
+    if (types.features().has(table.fast_fc_proposal[code]))
+      fast_fc_ops_[code] = table.fast_fc[code];
   stack_.reserve(256);
   frames_.reserve(32);
   init_log_.reserve(16);
@@ -696,7 +721,7 @@ Result<void> FuncValidator::check_branch_values(uint32_t offset, std::span<const
   return {};
 }
 
-void FuncValidator::set_unreachable() {
+inline void FuncValidator::set_unreachable() {
   ControlFrame& frame = frames_.back();
   stack_.shrink_to(frame.height);
   frame.unreachable = true;
@@ -942,7 +967,7 @@ Result<void> FuncValidator::visit(const Operator& op) {
   return visit_slow(op, rule);
 }
 
-bool FuncValidator::top_matches_numeric(std::span<const ValType> types, size_t skip) const {
+inline bool FuncValidator::top_matches_numeric(std::span<const ValType> types, size_t skip) const {
   const ControlFrame& frame = frames_.back();
   if (stack_.size() < frame.height + skip + types.size()) return false;
   const ValType* base = stack_.data() + stack_.size() - skip - types.size();
@@ -955,36 +980,106 @@ bool FuncValidator::top_matches_numeric(std::span<const ValType> types, size_t s
 
 namespace {
 
-// A u32 LEB128 of at most four bytes (below 2^28: the fifth byte has range checks of its own,
-// left to the general path). Advances `p` and returns true, or leaves it and returns false.
-inline bool read_short_u32(const uint8_t*& p, const uint8_t* end, uint32_t& value) {
-  if (p < end && p[0] < 0x80) [[likely]] {
-    value = p[0];
-    ++p;
-    return true;
-  }
+// LEB128 readers for the fast path. Each accepts exactly the encodings Reader accepts (any
+// length up to the type's longest, with its range check on the last byte: toolchains pad
+// relocated indices and constants to the longest form) and returns `next` null for anything
+// else, which the general path then reports. Results come back in registers.
+struct Leb32 {
+  const uint8_t* next;
+  uint32_t value;
+};
+
+[[gnu::noinline]] Leb32 read_long_u32(const uint8_t* p, const uint8_t* end) {
   uint32_t result = 0;
-  for (unsigned i = 0; i < 4 && p + i < end; ++i) {
-    result |= uint32_t(p[i] & 0x7F) << (7 * i);
-    if (!(p[i] & 0x80)) {
-      value = result;
-      p += i + 1;
-      return true;
+  for (unsigned i = 0; i < 5 && p + i < end; ++i) {
+    const uint8_t byte = p[i];
+    if (i == 4) {
+      if (byte >= 0x10) return {nullptr, 0};  // continuation bit or bits above 32
+      return {p + 5, result | uint32_t(byte) << 28};
     }
+    result |= uint32_t(byte & 0x7F) << (7 * i);
+    if (!(byte & 0x80)) return {p + i + 1, result};
   }
-  return false;
+  return {nullptr, 0};
 }
 
-// Skips a LEB128 that ends within `max_bytes` bytes (fewer than the type's longest encoding,
-// whose last byte has range checks of its own).
-inline bool skip_short_leb(const uint8_t*& p, const uint8_t* end, unsigned max_bytes) {
-  for (unsigned i = 0; i < max_bytes && p + i < end; ++i) {
-    if (!(p[i] & 0x80)) {
-      p += i + 1;
-      return true;
-    }
+// The length of the LEB128 starting at the first byte of `word` (eight bytes read little-endian):
+// 1 to 8, or 9 when none of the eight ends it.
+[[gnu::always_inline]] inline unsigned leb_length(uint64_t word) {
+  const uint64_t ends = ~word & 0x8080808080808080ull;
+  return ends ? unsigned(std::countr_zero(ends) >> 3) + 1 : 9;
+}
+
+// One-byte LEBs (most indices) take one predictable branch: the next operator's address is then
+// known before anything is loaded, which matters more than the branch. Longer ones are read from
+// one eight-byte load when the body has that much left, without a branch per byte.
+[[gnu::always_inline]] inline Leb32 read_fast_u32(const uint8_t* p, const uint8_t* end) {
+  if (p < end && *p < 0x80) [[likely]]
+    return {p + 1, *p};
+  if (end - p >= 8) {
+    uint64_t word;
+    std::memcpy(&word, p, 8);
+    const unsigned length = leb_length(word);
+    const uint64_t bits = word & (~uint64_t(0) >> (64 - 8 * std::min(length, 8u)));
+    const uint32_t value = uint32_t((bits & 0x7F) | (bits >> 1 & 0x3F80) | (bits >> 2 & 0x1FC000) |
+                                    (bits >> 3 & 0xFE00000) | (bits >> 4 & 0xF0000000));
+    // Five bytes: the last may hold only the top four bits of 32.
+    const bool valid = length < 5 || (length == 5 && uint8_t(word >> 32) < 0x10);
+    return {valid ? p + length : nullptr, value};
   }
-  return false;
+  return read_long_u32(p, end);
+}
+
+// Skips an s32 (Bits 32) or s64 (Bits 64) LEB128: the unused bits of a longest encoding's last
+// byte must repeat its sign bit.
+template <unsigned Bits>
+[[gnu::noinline]] const uint8_t* skip_long_signed(const uint8_t* p, const uint8_t* end) {
+  constexpr unsigned kMaxBytes = (Bits + 6) / 7;
+  constexpr unsigned kUsed = Bits - 7 * (kMaxBytes - 1);  // value bits of the last byte
+  constexpr uint8_t kSignAndUnused = uint8_t(0x7F >> (kUsed - 1) << (kUsed - 1));
+  for (unsigned i = 0; i < kMaxBytes && p + i < end; ++i) {
+    const uint8_t byte = p[i];
+    if (i == kMaxBytes - 1) {
+      const uint8_t high = byte & kSignAndUnused;
+      if ((byte & 0x80) || (high != 0 && high != kSignAndUnused)) return nullptr;
+      return p + kMaxBytes;
+    }
+    if (!(byte & 0x80)) return p + i + 1;
+  }
+  return nullptr;
+}
+
+// As read_fast_u32.
+template <unsigned Bits>
+[[gnu::always_inline]] inline const uint8_t* skip_fast_signed(const uint8_t* p,
+                                                              const uint8_t* end) {
+  constexpr unsigned kMaxBytes = (Bits + 6) / 7;
+  if (p < end && *p < 0x80) [[likely]]
+    return p + 1;
+  if (end - p >= 8) {
+    uint64_t word;
+    std::memcpy(&word, p, 8);
+    // Shorter than the longest encoding (whose last byte has checks) and ended within the word.
+    const unsigned length = leb_length(word);
+    if (length < kMaxBytes && length <= 8) return p + length;
+  }
+  return skip_long_signed<Bits>(p, end);
+}
+
+// The top `types.size()` values below `skip` others (all above `height`) are exactly the
+// numeric `types`.
+[[gnu::always_inline]] inline bool top_is_numeric(const ValType* stack, size_t size, size_t height,
+                                                  std::span<const ValType> types, size_t skip) {
+  if (size < height + skip + types.size()) return false;
+  const ValType* base = stack + size - skip - types.size();
+  for (size_t i = 0; i < types.size(); ++i)
+    if (types[i].is_ref() || base[i].kind != types[i].kind) return false;
+  return true;
+}
+
+bool is_value_block_type(uint8_t byte) {
+  return byte == uint8_t(ValKind::I32) || byte == uint8_t(ValKind::I64) ||
+         byte == uint8_t(ValKind::F32) || byte == uint8_t(ValKind::F64);
 }
 
 }  // namespace
@@ -993,289 +1088,366 @@ Result<void> FuncValidator::validate_body(std::span<const uint8_t> bytes, ByteRa
   const uint8_t* const base = bytes.data();
   const uint8_t* p = base + std::min<size_t>(code.offset, bytes.size());
   const uint8_t* const end = base + std::min<size_t>(size_t(code.offset) + code.size, bytes.size());
-  const ValKind memory0_address = module_.memories.empty() ? ValKind::Bottom
-                                  : module_.memories[0].index_type == IndexType::I64 ? ValKind::I64
-                                                                                     : ValKind::I32;
   OperatorReader reader(bytes, code);
   Operator op;
 
-  // Every case either types its operator completely and continues with the next one, or breaks
-  // out to the general path without having changed anything.
-  while (p < end && !ended_) {
-    const FastOp fast = fast_ops_[*p];
-    ControlFrame& frame = frames_.back();
-    const size_t size = stack_.size();
-    const uint8_t* q = p + 1;  // after the opcode
-    switch (FastKind(fast.kind)) {
-      case kFastSlow:
-        break;
-      case kFastNop:
-        p = q;
-        continue;
-      case kFastUnary:
-        if (size > frame.height && stack_[size - 1].kind == fast.pop0) {
-          stack_[size - 1] = ValType{fast.push};
-          p = q;
-          continue;
-        }
-        break;
-      case kFastBinary:
-        if (size >= frame.height + 2 && stack_[size - 2].kind == fast.pop0 &&
-            stack_[size - 1].kind == fast.pop1) {
-          stack_.shrink_to(size - 1);
-          stack_[size - 2] = ValType{fast.push};
-          p = q;
-          continue;
-        }
-        break;
-      case kFastI32Const:
-      case kFastI64Const:
-        if (skip_short_leb(q, end, fast.kind == kFastI32Const ? 4 : 9)) {
-          stack_.push_back(ValType{fast.push});
-          p = q;
-          continue;
-        }
-        break;
-      case kFastF32Const:
-      case kFastF64Const: {
-        size_t width = fast.kind == kFastF32Const ? 4 : 8;
-        if (size_t(end - q) >= width) {
-          stack_.push_back(ValType{fast.push});
-          p = q + width;
-          continue;
-        }
-        break;
-      }
-      case kFastLoad:
-      case kFastStore: {
-        // memarg: an alignment below 0x40 in one byte (no memory index: memory 0), an offset
-        // below 2^28 (fits every memory).
-        uint32_t offset;
-        if (q >= end || *q > fast.align_limit) break;
-        ++q;
-        if (!read_short_u32(q, end, offset) || memory0_address == ValKind::Bottom) break;
-        if (fast.kind == kFastLoad) {
-          if (size > frame.height && stack_[size - 1].kind == memory0_address) {
-            stack_[size - 1] = ValType{fast.push};
-            p = q;
-            continue;
-          }
-        } else if (size >= frame.height + 2 && stack_[size - 2].kind == memory0_address &&
-                   stack_[size - 1].kind == fast.pop1) {
-          stack_.shrink_to(size - 2);
-          p = q;
-          continue;
-        }
-        break;
-      }
-      case kFastLocalGet: {
-        uint32_t index;
-        if (read_short_u32(q, end, index) && index < locals_.size() && local_initialized_[index]) {
-          stack_.push_back(locals_[index]);
-          p = q;
-          continue;
-        }
-        break;
-      }
-      case kFastLocalSet:
-      case kFastLocalTee: {
-        uint32_t index;
-        if (read_short_u32(q, end, index) && index < locals_.size() && size > frame.height &&
-            local_initialized_[index] && !locals_[index].is_ref() &&
-            stack_[size - 1].kind == locals_[index].kind) {
-          if (fast.kind == kFastLocalSet) stack_.pop_back();
-          p = q;
-          continue;
-        }
-        break;
-      }
-      case kFastGlobalGet: {
-        uint32_t index;
-        if (read_short_u32(q, end, index) && index < module_.global_types.size()) {
-          stack_.push_back(module_.global_types[index].type);
-          p = q;
-          continue;
-        }
-        break;
-      }
-      case kFastGlobalSet: {
-        uint32_t index;
-        if (read_short_u32(q, end, index) && index < module_.global_types.size() &&
-            size > frame.height) {
-          const GlobalType& global = module_.global_types[index];
-          if (global.mutable_ && !global.type.is_ref() &&
-              stack_[size - 1].kind == global.type.kind) {
-            stack_.pop_back();
-            p = q;
-            continue;
-          }
-        }
-        break;
-      }
-      case kFastBlock:
-      case kFastLoop:
-      case kFastIf: {
-        // Block types of one byte: empty or a number type.
-        if (q >= end || frames_.size() >= kMaxControlDepth) break;
-        ControlFrame next;
-        const uint8_t type = *q;
-        if (type == 0x40) {
-          next.block.kind = BlockType::Kind::Empty;
-        } else if (type == uint8_t(ValKind::I32) || type == uint8_t(ValKind::I64) ||
-                   type == uint8_t(ValKind::F32) || type == uint8_t(ValKind::F64)) {
-          next.block.kind = BlockType::Kind::Value;
-          next.block.value = ValType{ValKind(type)};
-        } else {
-          break;
-        }
-        size_t height = size;
-        if (fast.kind == kFastIf) {
-          if (size <= frame.height || stack_[size - 1].kind != ValKind::I32) break;
-          stack_.pop_back();
-          --height;
-        }
-        next.kind = fast.kind == kFastBlock  ? FrameKind::Block
-                    : fast.kind == kFastLoop ? FrameKind::Loop
-                                             : FrameKind::If;
-        next.offset = uint32_t(p - base);
-        next.height = uint32_t(height);
-        next.init_height = uint32_t(init_log_.size());
-        frames_.push_back(next);
-        p = q + 1;
-        continue;
-      }
-      case kFastElse: {
-        auto results = frame.results();
-        if (frame.kind == FrameKind::If && size == frame.height + results.size() &&
-            top_matches_numeric(results, 0)) {
-          stack_.shrink_to(frame.height);
-          undo_local_inits(frame.init_height);
-          frame.kind = FrameKind::Else;
-          frame.unreachable = false;
-          push_values(frame.params());
-          p = q;
-          continue;
-        }
-        break;
-      }
-      case kFastEnd: {
-        // A block ending with exactly its numeric results, which stay where they are. An `if`
-        // without else must pass its params through: only the empty one is taken here, and the
-        // function's own end is left to visit().
-        auto results = frame.results();
-        if (frames_.size() > 1 &&
-            (frame.kind != FrameKind::If || frame.block.kind == BlockType::Kind::Empty) &&
-            init_log_.size() == frame.init_height && size == frame.height + results.size() &&
-            top_matches_numeric(results, 0)) {
-          frames_.pop_back();
-          p = q;
-          continue;
-        }
-        break;
-      }
-      case kFastBr: {
-        uint32_t depth;
-        if (read_short_u32(q, end, depth) && depth < frames_.size() &&
-            top_matches_numeric(frames_[frames_.size() - 1 - depth].label_types(), 0)) {
-          set_unreachable();
-          p = q;
-          continue;
-        }
-        break;
-      }
-      case kFastBrIf: {
-        uint32_t depth;
-        if (read_short_u32(q, end, depth) && depth < frames_.size() && size > frame.height &&
-            stack_[size - 1].kind == ValKind::I32 &&
-            top_matches_numeric(frames_[frames_.size() - 1 - depth].label_types(), 1)) {
-          stack_.pop_back();
-          p = q;
-          continue;
-        }
-        break;
-      }
-      case kFastReturn:
-        if (top_matches_numeric(func_results_, 0)) {
-          set_unreachable();
-          p = q;
-          continue;
-        }
-        break;
-      case kFastCall: {
-        uint32_t index;
-        if (!read_short_u32(q, end, index) || index >= module_.func_types.size()) break;
-        const FuncType& callee = module_.func_type_of(index);
-        if (!top_matches_numeric(callee.params, 0)) break;
-        stack_.shrink_to(size - callee.params.size());
-        stack_.append(callee.results);
-        p = q;
-        continue;
-      }
-      case kFastCallIndirect: {
-        uint32_t type_index, table;
-        if (!read_short_u32(q, end, type_index) || !read_short_u32(q, end, table) ||
-            table >= module_.table_types.size() || type_index >= module_.types.size())
-          break;
-        const TableType& table_type = module_.table_types[table];
-        const SubType& callee = module_.types[type_index];
-        // Tables of (ref null? func): what call_indirect needs without a subtype walk.
-        if (!table_type.element.is_ref() || table_type.element.heap.kind != HeapKind::Func ||
-            callee.kind != CompositeKind::Func)
-          break;
-        ValKind index_kind = table_type.index_type == IndexType::I64 ? ValKind::I64 : ValKind::I32;
-        if (size <= frame.height || stack_[size - 1].kind != index_kind ||
-            !top_matches_numeric(callee.func.params, 1))
-          break;
-        stack_.shrink_to(size - 1 - callee.func.params.size());
-        stack_.append(callee.func.results);
-        p = q;
-        continue;
-      }
-      case kFastDrop:
-        if (size > frame.height) {
-          stack_.pop_back();
-          p = q;
-          continue;
-        }
-        break;
-      case kFastSelect:
-        if (size >= frame.height + 3 && stack_[size - 1].kind == ValKind::I32 &&
-            stack_[size - 3].kind == stack_[size - 2].kind &&
-            is_numeric_or_vector(stack_[size - 2])) {
-          stack_.shrink_to(size - 2);
-          p = q;
-          continue;
-        }
-        break;
-      case kFastUnreachable:
-        set_unreachable();
-        p = q;
-        continue;
-    }
+  // Facts that stay put for the whole body, in locals so that stores to the operand stack (whose
+  // one-byte kinds may alias anything) do not force them to be reloaded.
+  const ValKind memory0_address = module_.memories.empty() ? ValKind::Bottom
+                                  : module_.memories[0].index_type == IndexType::I64 ? ValKind::I64
+                                                                                     : ValKind::I32;
+  const ValType* const locals = locals_.data();
+  const size_t local_count = locals_.size();
+  const uint8_t* const local_initialized = local_initialized_.data();
+  const GlobalType* const globals = module_.global_types.data();
+  const size_t global_count = module_.global_types.size();
+  const uint32_t* const func_types = module_.func_types.data();
+  const size_t func_count = module_.func_types.size();
+  const SubType* const types = module_.types.data();
+  const size_t type_count = module_.types.size();
+  const FastOp* const fast_ops = fast_ops_.data();
+  const FastOp* const fast_fc_ops = fast_fc_ops_.data();
 
-    // The general path, from the opcode: decode, then type.
-    reader.seek(size_t(p - base));
-    if (auto r = reader.read(op); !r) {
-      // An operator cut off by the end of its body: the body is a sized part of the code
-      // section, and the binary format's wording for that is the section's.
-      if (r.err().message() == "unexpected end")
-        return Error("unexpected end of section or function", r.err().offset().value_or(0));
-      return r;
-    }
-    if (auto r = visit(op); !r) return r;
-    p = base + reader.offset();
+  // The operand stack and the innermost frame, also in locals: written back before the general
+  // path runs, read again after it. A push that would need the stack to grow takes the general
+  // path too, so the fast path never reallocates.
+  ValType* stack;
+  size_t size, capacity, height;
+  ControlFrame* frame;
+  auto load_state = [&] {
+    stack = stack_.data();
+    size = stack_.size();
+    capacity = stack_.capacity();
+    frame = &frames_.back();
+    height = frame->height;
+  };
+  auto set_unreachable = [&] {
+    size = height;
+    frame->unreachable = true;
+  };
+  if (frames_.empty()) return finish(code.end());
+  load_state();
+
+  // Threaded dispatch: every handler ends by jumping straight to the next operator's handler
+  // (computed goto, as CPython and LuaJIT do), so each has its own indirect branch to predict.
+  // A handler either types its operator completely and moves on, or goes to `general` having
+  // changed nothing.
+  static const void* const kHandlers[] = {
+      &&general,       &&on_Nop,      &&on_Unary,       &&on_Binary,    &&on_I32Const,
+      &&on_I64Const,   &&on_F32Const, &&on_F64Const,    &&on_Load,      &&on_Store,
+      &&on_LocalGet,   &&on_LocalSet, &&on_LocalTee,    &&on_GlobalGet, &&on_GlobalSet,
+      &&on_Block,      &&on_Loop,     &&on_If,          &&on_Else,      &&on_End,
+      &&on_Br,         &&on_BrIf,     &&on_Return,      &&on_Call,      &&on_CallIndirect,
+      &&on_Drop,       &&on_Select,   &&on_Unreachable, &&on_PrefixFC,  &&on_MemoryCopy,
+      &&on_MemoryFill,
+  };
+  static_assert(std::size(kHandlers) == kFastKindCount);
+  // The handler of each first byte, so that finding the next handler takes two dependent loads
+  // (the byte, its handler), not three: after a mispredicted jump that chain is what waits.
+  if (!dispatch_[0]) {
+    for (size_t byte = 0; byte < 256; ++byte) dispatch_[byte] = kHandlers[fast_ops[byte].kind];
   }
+  const void* const* const dispatch = dispatch_.data();
+  FastOp fast;
+  const uint8_t* q;
+#define KILN_NEXT(next)      \
+  do {                       \
+    p = (next);              \
+    if (p >= end) goto done; \
+    fast = fast_ops[*p];     \
+    q = p + 1;               \
+    goto* dispatch[*p];      \
+  } while (0)
+
+  KILN_NEXT(p);
+
+on_PrefixFC:
+  if (q >= end || *q >= kPrefixFCOps) goto general;
+  fast = fast_fc_ops[*q];
+  ++q;
+  goto* kHandlers[fast.kind];
+
+on_Nop:
+  KILN_NEXT(q);
+on_Unary:
+  if (size > height && stack[size - 1].kind == fast.pop0) {
+    stack[size - 1] = ValType{fast.push};
+    KILN_NEXT(q);
+  }
+  goto general;
+on_Binary:
+  if (size >= height + 2 && stack[size - 2].kind == fast.pop0 &&
+      stack[size - 1].kind == fast.pop1) {
+    --size;
+    stack[size - 1] = ValType{fast.push};
+    KILN_NEXT(q);
+  }
+  goto general;
+on_I32Const:
+on_I64Const : {
+  const uint8_t* next =
+      fast.kind == kFastI32Const ? skip_fast_signed<32>(q, end) : skip_fast_signed<64>(q, end);
+  if (next && size < capacity) {
+    stack[size++] = ValType{fast.push};
+    KILN_NEXT(next);
+  }
+  goto general;
+}
+on_F32Const:
+on_F64Const : {
+  const size_t width = fast.kind == kFastF32Const ? 4 : 8;
+  if (size_t(end - q) >= width && size < capacity) {
+    stack[size++] = ValType{fast.push};
+    KILN_NEXT(q + width);
+  }
+  goto general;
+}
+on_Load:
+on_Store : {
+  // memarg: an alignment in one byte without the memory index flag (memory 0), then the
+  // offset, which a 32-bit memory limits to 32 bits.
+  if (q + 1 >= end || *q > fast.align_limit || memory0_address == ValKind::Bottom) goto general;
+  // Offsets that fit a u32 LEB of at most five bytes fit every memory; others (rare) take the
+  // general path.
+  const uint8_t* next = read_fast_u32(q + 1, end).next;
+  if (!next) goto general;
+  if (fast.kind == kFastLoad) {
+    if (size > height && stack[size - 1].kind == memory0_address) {
+      stack[size - 1] = ValType{fast.push};
+      KILN_NEXT(next);
+    }
+  } else if (size >= height + 2 && stack[size - 2].kind == memory0_address &&
+             stack[size - 1].kind == fast.pop1) {
+    size -= 2;
+    KILN_NEXT(next);
+  }
+  goto general;
+}
+on_LocalGet : {
+  const Leb32 index = read_fast_u32(q, end);
+  if (index.next && index.value < local_count && local_initialized[index.value] &&
+      size < capacity) {
+    stack[size++] = locals[index.value];
+    KILN_NEXT(index.next);
+  }
+  goto general;
+}
+on_LocalSet:
+on_LocalTee : {
+  const Leb32 index = read_fast_u32(q, end);
+  if (index.next && index.value < local_count && size > height && local_initialized[index.value] &&
+      !locals[index.value].is_ref() && stack[size - 1].kind == locals[index.value].kind) {
+    if (fast.kind == kFastLocalSet) --size;
+    KILN_NEXT(index.next);
+  }
+  goto general;
+}
+on_GlobalGet : {
+  const Leb32 index = read_fast_u32(q, end);
+  if (index.next && index.value < global_count && size < capacity) {
+    stack[size++] = globals[index.value].type;
+    KILN_NEXT(index.next);
+  }
+  goto general;
+}
+on_GlobalSet : {
+  const Leb32 index = read_fast_u32(q, end);
+  if (index.next && index.value < global_count && size > height) {
+    const GlobalType& global = globals[index.value];
+    if (global.mutable_ && !global.type.is_ref() && stack[size - 1].kind == global.type.kind) {
+      --size;
+      KILN_NEXT(index.next);
+    }
+  }
+  goto general;
+}
+on_Block:
+on_Loop:
+on_If : {
+  // Block types of one byte: empty or a number type.
+  if (q >= end || frames_.size() >= kMaxControlDepth) goto general;
+  ControlFrame next;
+  const uint8_t type = *q;
+  if (type == kEmptyBlockType) {
+    next.block.kind = BlockType::Kind::Empty;
+  } else if (is_value_block_type(type)) {
+    next.block.kind = BlockType::Kind::Value;
+    next.block.value = ValType{ValKind(type)};
+  } else {
+    goto general;
+  }
+  size_t new_height = size;
+  if (fast.kind == kFastIf) {
+    if (size <= height || stack[size - 1].kind != ValKind::I32) goto general;
+    --new_height;
+  }
+  next.kind = fast.kind == kFastBlock  ? FrameKind::Block
+              : fast.kind == kFastLoop ? FrameKind::Loop
+                                       : FrameKind::If;
+  next.offset = uint32_t(p - base);
+  next.height = uint32_t(new_height);
+  next.init_height = uint32_t(init_log_.size());
+  frames_.push_back(next);
+  frame = &frames_.back();
+  size = height = new_height;
+  KILN_NEXT(q + 1);
+}
+on_Else : {
+  auto results = frame->results();
+  if (frame->kind == FrameKind::If && size == height + results.size() &&
+      top_is_numeric(stack, size, height, results, 0)) {
+    auto params = frame->params();
+    if (params.size() > capacity - height) goto general;
+    undo_local_inits(frame->init_height);
+    frame->kind = FrameKind::Else;
+    frame->unreachable = false;
+    size = height;
+    for (const ValType& param : params) stack[size++] = param;
+    KILN_NEXT(q);
+  }
+  goto general;
+}
+on_End : {
+  // A block ending with exactly its numeric results, which stay where they are. An `if`
+  // without else must pass its params through: only the empty one is taken here.
+  auto results = frame->results();
+  if ((frame->kind != FrameKind::If || frame->block.kind == BlockType::Kind::Empty) &&
+      init_log_.size() == frame->init_height && size == height + results.size() &&
+      top_is_numeric(stack, size, height, results, 0)) {
+    frames_.pop_back();
+    if (frames_.empty()) {  // the function's own end
+      ended_ = true;
+      stack_.set_size(size);
+      p = q;
+      goto after_end;
+    }
+    frame = &frames_.back();
+    height = frame->height;
+    KILN_NEXT(q);
+  }
+  goto general;
+}
+on_Br:
+on_BrIf : {
+  const Leb32 depth = read_fast_u32(q, end);
+  if (!depth.next || depth.value >= frames_.size()) goto general;
+  auto types = frames_[frames_.size() - 1 - depth.value].label_types();
+  if (fast.kind == kFastBr) {
+    if (!top_is_numeric(stack, size, height, types, 0)) goto general;
+    set_unreachable();
+  } else {
+    if (size <= height || stack[size - 1].kind != ValKind::I32 ||
+        !top_is_numeric(stack, size, height, types, 1))
+      goto general;
+    --size;
+  }
+  KILN_NEXT(depth.next);
+}
+on_Return:
+  if (top_is_numeric(stack, size, height, func_results_, 0)) {
+    set_unreachable();
+    KILN_NEXT(q);
+  }
+  goto general;
+on_Call : {
+  const Leb32 index = read_fast_u32(q, end);
+  if (!index.next || index.value >= func_count) goto general;
+  const FuncType& callee = types[func_types[index.value]].func;
+  if (!top_is_numeric(stack, size, height, callee.params, 0) ||
+      callee.results.size() > capacity - (size - callee.params.size()))
+    goto general;
+  size -= callee.params.size();
+  for (const ValType& result : callee.results) stack[size++] = result;
+  KILN_NEXT(index.next);
+}
+on_CallIndirect : {
+  const Leb32 type_index = read_fast_u32(q, end);
+  if (!type_index.next) goto general;
+  const Leb32 table = read_fast_u32(type_index.next, end);
+  if (!table.next || table.value >= module_.table_types.size() || type_index.value >= type_count)
+    goto general;
+  const TableType& table_type = module_.table_types[table.value];
+  const SubType& callee = types[type_index.value];
+  // Tables of (ref null? func): what call_indirect needs without a subtype walk.
+  if (!table_type.element.is_ref() || table_type.element.heap.kind != HeapKind::Func ||
+      callee.kind != CompositeKind::Func)
+    goto general;
+  const ValKind index_kind = table_type.index_type == IndexType::I64 ? ValKind::I64 : ValKind::I32;
+  const auto& params = callee.func.params;
+  const auto& results = callee.func.results;
+  if (size <= height || stack[size - 1].kind != index_kind ||
+      !top_is_numeric(stack, size, height, params, 1) ||
+      results.size() > capacity - (size - 1 - params.size()))
+    goto general;
+  size -= 1 + params.size();
+  for (const ValType& result : results) stack[size++] = result;
+  KILN_NEXT(table.next);
+}
+on_Drop:
+  if (size > height) {
+    --size;
+    KILN_NEXT(q);
+  }
+  goto general;
+on_Select:
+  if (size >= height + 3 && stack[size - 1].kind == ValKind::I32 &&
+      stack[size - 3].kind == stack[size - 2].kind && is_numeric_or_vector(stack[size - 2])) {
+    size -= 2;
+    KILN_NEXT(q);
+  }
+  goto general;
+on_Unreachable:
+  set_unreachable();
+  KILN_NEXT(q);
+on_MemoryCopy:
+on_MemoryFill : {
+  // Memory 0 only (one zero byte per memory index); copy takes three addresses, fill an
+  // address, a byte value and a length.
+  const bool copy = fast.kind == kFastMemoryCopy;
+  const uint8_t* after = q + (copy ? 2 : 1);
+  if (after > end || q[0] != 0 || (copy && q[1] != 0) || memory0_address == ValKind::Bottom ||
+      size < height + 3 || stack[size - 3].kind != memory0_address ||
+      stack[size - 2].kind != (copy ? memory0_address : ValKind::I32) ||
+      stack[size - 1].kind != memory0_address)
+    goto general;
+  size -= 3;
+  KILN_NEXT(after);
+}
+
+general:
+  // The general path, from the opcode: decode, then type.
+  stack_.set_size(size);
+  reader.seek(size_t(p - base));
+  if (auto r = reader.read(op); !r) return body_read_error(std::move(r).err());
+  if (auto r = visit(op); !r) return r;
+  if (ended_) {
+    p = base + reader.offset();
+    goto after_end;
+  }
+  load_state();
+  KILN_NEXT(base + reader.offset());
+
+after_end:
   // Anything after the function's final end: the general path reports it.
   if (p < end) {
     reader.seek(size_t(p - base));
-    if (auto r = reader.read(op); !r) {
-      if (r.err().message() == "unexpected end")
-        return Error("unexpected end of section or function", r.err().offset().value_or(0));
-      return r;
-    }
+    if (auto r = reader.read(op); !r) return body_read_error(std::move(r).err());
     if (auto r = visit(op); !r) return r;
   }
   return finish(code.end());
+
+done:
+#undef KILN_NEXT
+  stack_.set_size(size);
+  return finish(code.end());
+}
+
+Error FuncValidator::body_read_error(Error error) {
+  // An operator cut off by the end of its body: the body is a sized part of the code section,
+  // and the binary format's wording for that is the section's.
+  if (error.message() == "unexpected end")
+    return Error("unexpected end of section or function", error.offset().value_or(0));
+  return error;
 }
 
 Result<void> FuncValidator::visit_slow(const Operator& op, const OpRule& rule) {

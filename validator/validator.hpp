@@ -170,8 +170,8 @@ struct OpRule;  // per-opcode typing, precomputed from the opcode table
 
 // How FuncValidator::validate_body types a one-byte opcode straight from the bytes: one entry
 // per byte value, derived from the opcode table (see function.cpp). `kind` 0 means "decode it
-// with OperatorReader and type it with visit()".
-struct FastOp {
+// with OperatorReader and type it with visit()". Eight bytes: one load, indexed by a shift.
+struct alignas(8) FastOp {
   uint8_t kind = 0;
   ValKind pop0 = ValKind::Bottom;  // operand types (numeric), deepest first
   ValKind pop1 = ValKind::Bottom;
@@ -179,45 +179,53 @@ struct FastOp {
   uint8_t align_limit = 0;         // memory accesses: log2 of the natural alignment
 };
 
-// The operand stack: a plain growable array whose push/pop stay inline on the hot path.
-class OperandStack {
+// The operand and control stacks: plain growable arrays whose push/pop stay inline on the hot
+// path (std::vector's push_back keeps its reallocation inline and is not inlined itself).
+template <typename T>
+class FlatStack {
  public:
   size_t size() const { return size_; }
-  ValType* data() { return data_.get(); }
-  const ValType* data() const { return data_.get(); }
-  ValType& back() { return data_[size_ - 1]; }
-  const ValType& back() const { return data_[size_ - 1]; }
-  ValType& operator[](size_t i) { return data_[i]; }
-  const ValType& operator[](size_t i) const { return data_[i]; }
-  std::span<const ValType> view(size_t from) const { return {data_.get() + from, size_ - from}; }
-  void push_back(ValType value) {
-    if (size_ == capacity_) grow(size_ + 1);
+  size_t capacity() const { return capacity_; }
+  bool empty() const { return size_ == 0; }
+  T* data() { return data_.get(); }
+  const T* data() const { return data_.get(); }
+  T& back() { return data_[size_ - 1]; }
+  const T& back() const { return data_[size_ - 1]; }
+  T& operator[](size_t i) { return data_[i]; }
+  const T& operator[](size_t i) const { return data_[i]; }
+  std::span<const T> view(size_t from) const { return {data_.get() + from, size_ - from}; }
+  [[gnu::always_inline]] void push_back(const T& value) {
+    if (size_ == capacity_) [[unlikely]]
+      grow(size_ + 1);
     data_[size_++] = value;
   }
-  void append(std::span<const ValType> values) {
-    if (size_ + values.size() > capacity_) grow(size_ + values.size());
-    for (const ValType& v : values) data_[size_++] = v;
+  [[gnu::always_inline]] void append(std::span<const T> values) {
+    if (values.size() > capacity_ - size_) [[unlikely]]
+      grow(size_ + values.size());
+    for (const T& v : values) data_[size_++] = v;
   }
   void pop_back() { --size_; }
   void shrink_to(size_t size) { size_ = size; }  // never grows
+  void set_size(size_t size) { size_ = size; }   // within capacity, elements already written
   void clear() { size_ = 0; }
   void reserve(size_t capacity) {
     if (capacity > capacity_) grow(capacity);
   }
 
  private:
-  void grow(size_t minimum) {
+  [[gnu::noinline]] void grow(size_t minimum) {
     size_t capacity = capacity_ ? capacity_ * 2 : 64;
     while (capacity < minimum) capacity *= 2;
-    auto bigger = std::make_unique<ValType[]>(capacity);
+    auto bigger = std::make_unique<T[]>(capacity);
     for (size_t i = 0; i < size_; ++i) bigger[i] = data_[i];
     data_ = std::move(bigger);
     capacity_ = capacity;
   }
-  std::unique_ptr<ValType[]> data_;
+  std::unique_ptr<T[]> data_;
   size_t size_ = 0;
   size_t capacity_ = 0;
 };
+using OperandStack = FlatStack<ValType>;
 
 class FuncValidator {
  public:
@@ -257,10 +265,12 @@ class FuncValidator {
 
  private:
   Result<void> visit_slow(const Operator& op, const OpRule& rule);
+  static Error body_read_error(Error error);
   Error mismatch(uint32_t offset, ValType expected, const ValType* actual) const;
 
   // The top values (below `skip` others) are exactly the numeric `types`: fast paths only.
-  bool top_matches_numeric(std::span<const ValType> types, size_t skip) const;
+  [[gnu::always_inline]] bool top_matches_numeric(std::span<const ValType> types,
+                                                  size_t skip) const;
   Result<ValType> pop(uint32_t offset);
   Result<ValType> pop_expect(uint32_t offset, ValType expected);
   Result<ValType> pop_ref(uint32_t offset);
@@ -269,7 +279,7 @@ class FuncValidator {
   void push_values(std::span<const ValType> types);
   // Checks the operands of a branch without popping them (br_table).
   Result<void> check_branch_values(uint32_t offset, std::span<const ValType> types);
-  void set_unreachable();
+  [[gnu::always_inline]] void set_unreachable();
   Result<void> block_signature(uint32_t offset, const BlockType& block, ControlFrame& frame);
   Result<void> push_frame(uint32_t offset, FrameKind kind, const BlockType& block,
                           bool pop_condition = false);
@@ -290,11 +300,13 @@ class FuncValidator {
   const ModuleTypes& types_;
   const ModuleInfo& module_;
   const OpRule* rules_;
-  std::array<FastOp, 256> fast_ops_{};  // by first byte; proposals not enabled stay slow
-  uint32_t enabled_proposals_ = 0;      // bit per Proposal
+  std::array<FastOp, 256> fast_ops_{};    // by first byte; proposals not enabled stay slow
+  std::array<FastOp, 32> fast_fc_ops_{};  // by the byte after the 0xFC prefix
+  std::array<const void*, 256> dispatch_{};  // validate_body's handler per first byte
+  uint32_t enabled_proposals_ = 0;        // bit per Proposal
   uint32_t br_table_mark_ = 0;
   OperandStack stack_;
-  std::vector<ControlFrame> frames_;
+  FlatStack<ControlFrame> frames_;
   std::vector<ValType> locals_;
   std::vector<uint8_t> local_initialized_;  // 1 for params and defaultable locals
   std::vector<uint32_t> init_log_;          // locals initialised, undone at the end of blocks
