@@ -40,8 +40,17 @@ class Reader {
     return data_[pos_];
   }
 
-  Result<uint32_t> u32() { return leb_unsigned<uint32_t, 32>(); }
-  Result<uint64_t> u64() { return leb_unsigned<uint64_t, 64>(); }
+  // One-byte LEBs (most counts, sizes and indices) inline; longer ones out of line.
+  Result<uint32_t> u32() {
+    if (pos_ < end_ && data_[pos_] < 0x80) [[likely]]
+      return uint32_t(data_[pos_++]);
+    return leb_unsigned<uint32_t, 32>();
+  }
+  Result<uint64_t> u64() {
+    if (pos_ < end_ && data_[pos_] < 0x80) [[likely]]
+      return uint64_t(data_[pos_++]);
+    return leb_unsigned<uint64_t, 64>();
+  }
   Result<int32_t> s32() {
     auto v = leb_signed<32>();
     if (!v) return std::move(v).err();
@@ -85,7 +94,7 @@ class Reader {
 
  private:
   template <typename T, unsigned Bits>
-  Result<T> leb_unsigned() {
+  [[gnu::noinline]] Result<T> leb_unsigned() {
     constexpr unsigned kMaxBytes = (Bits + 6) / 7;
     T result = 0;
     unsigned shift = 0;

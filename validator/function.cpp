@@ -618,14 +618,20 @@ Result<void> FuncValidator::reset(uint32_t func_index, std::span<const LocalRun>
     if (total > kMaxFunctionLocals) return Error("too many locals", 0);
   }
   locals_.reserve(size_t(total));
-  for (const ValType& p : type.params) locals_.push_back(p);
+  locals_.assign(type.params.begin(), type.params.end());
+  bool all_defaultable = true;
   for (const LocalRun& run : locals) {
-    if (auto r = types_.check_val_type(run.type, 0); !r) return r;
+    if (!is_numeric_or_vector(run.type)) {  // references name types that must exist
+      if (auto r = types_.check_val_type(run.type, 0); !r) return r;
+      all_defaultable &= is_defaultable(run.type);
+    }
     locals_.insert(locals_.end(), run.count, run.type);
   }
-  local_initialized_.resize(locals_.size());
-  for (size_t i = 0; i < locals_.size(); ++i)
-    local_initialized_[i] = i < type.params.size() || is_defaultable(locals_[i]);
+  // Params and defaultable locals start initialised; only non-nullable references do not.
+  local_initialized_.assign(locals_.size(), 1);
+  if (!all_defaultable)
+    for (size_t i = type.params.size(); i < locals_.size(); ++i)
+      local_initialized_[i] = is_defaultable(locals_[i]);
   ControlFrame frame;
   frame.kind = FrameKind::Function;
   frame.result_data = type.results.data();
@@ -1088,8 +1094,7 @@ Result<void> FuncValidator::validate_body(std::span<const uint8_t> bytes, ByteRa
   const uint8_t* const base = bytes.data();
   const uint8_t* p = base + std::min<size_t>(code.offset, bytes.size());
   const uint8_t* const end = base + std::min<size_t>(size_t(code.offset) + code.size, bytes.size());
-  OperatorReader reader(bytes, code);
-  Operator op;
+  if (frames_.empty()) return finish(code.end());
 
   // Facts that stay put for the whole body, in locals so that stores to the operand stack (whose
   // one-byte kinds may alias anything) do not force them to be reloaded.
@@ -1106,7 +1111,6 @@ Result<void> FuncValidator::validate_body(std::span<const uint8_t> bytes, ByteRa
   const SubType* const types = module_.types.data();
   const size_t type_count = module_.types.size();
   const FastOp* const fast_ops = fast_ops_.data();
-  const FastOp* const fast_fc_ops = fast_fc_ops_.data();
 
   // The operand stack and the innermost frame, also in locals: written back before the general
   // path runs, read again after it. A push that would need the stack to grow takes the general
@@ -1125,11 +1129,11 @@ Result<void> FuncValidator::validate_body(std::span<const uint8_t> bytes, ByteRa
     size = height;
     frame->unreachable = true;
   };
-  if (frames_.empty()) return finish(code.end());
   load_state();
 
   // Threaded dispatch: every handler ends by jumping straight to the next operator's handler
-  // (computed goto, as CPython and LuaJIT do), so each has its own indirect branch to predict.
+  // (computed goto, as CPython and LuaJIT do), so each has its own indirect branch to predict,
+  // and operators that differ get handlers of their own rather than a branch on their kind.
   // A handler either types its operator completely and moves on, or goes to `general` having
   // changed nothing.
   static const void* const kHandlers[] = {
@@ -1146,15 +1150,19 @@ Result<void> FuncValidator::validate_body(std::span<const uint8_t> bytes, ByteRa
   // (the byte, its handler), not three: after a mispredicted jump that chain is what waits.
   if (!dispatch_[0]) {
     for (size_t byte = 0; byte < 256; ++byte) dispatch_[byte] = kHandlers[fast_ops[byte].kind];
+    for (size_t code = 0; code < kPrefixFCOps; ++code)
+      dispatch_fc_[code] = kHandlers[fast_fc_ops_[code].kind];
   }
   const void* const* const dispatch = dispatch_.data();
-  FastOp fast;
-  const uint8_t* q;
+  const FastOp* fast;    // the operator's entry (read by the handlers that need its types)
+  const uint8_t* q;      // after the opcode
+  FrameKind block_kind;  // kFastBlock/Loop/If -> push_block
+  const uint8_t* after;  // memory.copy/fill -> memory_bulk
 #define KILN_NEXT(next)      \
   do {                       \
     p = (next);              \
     if (p >= end) goto done; \
-    fast = fast_ops[*p];     \
+    fast = fast_ops + *p;    \
     q = p + 1;               \
     goto* dispatch[*p];      \
   } while (0)
@@ -1163,141 +1171,162 @@ Result<void> FuncValidator::validate_body(std::span<const uint8_t> bytes, ByteRa
 
 on_PrefixFC:
   if (q >= end || *q >= kPrefixFCOps) goto general;
-  fast = fast_fc_ops[*q];
-  ++q;
-  goto* kHandlers[fast.kind];
+  fast = fast_fc_ops_.data() + *q;
+  goto* dispatch_fc_[*q++];
 
 on_Nop:
   KILN_NEXT(q);
+
 on_Unary:
-  if (size > height && stack[size - 1].kind == fast.pop0) {
-    stack[size - 1] = ValType{fast.push};
+  if (size > height && stack[size - 1].kind == fast->pop0) {
+    stack[size - 1] = ValType{fast->push};
     KILN_NEXT(q);
   }
   goto general;
+
 on_Binary:
-  if (size >= height + 2 && stack[size - 2].kind == fast.pop0 &&
-      stack[size - 1].kind == fast.pop1) {
+  if (size >= height + 2 && stack[size - 2].kind == fast->pop0 &&
+      stack[size - 1].kind == fast->pop1) {
     --size;
-    stack[size - 1] = ValType{fast.push};
+    stack[size - 1] = ValType{fast->push};
     KILN_NEXT(q);
   }
   goto general;
+
 on_I32Const:
-on_I64Const : {
-  const uint8_t* next =
-      fast.kind == kFastI32Const ? skip_fast_signed<32>(q, end) : skip_fast_signed<64>(q, end);
-  if (next && size < capacity) {
-    stack[size++] = ValType{fast.push};
+  if (const uint8_t* next = skip_fast_signed<32>(q, end); next && size < capacity) {
+    stack[size++] = ValType::i32();
     KILN_NEXT(next);
   }
   goto general;
-}
-on_F32Const:
-on_F64Const : {
-  const size_t width = fast.kind == kFastF32Const ? 4 : 8;
-  if (size_t(end - q) >= width && size < capacity) {
-    stack[size++] = ValType{fast.push};
-    KILN_NEXT(q + width);
+
+on_I64Const:
+  if (const uint8_t* next = skip_fast_signed<64>(q, end); next && size < capacity) {
+    stack[size++] = ValType::i64();
+    KILN_NEXT(next);
   }
   goto general;
-}
+
+on_F32Const:
+  if (end - q >= 4 && size < capacity) {
+    stack[size++] = ValType::f32();
+    KILN_NEXT(q + 4);
+  }
+  goto general;
+
+on_F64Const:
+  if (end - q >= 8 && size < capacity) {
+    stack[size++] = ValType::f64();
+    KILN_NEXT(q + 8);
+  }
+  goto general;
+
+  // Loads and stores: memarg is an alignment in one byte without the memory index flag (memory
+  // 0) and an offset; offsets that fit a u32 LEB of at most five bytes fit every memory, others
+  // (rare) take the general path.
 on_Load:
-on_Store : {
-  // memarg: an alignment in one byte without the memory index flag (memory 0), then the
-  // offset, which a 32-bit memory limits to 32 bits.
-  if (q + 1 >= end || *q > fast.align_limit || memory0_address == ValKind::Bottom) goto general;
-  // Offsets that fit a u32 LEB of at most five bytes fit every memory; others (rare) take the
-  // general path.
-  const uint8_t* next = read_fast_u32(q + 1, end).next;
-  if (!next) goto general;
-  if (fast.kind == kFastLoad) {
-    if (size > height && stack[size - 1].kind == memory0_address) {
-      stack[size - 1] = ValType{fast.push};
+  if (q + 1 < end && *q <= fast->align_limit && size > height &&
+      stack[size - 1].kind == memory0_address) {
+    if (const uint8_t* next = read_fast_u32(q + 1, end).next) {
+      stack[size - 1] = ValType{fast->push};
       KILN_NEXT(next);
     }
-  } else if (size >= height + 2 && stack[size - 2].kind == memory0_address &&
-             stack[size - 1].kind == fast.pop1) {
-    size -= 2;
-    KILN_NEXT(next);
   }
   goto general;
-}
-on_LocalGet : {
-  const Leb32 index = read_fast_u32(q, end);
-  if (index.next && index.value < local_count && local_initialized[index.value] &&
-      size < capacity) {
+
+on_Store:
+  if (q + 1 < end && *q <= fast->align_limit && size >= height + 2 &&
+      stack[size - 2].kind == memory0_address && stack[size - 1].kind == fast->pop1) {
+    if (const uint8_t* next = read_fast_u32(q + 1, end).next) {
+      size -= 2;
+      KILN_NEXT(next);
+    }
+  }
+  goto general;
+
+on_LocalGet:
+  if (const Leb32 index = read_fast_u32(q, end); index.next && index.value < local_count &&
+                                                 local_initialized[index.value] &&
+                                                 size < capacity) {
     stack[size++] = locals[index.value];
     KILN_NEXT(index.next);
   }
   goto general;
-}
+
 on_LocalSet:
-on_LocalTee : {
-  const Leb32 index = read_fast_u32(q, end);
-  if (index.next && index.value < local_count && size > height && local_initialized[index.value] &&
+  if (const Leb32 index = read_fast_u32(q, end);
+      index.next && index.value < local_count && size > height && local_initialized[index.value] &&
       !locals[index.value].is_ref() && stack[size - 1].kind == locals[index.value].kind) {
-    if (fast.kind == kFastLocalSet) --size;
+    --size;
     KILN_NEXT(index.next);
   }
   goto general;
-}
-on_GlobalGet : {
-  const Leb32 index = read_fast_u32(q, end);
-  if (index.next && index.value < global_count && size < capacity) {
+
+on_LocalTee:
+  if (const Leb32 index = read_fast_u32(q, end);
+      index.next && index.value < local_count && size > height && local_initialized[index.value] &&
+      !locals[index.value].is_ref() && stack[size - 1].kind == locals[index.value].kind) {
+    KILN_NEXT(index.next);
+  }
+  goto general;
+
+on_GlobalGet:
+  if (const Leb32 index = read_fast_u32(q, end);
+      index.next && index.value < global_count && size < capacity) {
     stack[size++] = globals[index.value].type;
     KILN_NEXT(index.next);
   }
   goto general;
-}
-on_GlobalSet : {
-  const Leb32 index = read_fast_u32(q, end);
-  if (index.next && index.value < global_count && size > height) {
-    const GlobalType& global = globals[index.value];
-    if (global.mutable_ && !global.type.is_ref() && stack[size - 1].kind == global.type.kind) {
-      --size;
-      KILN_NEXT(index.next);
-    }
+
+on_GlobalSet:
+  if (const Leb32 index = read_fast_u32(q, end);
+      index.next && index.value < global_count && size > height && globals[index.value].mutable_ &&
+      !globals[index.value].type.is_ref() &&
+      stack[size - 1].kind == globals[index.value].type.kind) {
+    --size;
+    KILN_NEXT(index.next);
   }
   goto general;
-}
+
 on_Block:
+  block_kind = FrameKind::Block;
+  goto push_block;
 on_Loop:
-on_If : {
-  // Block types of one byte: empty or a number type.
+  block_kind = FrameKind::Loop;
+  goto push_block;
+on_If:
+  if (size <= height || stack[size - 1].kind != ValKind::I32) goto general;
+  block_kind = FrameKind::If;
+  goto push_block;
+push_block : {
+  // Block types of one byte: empty or a number type. The condition of an `if` is popped here,
+  // once nothing can fail.
   if (q >= end || frames_.size() >= kMaxControlDepth) goto general;
   ControlFrame next;
-  const uint8_t type = *q;
-  if (type == kEmptyBlockType) {
+  if (*q == kEmptyBlockType) {
     next.block.kind = BlockType::Kind::Empty;
-  } else if (is_value_block_type(type)) {
+  } else if (is_value_block_type(*q)) {
     next.block.kind = BlockType::Kind::Value;
-    next.block.value = ValType{ValKind(type)};
+    next.block.value = ValType{ValKind(*q)};
   } else {
     goto general;
   }
-  size_t new_height = size;
-  if (fast.kind == kFastIf) {
-    if (size <= height || stack[size - 1].kind != ValKind::I32) goto general;
-    --new_height;
-  }
-  next.kind = fast.kind == kFastBlock  ? FrameKind::Block
-              : fast.kind == kFastLoop ? FrameKind::Loop
-                                       : FrameKind::If;
+  if (block_kind == FrameKind::If) --size;
+  next.kind = block_kind;
   next.offset = uint32_t(p - base);
-  next.height = uint32_t(new_height);
+  next.height = uint32_t(size);
   next.init_height = uint32_t(init_log_.size());
   frames_.push_back(next);
   frame = &frames_.back();
-  size = height = new_height;
+  height = size;
   KILN_NEXT(q + 1);
 }
+
 on_Else : {
   auto results = frame->results();
+  auto params = frame->params();
   if (frame->kind == FrameKind::If && size == height + results.size() &&
-      top_is_numeric(stack, size, height, results, 0)) {
-    auto params = frame->params();
-    if (params.size() > capacity - height) goto general;
+      top_is_numeric(stack, size, height, results, 0) && params.size() <= capacity - height) {
     undo_local_inits(frame->init_height);
     frame->kind = FrameKind::Else;
     frame->unreachable = false;
@@ -1307,6 +1336,7 @@ on_Else : {
   }
   goto general;
 }
+
 on_End : {
   // A block ending with exactly its numeric results, which stay where they are. An `if`
   // without else must pass its params through: only the empty one is taken here.
@@ -1327,39 +1357,47 @@ on_End : {
   }
   goto general;
 }
+
 on_Br:
-on_BrIf : {
-  const Leb32 depth = read_fast_u32(q, end);
-  if (!depth.next || depth.value >= frames_.size()) goto general;
-  auto types = frames_[frames_.size() - 1 - depth.value].label_types();
-  if (fast.kind == kFastBr) {
-    if (!top_is_numeric(stack, size, height, types, 0)) goto general;
+  if (const Leb32 depth = read_fast_u32(q, end);
+      depth.next && depth.value < frames_.size() &&
+      top_is_numeric(stack, size, height, frames_[frames_.size() - 1 - depth.value].label_types(),
+                     0)) {
     set_unreachable();
-  } else {
-    if (size <= height || stack[size - 1].kind != ValKind::I32 ||
-        !top_is_numeric(stack, size, height, types, 1))
-      goto general;
-    --size;
+    KILN_NEXT(depth.next);
   }
-  KILN_NEXT(depth.next);
-}
+  goto general;
+
+on_BrIf:
+  if (const Leb32 depth = read_fast_u32(q, end);
+      depth.next && depth.value < frames_.size() && size > height &&
+      stack[size - 1].kind == ValKind::I32 &&
+      top_is_numeric(stack, size, height, frames_[frames_.size() - 1 - depth.value].label_types(),
+                     1)) {
+    --size;
+    KILN_NEXT(depth.next);
+  }
+  goto general;
+
 on_Return:
   if (top_is_numeric(stack, size, height, func_results_, 0)) {
     set_unreachable();
     KILN_NEXT(q);
   }
   goto general;
-on_Call : {
-  const Leb32 index = read_fast_u32(q, end);
-  if (!index.next || index.value >= func_count) goto general;
-  const FuncType& callee = types[func_types[index.value]].func;
-  if (!top_is_numeric(stack, size, height, callee.params, 0) ||
-      callee.results.size() > capacity - (size - callee.params.size()))
-    goto general;
-  size -= callee.params.size();
-  for (const ValType& result : callee.results) stack[size++] = result;
-  KILN_NEXT(index.next);
-}
+
+on_Call:
+  if (const Leb32 index = read_fast_u32(q, end); index.next && index.value < func_count) {
+    const FuncType& callee = types[func_types[index.value]].func;
+    if (top_is_numeric(stack, size, height, callee.params, 0) &&
+        callee.results.size() <= capacity - (size - callee.params.size())) {
+      size -= callee.params.size();
+      for (const ValType& result : callee.results) stack[size++] = result;
+      KILN_NEXT(index.next);
+    }
+  }
+  goto general;
+
 on_CallIndirect : {
   const Leb32 type_index = read_fast_u32(q, end);
   if (!type_index.next) goto general;
@@ -1383,12 +1421,14 @@ on_CallIndirect : {
   for (const ValType& result : results) stack[size++] = result;
   KILN_NEXT(table.next);
 }
+
 on_Drop:
   if (size > height) {
     --size;
     KILN_NEXT(q);
   }
   goto general;
+
 on_Select:
   if (size >= height + 3 && stack[size - 1].kind == ValKind::I32 &&
       stack[size - 3].kind == stack[size - 2].kind && is_numeric_or_vector(stack[size - 2])) {
@@ -1396,41 +1436,51 @@ on_Select:
     KILN_NEXT(q);
   }
   goto general;
+
 on_Unreachable:
   set_unreachable();
   KILN_NEXT(q);
+
+  // Memory 0 only (one zero byte per memory index); copy takes three addresses, fill an address,
+  // a byte value and a length.
 on_MemoryCopy:
-on_MemoryFill : {
-  // Memory 0 only (one zero byte per memory index); copy takes three addresses, fill an
-  // address, a byte value and a length.
-  const bool copy = fast.kind == kFastMemoryCopy;
-  const uint8_t* after = q + (copy ? 2 : 1);
-  if (after > end || q[0] != 0 || (copy && q[1] != 0) || memory0_address == ValKind::Bottom ||
-      size < height + 3 || stack[size - 3].kind != memory0_address ||
-      stack[size - 2].kind != (copy ? memory0_address : ValKind::I32) ||
+  if (end - q < 2 || q[0] != 0 || q[1] != 0 || size < height + 3 ||
+      stack[size - 2].kind != memory0_address)
+    goto general;
+  after = q + 2;
+  goto memory_bulk;
+on_MemoryFill:
+  if (q >= end || q[0] != 0 || size < height + 3 || stack[size - 2].kind != ValKind::I32)
+    goto general;
+  after = q + 1;
+  goto memory_bulk;
+memory_bulk:
+  if (memory0_address == ValKind::Bottom || stack[size - 3].kind != memory0_address ||
       stack[size - 1].kind != memory0_address)
     goto general;
   size -= 3;
   KILN_NEXT(after);
-}
 
-general:
+general : {
   // The general path, from the opcode: decode, then type.
   stack_.set_size(size);
+  OperatorReader reader(bytes, code);
   reader.seek(size_t(p - base));
+  Operator op;
   if (auto r = reader.read(op); !r) return body_read_error(std::move(r).err());
   if (auto r = visit(op); !r) return r;
-  if (ended_) {
-    p = base + reader.offset();
-    goto after_end;
-  }
+  p = base + reader.offset();
+  if (ended_) goto after_end;
   load_state();
-  KILN_NEXT(base + reader.offset());
+  KILN_NEXT(p);
+}
 
 after_end:
   // Anything after the function's final end: the general path reports it.
   if (p < end) {
+    OperatorReader reader(bytes, code);
     reader.seek(size_t(p - base));
+    Operator op;
     if (auto r = reader.read(op); !r) return body_read_error(std::move(r).err());
     if (auto r = visit(op); !r) return r;
   }

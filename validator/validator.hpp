@@ -300,10 +300,11 @@ class FuncValidator {
   const ModuleTypes& types_;
   const ModuleInfo& module_;
   const OpRule* rules_;
-  std::array<FastOp, 256> fast_ops_{};    // by first byte; proposals not enabled stay slow
-  std::array<FastOp, 32> fast_fc_ops_{};  // by the byte after the 0xFC prefix
-  std::array<const void*, 256> dispatch_{};  // validate_body's handler per first byte
-  uint32_t enabled_proposals_ = 0;        // bit per Proposal
+  std::array<FastOp, 256> fast_ops_{};         // by first byte; proposals not enabled stay slow
+  std::array<FastOp, 32> fast_fc_ops_{};       // by the byte after the 0xFC prefix
+  std::array<const void*, 256> dispatch_{};    // validate_body's handler per first byte
+  std::array<const void*, 32> dispatch_fc_{};  // and per byte after 0xFC
+  uint32_t enabled_proposals_ = 0;             // bit per Proposal
   uint32_t br_table_mark_ = 0;
   OperandStack stack_;
   FlatStack<ControlFrame> frames_;
