@@ -103,7 +103,10 @@ TypeRegistry& TypeRegistry::global() {
 
 uint32_t TypeRegistry::intern_group(std::span<const SubType> group, uint32_t first,
                                     std::span<const uint32_t> canonical_of_earlier) {
-  std::vector<uint32_t> key;
+  // The key is built in a buffer each thread keeps, so that finding a group already interned
+  // (the common case: the same signatures recur across modules) allocates nothing.
+  thread_local std::vector<uint32_t> key;
+  key.clear();
   key.push_back(uint32_t(group.size()));
   GroupEncoder encoder{first, uint32_t(group.size()), canonical_of_earlier, key};
   for (const SubType& type : group) encoder.sub(type);
@@ -122,7 +125,7 @@ uint32_t TypeRegistry::intern_group(std::span<const SubType> group, uint32_t fir
     }
     entries_.push_back(std::move(entry));
   }
-  groups_.emplace(std::move(key), base);
+  groups_.emplace(key, base);
   return base;
 }
 

@@ -13,6 +13,8 @@ namespace {
 
 constexpr uint32_t kNoOffset = 0;
 
+Result<void> check_module_sections(const ModuleTypes& types, FuncValidator& validator);
+
 Result<void> check_limits(const Limits& limits, uint64_t bound, const char* too_large) {
   if (limits.max && limits.min > *limits.max)
     return Error("size minimum must not be greater than maximum", kNoOffset);
@@ -99,7 +101,19 @@ Result<ModuleTypes> validate_module_sections(const ModuleInfo& module,
                                              const Features& features, TypeRegistry& registry) {
   auto built = ModuleTypes::build(module, bytes, features, registry);
   if (!built) return std::move(built).err();
-  const ModuleTypes& types = built.ok();
+  FuncValidator validator(built.ok());
+  if (auto r = check_module_sections(built.ok(), validator); !r) return std::move(r).err();
+  return built;
+}
+
+namespace {
+
+// The module rules after the type section's, with `validator` (over `types`) for the constant
+// expressions.
+Result<void> check_module_sections(const ModuleTypes& types, FuncValidator& validator) {
+  const ModuleInfo& module = types.module();
+  const std::span<const uint8_t> bytes = types.bytes();
+  const Features& features = types.features();
 
   // Functions (imported and defined) name function types.
   for (uint32_t type_index : module.func_types)
@@ -119,8 +133,6 @@ Result<ModuleTypes> validate_module_sections(const ModuleInfo& module,
     if (auto r = check_global_type(types, global); !r) return std::move(r).err();
   for (const TagType& tag : module.tags)
     if (auto r = check_tag_type(module, tag); !r) return std::move(r).err();
-
-  FuncValidator validator(types);
 
   // Table initialisers see only imported globals (tables precede globals).
   for (size_t i = 0; i < module.tables.size(); ++i) {
@@ -231,8 +243,10 @@ Result<ModuleTypes> validate_module_sections(const ModuleInfo& module,
     if (auto r = validate_const_expr(validator, bytes, segment.offset, index_type, all_globals); !r)
       return std::move(r).err();
   }
-  return built;
+  return {};
 }
+
+}  // namespace
 
 Result<void> validate_function_body(const ModuleTypes& types, uint32_t defined_index,
                                     FuncValidator& validator) {
@@ -252,9 +266,11 @@ Result<void> validate_function_body(const ModuleTypes& types, uint32_t defined_i
 
 Result<void> validate_module(const ModuleInfo& module, std::span<const uint8_t> bytes,
                              const Features& features) {
-  auto types = validate_module_sections(module, bytes, features);
+  auto types = ModuleTypes::build(module, bytes, features, TypeRegistry::global());
   if (!types) return std::move(types).err();
+  // One validator for the constant expressions and then every body.
   FuncValidator validator(types.ok());
+  if (auto r = check_module_sections(types.ok(), validator); !r) return r;
   for (uint32_t i = 0; i < module.bodies.size(); ++i)
     if (auto r = validate_function_body(types.ok(), i, validator); !r) return r;
   return {};
