@@ -523,6 +523,7 @@ Result<void> ModuleDecoder::decode_type_section(Reader& reader) {
     uint32_t group_index = uint32_t(module_.rec_groups.size());
     module_.rec_groups.push_back({uint32_t(module_.types.size()), group_size});
     for (uint32_t i = 0; i < group_size; ++i) {
+      module_.offsets.types.push_back(uint32_t(reader.offset()));
       SubType& type = module_.types.emplace_back();
       type.rec_group = group_index;
       RETURN_IF_ERROR(read_sub_type(reader, type));
@@ -601,6 +602,7 @@ Result<void> ModuleDecoder::decode_import_section(Reader& reader) {
   if (count > kMaxImports) return reader.error("too many imports");
   reserve_plausible(module_.imports, count, reader, 4);
   for (uint32_t i = 0; i < count; ++i) {
+    const uint32_t import_offset = uint32_t(reader.offset());
     Import& import = module_.imports.emplace_back();
     ASSIGN_OR_RETURN(import.module, read_name(reader));
     ASSIGN_OR_RETURN(import.name, read_name(reader));
@@ -613,6 +615,7 @@ Result<void> ModuleDecoder::decode_import_section(Reader& reader) {
         if (module_.func_types.size() >= kMaxFunctions)
           return error_at("too many functions", kind_offset);
         module_.func_types.push_back(import.func_type);
+        module_.offsets.funcs.push_back(import_offset);
         ++module_.imported_funcs;
         break;
       }
@@ -620,6 +623,7 @@ Result<void> ModuleDecoder::decode_import_section(Reader& reader) {
         import.kind = ExternKind::Table;
         ASSIGN_OR_RETURN(import.table, read_table_type(reader));
         module_.table_types.push_back(import.table);
+        module_.offsets.tables.push_back(import_offset);
         ++module_.imported_tables;
         break;
       }
@@ -627,6 +631,7 @@ Result<void> ModuleDecoder::decode_import_section(Reader& reader) {
         import.kind = ExternKind::Memory;
         ASSIGN_OR_RETURN(import.memory, read_memory_type(reader));
         module_.memories.push_back(import.memory);
+        module_.offsets.memories.push_back(import_offset);
         ++module_.imported_memories;
         break;
       }
@@ -634,6 +639,7 @@ Result<void> ModuleDecoder::decode_import_section(Reader& reader) {
         import.kind = ExternKind::Global;
         ASSIGN_OR_RETURN(import.global, read_global_type(reader));
         module_.global_types.push_back(import.global);
+        module_.offsets.globals.push_back(import_offset);
         ++module_.imported_globals;
         break;
       }
@@ -642,6 +648,7 @@ Result<void> ModuleDecoder::decode_import_section(Reader& reader) {
         import.kind = ExternKind::Tag;
         ASSIGN_OR_RETURN(import.tag, read_tag_type(reader));
         module_.tags.push_back(import.tag);
+        module_.offsets.tags.push_back(import_offset);
         ++module_.imported_tags;
         break;
       }
@@ -660,7 +667,9 @@ Result<void> ModuleDecoder::decode_function_section(Reader& reader) {
     return reader.error("too many functions");
   declared_functions_ = count;
   module_.func_types.reserve(module_.func_types.size() + count);
+  module_.offsets.funcs.reserve(module_.func_types.size() + count);
   for (uint32_t i = 0; i < count; ++i) {
+    module_.offsets.funcs.push_back(uint32_t(reader.offset()));
     ASSIGN_OR_RETURN(uint32_t type_index, reader.u32());
     module_.func_types.push_back(type_index);
   }
@@ -676,6 +685,7 @@ Result<void> ModuleDecoder::decode_table_section(Reader& reader) {
   for (uint32_t i = 0; i < count; ++i) {
     Table& table = module_.tables.emplace_back();
     size_t offset = reader.offset();
+    module_.offsets.tables.push_back(uint32_t(offset));
     ASSIGN_OR_RETURN(uint8_t first, reader.peek_u8());
     if (first == 0x40) {
       RETURN_IF_ERROR(require(Proposal::FunctionReferences, "a table with an initialiser", offset));
@@ -699,6 +709,7 @@ Result<void> ModuleDecoder::decode_memory_section(Reader& reader) {
     return reader.error("too many memories");
   reserve_plausible(module_.memories, count, reader, 2);
   for (uint32_t i = 0; i < count; ++i) {
+    module_.offsets.memories.push_back(uint32_t(reader.offset()));
     ASSIGN_OR_RETURN(MemoryType memory, read_memory_type(reader));
     module_.memories.push_back(memory);
   }
@@ -713,6 +724,7 @@ Result<void> ModuleDecoder::decode_global_section(Reader& reader) {
   reserve_plausible(module_.global_types, count, reader, 3);
   for (uint32_t i = 0; i < count; ++i) {
     Global& global = module_.globals.emplace_back();
+    module_.offsets.globals.push_back(uint32_t(reader.offset()));
     ASSIGN_OR_RETURN(global.type, read_global_type(reader));
     ASSIGN_OR_RETURN(global.init, read_const_expr(reader));
     module_.global_types.push_back(global.type);
@@ -726,6 +738,7 @@ Result<void> ModuleDecoder::decode_tag_section(Reader& reader) {
   if (uint64_t(count) + module_.tags.size() > kMaxTags) return reader.error("too many tags");
   reserve_plausible(module_.tags, count, reader, 2);
   for (uint32_t i = 0; i < count; ++i) {
+    module_.offsets.tags.push_back(uint32_t(reader.offset()));
     ASSIGN_OR_RETURN(TagType tag, read_tag_type(reader));
     module_.tags.push_back(tag);
   }
@@ -738,6 +751,7 @@ Result<void> ModuleDecoder::decode_export_section(Reader& reader) {
   reserve_plausible(module_.exports, count, reader, 3);
   for (uint32_t i = 0; i < count; ++i) {
     Export& exported = module_.exports.emplace_back();
+    module_.offsets.exports.push_back(uint32_t(reader.offset()));
     ASSIGN_OR_RETURN(exported.name, read_name(reader));
     size_t kind_offset = reader.offset();
     ASSIGN_OR_RETURN(uint8_t kind, reader.u8());
@@ -750,6 +764,7 @@ Result<void> ModuleDecoder::decode_export_section(Reader& reader) {
 }
 
 Result<void> ModuleDecoder::decode_start_section(Reader& reader) {
+  module_.offsets.start = uint32_t(reader.offset());
   ASSIGN_OR_RETURN(module_.start, reader.u32());
   return {};
 }
@@ -891,6 +906,7 @@ Result<void> ModuleDecoder::decode_element_section(Reader& reader) {
   for (uint32_t i = 0; i < count; ++i) {
     ElementSegment& segment = module_.elements.emplace_back();
     size_t flags_offset = reader.offset();
+    module_.offsets.elements.push_back(uint32_t(flags_offset));
     ASSIGN_OR_RETURN(uint32_t flags, reader.u32());
     if (flags > 7) return error_at("malformed elements segment kind", flags_offset);
     if (flags != 0)
@@ -950,6 +966,7 @@ Result<void> ModuleDecoder::decode_element_section(Reader& reader) {
 
 Result<void> ModuleDecoder::decode_data_count_section(Reader& reader) {
   RETURN_IF_ERROR(require(Proposal::BulkMemory, "the data count section", reader.offset()));
+  module_.offsets.data_count = uint32_t(reader.offset());
   ASSIGN_OR_RETURN(module_.data_count, reader.u32());
   return {};
 }
@@ -965,6 +982,7 @@ Result<void> ModuleDecoder::decode_data_section(Reader& reader) {
   for (uint32_t i = 0; i < count; ++i) {
     DataSegment& segment = module_.data.emplace_back();
     size_t flags_offset = reader.offset();
+    module_.offsets.data.push_back(uint32_t(flags_offset));
     ASSIGN_OR_RETURN(uint32_t flags, reader.u32());
     switch (flags) {
       case 0: {

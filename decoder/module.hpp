@@ -254,6 +254,28 @@ struct Names {
   NameMap tags;
 };
 
+// Where the module's entries start (byte offsets into the module), so that the validator's
+// messages point at the entry that is wrong: one u32 per entry, index spaces in their order
+// (imported entities first, at their import). A ModuleInfo assembled by hand may leave them
+// empty: `at` then answers 0.
+struct EntryOffsets {
+  std::vector<uint32_t> types;     // each sub type
+  std::vector<uint32_t> funcs;     // the import, or the function section's entry
+  std::vector<uint32_t> tables;    // the import, or the table section's entry
+  std::vector<uint32_t> memories;  // the import, or the memory section's entry
+  std::vector<uint32_t> globals;   // the import, or the global section's entry
+  std::vector<uint32_t> tags;      // the import, or the tag section's entry
+  std::vector<uint32_t> exports;
+  std::vector<uint32_t> elements;
+  std::vector<uint32_t> data;
+  uint32_t start = 0;       // the start section's function index
+  uint32_t data_count = 0;  // the data count section's count
+
+  static uint32_t at(const std::vector<uint32_t>& offsets, size_t index) {
+    return index < offsets.size() ? offsets[index] : 0;
+  }
+};
+
 struct ModuleInfo {
   std::vector<SubType> types;
   std::vector<RecGroup> rec_groups;
@@ -276,6 +298,7 @@ struct ModuleInfo {
   std::vector<FunctionBody> bodies;  // defined functions only, in order
   std::vector<CustomSection> customs;
   Names names;
+  EntryOffsets offsets;
 
   uint32_t func_count() const { return uint32_t(func_types.size()); }
   const SubType& type(uint32_t index) const { return types[index]; }

@@ -1011,3 +1011,178 @@ TEST_CASE("validate_body's fast paths leave operators of disabled proposals to v
   CHECK(both_body({}, {I32}, {0x43, 0, 0, 0, 0, 0xFC, 0, 0x0B}, {}, mvp) ==
         "i32.trunc_sat_f32_s requires the saturating-float-to-int proposal");
 }
+
+namespace {
+
+// Where section `id`'s contents begin in an encoded module (after its id and size).
+size_t section_contents(const Bytes& bytes, uint8_t id) {
+  size_t pos = 8;
+  while (pos < bytes.size()) {
+    uint8_t section = bytes[pos++];
+    uint64_t size = 0;
+    for (unsigned shift = 0;; shift += 7) {
+      uint8_t byte = bytes[pos++];
+      size |= uint64_t(byte & 0x7F) << shift;
+      if (!(byte & 0x80)) break;
+    }
+    if (section == id) return pos;
+    pos += size;
+  }
+  FAIL("no section " << int(id));
+  return 0;
+}
+
+// The offset of entry `index` of a vector section whose entries are `entries`.
+size_t entry_offset(const Bytes& bytes, uint8_t id, const std::vector<Bytes>& entries,
+                    size_t index) {
+  size_t offset = section_contents(bytes, id) + leb(entries.size()).size();
+  for (size_t k = 0; k < index; ++k) offset += entries[k].size();
+  return offset;
+}
+
+struct Failure {
+  std::string message;
+  uint64_t offset = ~uint64_t(0);
+};
+
+Failure failure(const Bytes& bytes, const Features& features = Features::everything()) {
+  auto result = decode_and_validate(bytes, features);
+  if (result) return {"valid"};
+  return {result.err().message(), result.err().offset().value_or(~uint64_t(0))};
+}
+
+constexpr uint8_t kImportSection = 2, kFunctionSection = 3, kTableSection = 4, kMemorySection = 5,
+                  kGlobalSection = 6, kExportSection = 7, kStartSection = 8, kElementSection = 9,
+                  kDataSection = 11, kTagSection = 13, kTypeSection = 1;
+
+}  // namespace
+
+TEST_CASE("module-level errors point at the entry that is wrong", "[validator][offsets]") {
+  ModuleBytes e;
+  e.types.push_back(func_type({}, {}));
+  e.func(0, {0x0B});
+  e.exports = {cat({name("a"), {0x00, 0x00}}), cat({name("b"), {0x00, 0x00}}),
+               cat({name("a"), {0x00, 0x00}})};
+  Bytes bytes = e.build();
+  Failure f = failure(bytes);
+  CHECK(f.message == "duplicate export name");
+  CHECK(f.offset == entry_offset(bytes, kExportSection, e.exports, 2));
+
+  e.exports = {cat({name("a"), {0x00, 0x00}}), cat({name("b"), {0x00, 0x07}})};
+  bytes = e.build();
+  f = failure(bytes);
+  CHECK(f.message == "unknown function 7");
+  CHECK(f.offset == entry_offset(bytes, kExportSection, e.exports, 1));
+
+  e.exports = {cat({name("m"), {0x02, 0x00}})};
+  bytes = e.build();
+  f = failure(bytes);
+  CHECK(f.message == "unknown memory 0");
+  CHECK(f.offset == entry_offset(bytes, kExportSection, e.exports, 0));
+
+  // the start function: its type, and an index out of range
+  ModuleBytes s;
+  s.types = {func_type({}, {}), func_type({I32}, {})};
+  s.func(0, {0x0B});
+  s.func(1, {0x0B});
+  s.start = 1;
+  bytes = s.build();
+  f = failure(bytes);
+  CHECK(f.message == "start function must have type [] -> []");
+  CHECK(f.offset == section_contents(bytes, kStartSection));
+  s.start = 9;
+  bytes = s.build();
+  f = failure(bytes);
+  CHECK(f.message == "unknown function 9");
+  CHECK(f.offset == section_contents(bytes, kStartSection));
+
+  // a function of an unknown type: its function-section entry, or its import
+  ModuleBytes fn;
+  fn.types.push_back(func_type({}, {}));
+  fn.func(0, {0x0B});
+  fn.func(3, {0x0B});
+  bytes = fn.build();
+  f = failure(bytes);
+  CHECK(f.message == "unknown type 3");
+  CHECK(f.offset == entry_offset(bytes, kFunctionSection, fn.funcs, 1));
+  ModuleBytes im;
+  im.types.push_back(func_type({}, {}));
+  im.imports = {cat({name("m"), name("f"), {0x00, 0x00}}),
+                cat({name("m"), name("g"), {0x00, 0x05}})};
+  bytes = im.build();
+  f = failure(bytes);
+  CHECK(f.message == "unknown type 5");
+  CHECK(f.offset == entry_offset(bytes, kImportSection, im.imports, 1));
+
+  // limits: an imported memory, a defined one, a second memory without multi-memory, a table
+  ModuleBytes mem;
+  mem.imports = {cat({name("m"), name("mem"), {0x02, 0x01, 0x03, 0x02}})};
+  bytes = mem.build();
+  f = failure(bytes);
+  CHECK(f.message == "size minimum must not be greater than maximum");
+  CHECK(f.offset == entry_offset(bytes, kImportSection, mem.imports, 0));
+  mem.imports.clear();
+  mem.memories = {{0x00, 0x01}, cat({{0x00}, leb(70000)})};
+  bytes = mem.build();
+  f = failure(bytes);
+  CHECK(f.message == "memory size must be at most 65536 pages (4GiB)");
+  CHECK(f.offset == entry_offset(bytes, kMemorySection, mem.memories, 1));
+  mem.memories = {{0x00, 0x01}, {0x00, 0x01}};
+  bytes = mem.build();
+  f = failure(bytes, Features::everything().set(Proposal::MultiMemory, false));
+  CHECK(f.message == "multiple memories");
+  CHECK(f.offset == entry_offset(bytes, kMemorySection, mem.memories, 1));
+  ModuleBytes tab;
+  tab.tables = {{FUNCREF, 0x00, 0x01}, {FUNCREF, 0x01, 0x05, 0x01}};
+  bytes = tab.build();
+  f = failure(bytes);
+  CHECK(f.message == "size minimum must not be greater than maximum");
+  CHECK(f.offset == entry_offset(bytes, kTableSection, tab.tables, 1));
+
+  // a global of an unknown type, a tag with results
+  ModuleBytes g;
+  g.types.push_back(func_type({}, {}));
+  g.globals = {{I32, 0x00, 0x41, 0, 0x0B}, {REF_NULL, 0x07, 0x00, 0xD0, 0x70, 0x0B}};
+  bytes = g.build();
+  f = failure(bytes);
+  CHECK(f.message == "unknown type 7");
+  CHECK(f.offset == entry_offset(bytes, kGlobalSection, g.globals, 1));
+  ModuleBytes tag;
+  tag.types = {func_type({}, {}), func_type({I32}, {I32})};
+  tag.tags = {{0x00, 0x00}, {0x00, 0x01}};
+  bytes = tag.build();
+  f = failure(bytes);
+  CHECK(f.message == "non-empty tag result type");
+  CHECK(f.offset == entry_offset(bytes, kTagSection, tag.tags, 1));
+
+  // element and data segments: the segment's own entry
+  ModuleBytes el;
+  el.types.push_back(func_type({}, {}));
+  el.tables.push_back({FUNCREF, 0x00, 0x01});
+  el.func(0, {0x0B});
+  el.elems = {{0x00, 0x41, 0x00, 0x0B, 0x01, 0x00}, {0x00, 0x41, 0x00, 0x0B, 0x01, 0x04}};
+  bytes = el.build();
+  f = failure(bytes);
+  CHECK(f.message == "unknown function 4");
+  CHECK(f.offset == entry_offset(bytes, kElementSection, el.elems, 1));
+  el.elems = {{0x02, 0x03, 0x41, 0x00, 0x0B, 0x00, 0x00}};
+  bytes = el.build();
+  f = failure(bytes);
+  CHECK(f.message == "unknown table 3");
+  CHECK(f.offset == entry_offset(bytes, kElementSection, el.elems, 0));
+  ModuleBytes d;
+  d.memories.push_back({0x00, 0x01});
+  d.data = {{0x00, 0x41, 0x00, 0x0B, 0x00}, {0x02, 0x04, 0x41, 0x00, 0x0B, 0x00}};
+  bytes = d.build();
+  f = failure(bytes);
+  CHECK(f.message == "unknown memory 4");
+  CHECK(f.offset == entry_offset(bytes, kDataSection, d.data, 1));
+
+  // types: a sub type that does not match its declared supertype
+  ModuleBytes t;
+  t.types = {{0x50, 0x00, 0x5F, 0x01, I32, 0x00}, {0x50, 0x01, 0x00, 0x5F, 0x01, I64, 0x00}};
+  bytes = t.build();
+  f = failure(bytes);
+  CHECK(f.message == "sub type 1 does not match super type 0");
+  CHECK(f.offset == entry_offset(bytes, kTypeSection, t.types, 1));
+}

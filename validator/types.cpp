@@ -340,8 +340,8 @@ Result<void> check_refs_below(const SubType& type, uint32_t limit, uint32_t offs
   return {};
 }
 
-// Offsets of declared entities are not kept in ModuleInfo; type errors report offset 0 of the
-// type section's owner module.
+// Rec-group tiling errors come only from a ModuleInfo assembled by hand, whose offsets are
+// unknown; every other error reports at the offending type's entry.
 constexpr uint32_t kNoOffset = 0;
 
 void mark_ref_funcs(std::vector<uint8_t>& declared, std::span<const uint8_t> bytes,
@@ -389,9 +389,10 @@ Result<ModuleTypes> ModuleTypes::build(const ModuleInfo& module, std::span<const
     uint32_t end = group.first + group.count;
     for (uint32_t i = group.first; i < end; ++i) {
       const SubType& type = types[i];
-      if (auto r = check_refs_below(type, end, kNoOffset); !r) return std::move(r).err();
+      const uint32_t at = EntryOffsets::at(module.offsets.types, i);
+      if (auto r = check_refs_below(type, end, at); !r) return std::move(r).err();
       if (type.supertype && *type.supertype >= i)
-        return Error("unknown type " + std::to_string(*type.supertype), kNoOffset);
+        return Error("unknown type " + std::to_string(*type.supertype), at);
     }
     uint32_t base =
         registry.intern_group(std::span(types).subspan(group.first, group.count), group.first,
@@ -401,15 +402,16 @@ Result<ModuleTypes> ModuleTypes::build(const ModuleInfo& module, std::span<const
       const SubType& type = types[i];
       if (!type.supertype) continue;
       uint32_t super = *type.supertype;
+      const uint32_t at = EntryOffsets::at(module.offsets.types, i);
       auto mismatch = [&] {
         return Error(
             "sub type " + std::to_string(i) + " does not match super type " + std::to_string(super),
-            kNoOffset);
+            at);
       };
       if (types[super].final_) return mismatch();
       if (!composite_matches(result, type, types[super])) return mismatch();
       depth[i] = uint8_t(depth[super] + 1);
-      if (depth[i] > kMaxSubtypingDepth) return Error("subtyping depth too large", kNoOffset);
+      if (depth[i] > kMaxSubtypingDepth) return Error("subtyping depth too large", at);
     }
   }
 

@@ -11,26 +11,28 @@ namespace kiln::wasm {
 
 namespace {
 
-constexpr uint32_t kNoOffset = 0;
+constexpr uint32_t kNoOffset = 0;  // a module assembled by hand, whose offsets are unknown
 
 Result<void> check_module_sections(const ModuleTypes& types, FuncValidator& validator);
 
-Result<void> check_limits(const Limits& limits, uint64_t bound, const char* too_large) {
+// Each check reports at `at`, the byte offset of the entry being checked.
+Result<void> check_limits(const Limits& limits, uint64_t bound, const char* too_large,
+                          uint32_t at) {
   if (limits.max && limits.min > *limits.max)
-    return Error("size minimum must not be greater than maximum", kNoOffset);
-  if (limits.min > bound || (limits.max && *limits.max > bound)) return Error(too_large, kNoOffset);
+    return Error("size minimum must not be greater than maximum", at);
+  if (limits.min > bound || (limits.max && *limits.max > bound)) return Error(too_large, at);
   return {};
 }
 
-Result<void> check_memory_type(const MemoryType& memory, const Features& features) {
+Result<void> check_memory_type(const MemoryType& memory, const Features& features, uint32_t at) {
   if (memory.page_size_log2 != 0 && memory.page_size_log2 != 16)
-    return Error("invalid custom page size", kNoOffset);
+    return Error("invalid custom page size", at);
   if (memory.page_size_log2 != 16 && !features.has(Proposal::CustomPageSizes))
-    return Error("custom page sizes require the custom-page-sizes proposal", kNoOffset);
+    return Error("custom page sizes require the custom-page-sizes proposal", at);
   if (memory.index_type == IndexType::I64 && !features.has(Proposal::Memory64))
-    return Error("64-bit memories require the memory64 proposal", kNoOffset);
+    return Error("64-bit memories require the memory64 proposal", at);
   if (memory.shared && !features.has(Proposal::Threads))
-    return Error("shared memories require the threads proposal", kNoOffset);
+    return Error("shared memories require the threads proposal", at);
   // The byte size must fit the index type (2^32 bytes for i32, 2^64 for i64) and the page
   // count must fit the limits' encoding (at most 2^32-1 for i32 with 1-byte pages).
   unsigned address_bits = memory.index_type == IndexType::I64 ? 64 : 32;
@@ -45,37 +47,33 @@ Result<void> check_memory_type(const MemoryType& memory, const Features& feature
                              : "memory size must be at most 2^64-1 pages (16 EiB)")
           : (page_bits == 16 ? "memory size must be at most 65536 pages (4GiB)"
                              : "memory size must be at most 4294967295 pages (4GiB)");
-  if (auto r = check_limits(memory.limits, max_pages, message); !r) return r;
-  if (memory.shared && !memory.limits.max)
-    return Error("shared memory must have maximum", kNoOffset);
+  if (auto r = check_limits(memory.limits, max_pages, message, at); !r) return r;
+  if (memory.shared && !memory.limits.max) return Error("shared memory must have maximum", at);
   return {};
 }
 
-Result<void> check_table_type(const ModuleTypes& types, const TableType& table) {
-  if (auto r = types.check_val_type(table.element, kNoOffset); !r) return r;
-  if (!table.element.is_ref()) return Error("malformed reference type", kNoOffset);
+Result<void> check_table_type(const ModuleTypes& types, const TableType& table, uint32_t at) {
+  if (auto r = types.check_val_type(table.element, at); !r) return r;
+  if (!table.element.is_ref()) return Error("malformed reference type", at);
   if (table.index_type == IndexType::I64 && !types.features().has(Proposal::Memory64))
-    return Error("64-bit tables require the memory64 proposal", kNoOffset);
+    return Error("64-bit tables require the memory64 proposal", at);
   uint64_t bound = table.index_type == IndexType::I64 ? ~uint64_t(0) : 0xFFFFFFFFull;
   return check_limits(table.limits, bound,
                       table.index_type == IndexType::I64 ? "table size must be at most 2^64-1"
-                                                         : "table size must be at most 2^32-1");
+                                                         : "table size must be at most 2^32-1",
+                      at);
 }
 
-Result<void> check_func_type_index(const ModuleInfo& module, uint32_t type_index) {
+Result<void> check_func_type_index(const ModuleInfo& module, uint32_t type_index, uint32_t at) {
   if (type_index >= module.types.size() || module.types[type_index].kind != CompositeKind::Func)
-    return Error("unknown type " + std::to_string(type_index), kNoOffset);
+    return Error("unknown type " + std::to_string(type_index), at);
   return {};
 }
 
-Result<void> check_global_type(const ModuleTypes& types, const GlobalType& global) {
-  return types.check_val_type(global.type, kNoOffset);
-}
-
-Result<void> check_tag_type(const ModuleInfo& module, const TagType& tag) {
-  if (auto r = check_func_type_index(module, tag.type_index); !r) return r;
+Result<void> check_tag_type(const ModuleInfo& module, const TagType& tag, uint32_t at) {
+  if (auto r = check_func_type_index(module, tag.type_index, at); !r) return r;
   if (!module.types[tag.type_index].func.results.empty())
-    return Error("non-empty tag result type", kNoOffset);
+    return Error("non-empty tag result type", at);
   return {};
 }
 
@@ -114,25 +112,33 @@ Result<void> check_module_sections(const ModuleTypes& types, FuncValidator& vali
   const ModuleInfo& module = types.module();
   const std::span<const uint8_t> bytes = types.bytes();
   const Features& features = types.features();
+  const EntryOffsets& offsets = module.offsets;
+  auto at = [](const std::vector<uint32_t>& entries, size_t index) {
+    return EntryOffsets::at(entries, index);
+  };
 
   // Functions (imported and defined) name function types.
-  for (uint32_t type_index : module.func_types)
-    if (auto r = check_func_type_index(module, type_index); !r) return std::move(r).err();
+  for (size_t i = 0; i < module.func_types.size(); ++i)
+    if (auto r = check_func_type_index(module, module.func_types[i], at(offsets.funcs, i)); !r)
+      return r;
   if (module.bodies.size() + module.imported_funcs != module.func_types.size())
     return Error("function and code section have inconsistent lengths", kNoOffset);
 
   if (module.table_types.size() > 1 && !features.has(Proposal::ReferenceTypes))
-    return Error("multiple tables", kNoOffset);
-  for (const TableType& table : module.table_types)
-    if (auto r = check_table_type(types, table); !r) return std::move(r).err();
+    return Error("multiple tables", at(offsets.tables, 1));
+  for (size_t i = 0; i < module.table_types.size(); ++i)
+    if (auto r = check_table_type(types, module.table_types[i], at(offsets.tables, i)); !r)
+      return r;
   if (module.memories.size() > 1 && !features.has(Proposal::MultiMemory))
-    return Error("multiple memories", kNoOffset);
-  for (const MemoryType& memory : module.memories)
-    if (auto r = check_memory_type(memory, features); !r) return std::move(r).err();
-  for (const GlobalType& global : module.global_types)
-    if (auto r = check_global_type(types, global); !r) return std::move(r).err();
-  for (const TagType& tag : module.tags)
-    if (auto r = check_tag_type(module, tag); !r) return std::move(r).err();
+    return Error("multiple memories", at(offsets.memories, 1));
+  for (size_t i = 0; i < module.memories.size(); ++i)
+    if (auto r = check_memory_type(module.memories[i], features, at(offsets.memories, i)); !r)
+      return r;
+  for (size_t i = 0; i < module.global_types.size(); ++i)
+    if (auto r = types.check_val_type(module.global_types[i].type, at(offsets.globals, i)); !r)
+      return r;
+  for (size_t i = 0; i < module.tags.size(); ++i)
+    if (auto r = check_tag_type(module, module.tags[i], at(offsets.tags, i)); !r) return r;
 
   // Table initialisers see only imported globals (tables precede globals).
   for (size_t i = 0; i < module.tables.size(); ++i) {
@@ -141,10 +147,10 @@ Result<void> check_module_sections(const ModuleTypes& types, FuncValidator& vali
       if (auto r = validate_const_expr(validator, bytes, *table.init, table.type.element,
                                        module.imported_globals);
           !r)
-        return std::move(r).err();
+        return r;
     } else if (!table.type.element.nullable) {
       return Error("type mismatch: a table of non-nullable references needs an initialiser",
-                   kNoOffset);
+                   at(offsets.tables, module.imported_tables + i));
     }
   }
   // Global initialisers see imported globals and the globals defined before them.
@@ -153,95 +159,89 @@ Result<void> check_module_sections(const ModuleTypes& types, FuncValidator& vali
     if (auto r = validate_const_expr(validator, bytes, global.init, global.type.type,
                                      module.imported_globals + uint32_t(i));
         !r)
-      return std::move(r).err();
+      return r;
   }
   const uint32_t all_globals = uint32_t(module.global_types.size());
 
   {
     std::unordered_set<std::string_view> names;
     names.reserve(module.exports.size());
-    for (const Export& e : module.exports) {
-      if (!names.insert(e.name).second) return Error("duplicate export name", kNoOffset);
-      auto unknown = [&](const char* what, size_t count) -> Result<void> {
-        if (e.index >= count)
-          return Error(std::string("unknown ") + what + " " + std::to_string(e.index), kNoOffset);
-        return {};
-      };
-      Result<void> r;
-      switch (e.kind) {
-        case ExternKind::Func:
-          r = unknown("function", module.func_types.size());
-          break;
-        case ExternKind::Table:
-          r = unknown("table", module.table_types.size());
-          break;
-        case ExternKind::Memory:
-          r = unknown("memory", module.memories.size());
-          break;
-        case ExternKind::Global:
-          r = unknown("global", module.global_types.size());
-          break;
-        case ExternKind::Tag:
-          r = unknown("tag", module.tags.size());
-          break;
-      }
-      if (!r) return std::move(r).err();
+    for (size_t i = 0; i < module.exports.size(); ++i) {
+      const Export& e = module.exports[i];
+      const uint32_t entry = at(offsets.exports, i);
+      if (!names.insert(e.name).second) return Error("duplicate export name", entry);
+      auto [count, what] = [&]() -> std::pair<size_t, const char*> {
+        switch (e.kind) {
+          case ExternKind::Func:
+            return {module.func_types.size(), "function"};
+          case ExternKind::Table:
+            return {module.table_types.size(), "table"};
+          case ExternKind::Memory:
+            return {module.memories.size(), "memory"};
+          case ExternKind::Global:
+            return {module.global_types.size(), "global"};
+          case ExternKind::Tag:
+            return {module.tags.size(), "tag"};
+        }
+        return {0, "export"};
+      }();
+      if (e.index >= count)
+        return Error(std::string("unknown ") + what + " " + std::to_string(e.index), entry);
     }
   }
 
   if (module.start) {
     uint32_t start = *module.start;
     if (start >= module.func_types.size())
-      return Error("unknown function " + std::to_string(start), kNoOffset);
+      return Error("unknown function " + std::to_string(start), offsets.start);
     const FuncType& type = types.func_type(start);
     if (!type.params.empty() || !type.results.empty())
-      return Error("start function must have type [] -> []", kNoOffset);
+      return Error("start function must have type [] -> []", offsets.start);
   }
 
-  for (const ElementSegment& segment : module.elements) {
-    // Segments keep no offset of their own; their offset expression's is the nearest.
-    const uint32_t at = segment.mode == SegmentMode::Active ? segment.offset.range.offset
-                        : !segment.exprs.empty()            ? segment.exprs[0].range.offset
-                                                            : 0;
-    if (auto r = types.check_val_type(segment.type, at); !r) return std::move(r).err();
-    if (!segment.type.is_ref()) return Error("malformed reference type", at);
+  for (size_t i = 0; i < module.elements.size(); ++i) {
+    const ElementSegment& segment = module.elements[i];
+    const uint32_t entry = at(offsets.elements, i);
+    if (auto r = types.check_val_type(segment.type, entry); !r) return r;
+    if (!segment.type.is_ref()) return Error("malformed reference type", entry);
     if (segment.mode == SegmentMode::Active) {
       if (segment.table >= module.table_types.size())
-        return Error("unknown table " + std::to_string(segment.table), at);
+        return Error("unknown table " + std::to_string(segment.table), entry);
       const TableType& table = module.table_types[segment.table];
       ValType index_type = table.index_type == IndexType::I64 ? ValType::i64() : ValType::i32();
       if (auto r = validate_const_expr(validator, bytes, segment.offset, index_type, all_globals);
           !r)
-        return std::move(r).err();
+        return r;
       if (!types.is_subtype(segment.type, table.element))
-        return Error("type mismatch: element segment does not fit the table", at);
+        return Error("type mismatch: element segment does not fit the table", entry);
     }
     if (segment.uses_exprs) {
       for (const ConstExpr& expr : segment.exprs)
         if (auto r = validate_const_expr(validator, bytes, expr, segment.type, all_globals); !r)
-          return std::move(r).err();
+          return r;
     } else {
       for (uint32_t f : segment.func_indices) {
         if (f >= module.func_types.size())
-          return Error("unknown function " + std::to_string(f), at);
+          return Error("unknown function " + std::to_string(f), entry);
         ValType ref = ValType::ref({HeapKind::Concrete, module.func_types[f]}, false);
         if (!types.is_subtype(ref, segment.type))
-          return Error("type mismatch: function does not fit the element segment", at);
+          return Error("type mismatch: function does not fit the element segment", entry);
       }
     }
   }
 
   if (module.data_count && *module.data_count != module.data.size())
-    return Error("data count and data section have inconsistent lengths", kNoOffset);
-  for (const DataSegment& segment : module.data) {
+    return Error("data count and data section have inconsistent lengths", offsets.data_count);
+  for (size_t i = 0; i < module.data.size(); ++i) {
+    const DataSegment& segment = module.data[i];
     if (segment.mode != SegmentMode::Active) continue;
     if (segment.memory >= module.memories.size())
-      return Error("unknown memory " + std::to_string(segment.memory), segment.offset.range.offset);
+      return Error("unknown memory " + std::to_string(segment.memory), at(offsets.data, i));
     ValType index_type = module.memories[segment.memory].index_type == IndexType::I64
                              ? ValType::i64()
                              : ValType::i32();
     if (auto r = validate_const_expr(validator, bytes, segment.offset, index_type, all_globals); !r)
-      return std::move(r).err();
+      return r;
   }
   return {};
 }
