@@ -685,3 +685,27 @@ TEST_CASE("hostile counts allocate nothing and fail cleanly", "[decoder]") {
   decode_fails(module({kOneVoidType, kOneFunction, section(10, cat({{0x01}, leb(7654322)}))}),
                "function body too large");
 }
+
+TEST_CASE("memory limits flags: bit 3 is a page size only with custom-page-sizes", "[decoder]") {
+  // binary.wast:660: "\05\02\01\08", a memory whose flags byte is 0x08 and nothing after. In
+  // WebAssembly 3.0 0x08 is no flags value; with custom-page-sizes it announces a page size
+  // after the limits, which this section does not have.
+  const Features core = Features::all_standard().set(Proposal::CustomPageSizes, false);
+  const Bytes flags_only = module({section(5, {0x01, 0x08})});
+  decode_fails(flags_only, "malformed limits flags", 11, core);
+  decode_fails(flags_only, "custom-page-sizes", 11, core);
+  decode_fails(flags_only, "unexpected end of section or function", -1, Features::everything());
+  // The same in an import, and with the other bits set (0x09: a maximum and a page size).
+  decode_fails(module({section(2, {0x01, 0x00, 0x00, 0x02, 0x09, 0x00, 0x01, 0x10})}),
+               "malformed limits flags", 14, core);
+  ModuleInfo info =
+      decode_ok(module({section(2, {0x01, 0x00, 0x00, 0x02, 0x09, 0x00, 0x01, 0x10})}));
+  CHECK(info.memories[0].page_size_log2 == 16);
+  CHECK(info.memories[0].limits.max == 1u);
+  // A complete memory with a page size is malformed in 3.0, fine with the proposal.
+  decode_fails(module({section(5, {0x01, 0x08, 0x01, 0x00})}), "malformed limits flags", 11, core);
+  CHECK(decode_ok(module({section(5, {0x01, 0x08, 0x01, 0x00})})).memories[0].page_size_log2 == 0);
+  // Bits above 3 are malformed everywhere; tables never take a page size.
+  decode_fails(module({section(5, {0x01, 0x10, 0x00})}), "malformed limits flags", 11);
+  decode_fails(module({section(4, {0x01, 0x70, 0x08, 0x00})}), "malformed limits flags", 12);
+}

@@ -1186,3 +1186,18 @@ TEST_CASE("module-level errors point at the entry that is wrong", "[validator][o
   CHECK(f.message == "sub type 1 does not match super type 0");
   CHECK(f.offset == entry_offset(bytes, kTypeSection, t.types, 1));
 }
+
+TEST_CASE("a body whose operators run out before its blocks end (binary.wast:922)", "[validator]") {
+  // br_table declares one target and is given two: the default becomes a `block` whose block
+  // type is the `end` byte (type 11), so the body's last two ends close only two of its blocks.
+  ModuleBytes m;
+  for (int i = 0; i < 12; ++i) m.types.push_back(func_type({}, {}));
+  m.func(0, {0x02, 0x40, 0x41, 0x01, 0x04, 0x40, 0x41, 0x01, 0x0E, 0x01, 0x00, 0x01, 0x02, 0x0B,
+             0x0B, 0x0B});
+  const Bytes bytes = m.build();
+  REQUIRE(bool(decode_module(bytes, Features::everything())));  // the last byte is an end
+  auto result = decode_and_validate(bytes, Features::everything());
+  REQUIRE_FALSE(result);
+  CHECK(result.err().message() == "unexpected end of section or function");
+  CHECK(result.err().offset() == bytes.size());
+}
