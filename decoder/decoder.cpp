@@ -49,26 +49,38 @@ namespace {
     if (!status_) return std::move(status_).err(); \
   } while (0)
 
-// Implementation limits of the JS API (https://webassembly.github.io/spec/js-api/#limits),
-// as V8 and Wasmtime enforce them at decode time.
+// Implementation limits of the JS API (https://webassembly.github.io/spec/js-api/#limits, as of
+// the 2024 raise of imports and exports to 1,000,000), which V8 and Wasmtime's wasmparser
+// enforce at decode time too. Each error names the limit and its value ("too many imports (at
+// most 1000000)"). "Defined" counts leave imports out, as the JS API words them.
+constexpr uint64_t kMaxModuleSize = uint64_t(1) << 30;  // 1 GiB
 constexpr uint32_t kMaxTypes = 1'000'000;
-constexpr uint32_t kMaxImports = 100'000;
-constexpr uint32_t kMaxExports = 100'000;
-constexpr uint32_t kMaxFunctions = 1'000'000;
-constexpr uint32_t kMaxGlobals = 1'000'000;
+constexpr uint32_t kMaxRecGroups = 1'000'000;  // the type section's entries
+constexpr uint32_t kMaxImports = 1'000'000;
+constexpr uint32_t kMaxExports = 1'000'000;
+constexpr uint32_t kMaxFunctions = 1'000'000;  // defined
+constexpr uint32_t kMaxGlobals = 1'000'000;    // defined
+constexpr uint32_t kMaxTags = 1'000'000;       // defined
 constexpr uint32_t kMaxDataSegments = 100'000;
+constexpr uint32_t kMaxTables = 100'000;  // imported and defined
+constexpr uint32_t kMaxMemories = 100;    // imported and defined
+// Kiln's own bound on segments (the JS API has none); their items are the JS API's "table
+// entries in any table initialization". Table and memory sizes themselves (10,000,000 entries;
+// 2^37-1 pages of a 64-bit memory) are limited where tables and memories are created: the spec
+// testsuite has valid module definitions with larger ones (table.wast, memory64.wast).
 constexpr uint32_t kMaxElementSegments = 10'000'000;
-// Table sizes themselves (10,000,000 in the JS API) are limited where tables are created: the
-// spec testsuite has valid module definitions with larger tables that must decode.
 constexpr uint32_t kMaxElementSegmentItems = 10'000'000;
-constexpr uint32_t kMaxTables = 100'000;
-constexpr uint32_t kMaxMemories = 100'000;
-constexpr uint32_t kMaxTags = 1'000'000;
 constexpr uint32_t kMaxStructFields = 10'000;
 constexpr uint32_t kMaxParams = 1'000;
 constexpr uint32_t kMaxResults = 1'000;
-constexpr uint64_t kMaxLocals = 50'000;
+constexpr uint64_t kMaxLocals = 50'000;  // declared; the validator adds the parameters
 constexpr uint32_t kMaxFunctionBodySize = 7'654'321;
+
+// "too many <what> (at most <limit>)": the start is the wording tests and tools match.
+std::string over_limit(const char* what, uint64_t limit) {
+  return std::string(what) + " (at most " + std::to_string(limit) + ")";
+}
+
 constexpr uint8_t kMaxPageSizeLog2 = 64;
 
 enum SectionId : uint8_t {
@@ -442,7 +454,8 @@ Result<FieldType> ModuleDecoder::read_field_type(Reader& reader) {
 Result<void> ModuleDecoder::read_func_type(Reader& reader, FuncType& out) {
   size_t offset = reader.offset();
   ASSIGN_OR_RETURN(uint32_t param_count, reader.count());
-  if (param_count > kMaxParams) return error_at("too many parameters", offset);
+  if (param_count > kMaxParams)
+    return error_at(over_limit("too many parameters", kMaxParams), offset);
   out.params.reserve(param_count);
   for (uint32_t i = 0; i < param_count; ++i) {
     ASSIGN_OR_RETURN(ValType type, read_val_type(reader));
@@ -450,7 +463,8 @@ Result<void> ModuleDecoder::read_func_type(Reader& reader, FuncType& out) {
   }
   offset = reader.offset();
   ASSIGN_OR_RETURN(uint32_t result_count, reader.count());
-  if (result_count > kMaxResults) return error_at("too many results", offset);
+  if (result_count > kMaxResults)
+    return error_at(over_limit("too many results", kMaxResults), offset);
   if (result_count > 1)
     RETURN_IF_ERROR(require(Proposal::MultiValue, "more than one result", offset));
   out.results.reserve(result_count);
@@ -469,7 +483,7 @@ Result<void> ModuleDecoder::read_sub_type(Reader& reader, SubType& out) {
     out.final_ = form == 0x4F;
     size_t count_offset = reader.offset();
     ASSIGN_OR_RETURN(uint32_t supertypes, reader.count());
-    if (supertypes > 1) return error_at("too many supertypes", count_offset);
+    if (supertypes > 1) return error_at(over_limit("too many supertypes", 1), count_offset);
     if (supertypes == 1) {
       ASSIGN_OR_RETURN(out.supertype, reader.u32());
     }
@@ -485,7 +499,8 @@ Result<void> ModuleDecoder::read_sub_type(Reader& reader, SubType& out) {
       out.kind = CompositeKind::Struct;
       size_t count_offset = reader.offset();
       ASSIGN_OR_RETURN(uint32_t field_count, reader.count(2));
-      if (field_count > kMaxStructFields) return error_at("too many struct fields", count_offset);
+      if (field_count > kMaxStructFields)
+        return error_at(over_limit("too many struct fields", kMaxStructFields), count_offset);
       out.struct_.fields.reserve(field_count);
       for (uint32_t i = 0; i < field_count; ++i) {
         ASSIGN_OR_RETURN(FieldType field, read_field_type(reader));
@@ -506,8 +521,11 @@ Result<void> ModuleDecoder::read_sub_type(Reader& reader, SubType& out) {
 }
 
 Result<void> ModuleDecoder::decode_type_section(Reader& reader) {
+  size_t count_offset = reader.offset();
   ASSIGN_OR_RETURN(uint32_t entries, reader.count());
-  if (entries > kMaxTypes) return reader.error("too many types");
+  // Each entry is a rec group (a plain type is a group of one); an empty `(rec)` still counts.
+  if (entries > kMaxRecGroups)
+    return error_at(over_limit("too many rec groups", kMaxRecGroups), count_offset);
   reserve_plausible(module_.types, entries, reader, 3);
   reserve_plausible(module_.rec_groups, entries, reader, 3);
   for (uint32_t entry = 0; entry < entries; ++entry) {
@@ -519,7 +537,8 @@ Result<void> ModuleDecoder::decode_type_section(Reader& reader) {
       (void)reader.u8();
       ASSIGN_OR_RETURN(group_size, reader.count());
     }
-    if (module_.types.size() + group_size > kMaxTypes) return error_at("too many types", offset);
+    if (module_.types.size() + group_size > kMaxTypes)
+      return error_at(over_limit("too many types", kMaxTypes), offset);
     uint32_t group_index = uint32_t(module_.rec_groups.size());
     module_.rec_groups.push_back({uint32_t(module_.types.size()), group_size});
     for (uint32_t i = 0; i < group_size; ++i) {
@@ -606,8 +625,10 @@ Result<TagType> ModuleDecoder::read_tag_type(Reader& reader) {
 }
 
 Result<void> ModuleDecoder::decode_import_section(Reader& reader) {
+  size_t count_offset = reader.offset();
   ASSIGN_OR_RETURN(uint32_t count, reader.count());
-  if (count > kMaxImports) return reader.error("too many imports");
+  if (count > kMaxImports)
+    return error_at(over_limit("too many imports", kMaxImports), count_offset);
   reserve_plausible(module_.imports, count, reader, 4);
   for (uint32_t i = 0; i < count; ++i) {
     const uint32_t import_offset = uint32_t(reader.offset());
@@ -620,8 +641,6 @@ Result<void> ModuleDecoder::decode_import_section(Reader& reader) {
       case 0x00: {
         import.kind = ExternKind::Func;
         ASSIGN_OR_RETURN(import.func_type, reader.u32());
-        if (module_.func_types.size() >= kMaxFunctions)
-          return error_at("too many functions", kind_offset);
         module_.func_types.push_back(import.func_type);
         module_.offsets.funcs.push_back(import_offset);
         ++module_.imported_funcs;
@@ -630,6 +649,8 @@ Result<void> ModuleDecoder::decode_import_section(Reader& reader) {
       case 0x01: {
         import.kind = ExternKind::Table;
         ASSIGN_OR_RETURN(import.table, read_table_type(reader));
+        if (module_.table_types.size() >= kMaxTables)
+          return error_at(over_limit("too many tables", kMaxTables), import_offset);
         module_.table_types.push_back(import.table);
         module_.offsets.tables.push_back(import_offset);
         ++module_.imported_tables;
@@ -638,6 +659,8 @@ Result<void> ModuleDecoder::decode_import_section(Reader& reader) {
       case 0x02: {
         import.kind = ExternKind::Memory;
         ASSIGN_OR_RETURN(import.memory, read_memory_type(reader));
+        if (module_.memories.size() >= kMaxMemories)
+          return error_at(over_limit("too many memories", kMaxMemories), import_offset);
         module_.memories.push_back(import.memory);
         module_.offsets.memories.push_back(import_offset);
         ++module_.imported_memories;
@@ -670,9 +693,10 @@ Result<void> ModuleDecoder::decode_import_section(Reader& reader) {
 // --- Function, table, memory, global, tag, export and start sections ---------------------------
 
 Result<void> ModuleDecoder::decode_function_section(Reader& reader) {
+  size_t count_offset = reader.offset();
   ASSIGN_OR_RETURN(uint32_t count, reader.count());
-  if (uint64_t(count) + module_.func_types.size() > kMaxFunctions)
-    return reader.error("too many functions");
+  if (count > kMaxFunctions)
+    return error_at(over_limit("too many functions", kMaxFunctions), count_offset);
   declared_functions_ = count;
   module_.func_types.reserve(module_.func_types.size() + count);
   module_.offsets.funcs.reserve(module_.func_types.size() + count);
@@ -685,9 +709,10 @@ Result<void> ModuleDecoder::decode_function_section(Reader& reader) {
 }
 
 Result<void> ModuleDecoder::decode_table_section(Reader& reader) {
+  size_t count_offset = reader.offset();
   ASSIGN_OR_RETURN(uint32_t count, reader.count());
   if (uint64_t(count) + module_.table_types.size() > kMaxTables)
-    return reader.error("too many tables");
+    return error_at(over_limit("too many tables", kMaxTables), count_offset);
   reserve_plausible(module_.tables, count, reader, 3);
   reserve_plausible(module_.table_types, count, reader, 3);
   for (uint32_t i = 0; i < count; ++i) {
@@ -712,9 +737,10 @@ Result<void> ModuleDecoder::decode_table_section(Reader& reader) {
 }
 
 Result<void> ModuleDecoder::decode_memory_section(Reader& reader) {
+  size_t count_offset = reader.offset();
   ASSIGN_OR_RETURN(uint32_t count, reader.count());
   if (uint64_t(count) + module_.memories.size() > kMaxMemories)
-    return reader.error("too many memories");
+    return error_at(over_limit("too many memories", kMaxMemories), count_offset);
   reserve_plausible(module_.memories, count, reader, 2);
   for (uint32_t i = 0; i < count; ++i) {
     module_.offsets.memories.push_back(uint32_t(reader.offset()));
@@ -725,9 +751,10 @@ Result<void> ModuleDecoder::decode_memory_section(Reader& reader) {
 }
 
 Result<void> ModuleDecoder::decode_global_section(Reader& reader) {
+  size_t count_offset = reader.offset();
   ASSIGN_OR_RETURN(uint32_t count, reader.count());
-  if (uint64_t(count) + module_.global_types.size() > kMaxGlobals)
-    return reader.error("too many globals");
+  if (count > kMaxGlobals)
+    return error_at(over_limit("too many globals", kMaxGlobals), count_offset);
   reserve_plausible(module_.globals, count, reader, 3);
   reserve_plausible(module_.global_types, count, reader, 3);
   for (uint32_t i = 0; i < count; ++i) {
@@ -742,8 +769,9 @@ Result<void> ModuleDecoder::decode_global_section(Reader& reader) {
 
 Result<void> ModuleDecoder::decode_tag_section(Reader& reader) {
   RETURN_IF_ERROR(require(Proposal::Exceptions, "the tag section", reader.offset()));
+  size_t count_offset = reader.offset();
   ASSIGN_OR_RETURN(uint32_t count, reader.count());
-  if (uint64_t(count) + module_.tags.size() > kMaxTags) return reader.error("too many tags");
+  if (count > kMaxTags) return error_at(over_limit("too many tags", kMaxTags), count_offset);
   reserve_plausible(module_.tags, count, reader, 2);
   for (uint32_t i = 0; i < count; ++i) {
     module_.offsets.tags.push_back(uint32_t(reader.offset()));
@@ -754,8 +782,10 @@ Result<void> ModuleDecoder::decode_tag_section(Reader& reader) {
 }
 
 Result<void> ModuleDecoder::decode_export_section(Reader& reader) {
+  size_t count_offset = reader.offset();
   ASSIGN_OR_RETURN(uint32_t count, reader.count());
-  if (count > kMaxExports) return reader.error("too many exports");
+  if (count > kMaxExports)
+    return error_at(over_limit("too many exports", kMaxExports), count_offset);
   reserve_plausible(module_.exports, count, reader, 3);
   for (uint32_t i = 0; i < count; ++i) {
     Export& exported = module_.exports.emplace_back();
@@ -908,8 +938,10 @@ Result<void> ModuleDecoder::skip_operators_to_end(Reader& reader, bool else_ends
 // --- Elements and data -----------------------------------------------------------------------
 
 Result<void> ModuleDecoder::decode_element_section(Reader& reader) {
+  size_t count_offset = reader.offset();
   ASSIGN_OR_RETURN(uint32_t count, reader.count());
-  if (count > kMaxElementSegments) return reader.error("too many element segments");
+  if (count > kMaxElementSegments)
+    return error_at(over_limit("too many element segments", kMaxElementSegments), count_offset);
   reserve_plausible(module_.elements, count, reader, 3);
   for (uint32_t i = 0; i < count; ++i) {
     ElementSegment& segment = module_.elements.emplace_back();
@@ -944,7 +976,9 @@ Result<void> ModuleDecoder::decode_element_section(Reader& reader) {
       size_t items_offset = reader.offset();
       ASSIGN_OR_RETURN(uint32_t items, reader.count());
       if (items > kMaxElementSegmentItems)
-        return error_at("too many elements in an element segment", items_offset);
+        return error_at(
+            over_limit("too many elements in an element segment", kMaxElementSegmentItems),
+            items_offset);
       reserve_plausible(segment.exprs, items, reader, 1);
       for (uint32_t k = 0; k < items; ++k) {
         ASSIGN_OR_RETURN(ConstExpr expr, read_const_expr(reader));
@@ -961,7 +995,9 @@ Result<void> ModuleDecoder::decode_element_section(Reader& reader) {
       size_t items_offset = reader.offset();
       ASSIGN_OR_RETURN(uint32_t items, reader.count());
       if (items > kMaxElementSegmentItems)
-        return error_at("too many elements in an element segment", items_offset);
+        return error_at(
+            over_limit("too many elements in an element segment", kMaxElementSegmentItems),
+            items_offset);
       segment.func_indices.reserve(items);
       for (uint32_t k = 0; k < items; ++k) {
         ASSIGN_OR_RETURN(uint32_t func_index, reader.u32());
@@ -983,7 +1019,8 @@ Result<void> ModuleDecoder::decode_data_section(Reader& reader) {
   saw_data_section_ = true;
   size_t count_offset = reader.offset();
   ASSIGN_OR_RETURN(uint32_t count, reader.count());
-  if (count > kMaxDataSegments) return error_at("too many data segments", count_offset);
+  if (count > kMaxDataSegments)
+    return error_at(over_limit("too many data segments", kMaxDataSegments), count_offset);
   if (module_.data_count && *module_.data_count != count)
     return error_at("data count and data section have inconsistent lengths", count_offset);
   reserve_plausible(module_.data, count, reader, 2);
@@ -1028,25 +1065,28 @@ Result<void> ModuleDecoder::decode_code_section(Reader& reader) {
   // Checked once every section is read, so an out-of-order section is reported first (as
   // the reference interpreter does).
   code_count_offset_ = count_offset;
-  if (uint64_t(count) > kMaxFunctions) return error_at("too many functions", count_offset);
+  if (count > kMaxFunctions)
+    return error_at(over_limit("too many functions", kMaxFunctions), count_offset);
   reserve_plausible(module_.bodies, count, reader, 2);
   for (uint32_t i = 0; i < count; ++i) {
     FunctionBody& body = module_.bodies.emplace_back();
     size_t size_offset = reader.offset();
     ASSIGN_OR_RETURN(uint32_t size, reader.u32());
-    if (size > kMaxFunctionBodySize) return error_at("function body too large", size_offset);
+    if (size > kMaxFunctionBodySize)
+      return error_at(over_limit("function body too large", kMaxFunctionBodySize), size_offset);
     ASSIGN_OR_RETURN(size_t begin, reader.skip(size));
     body.range = {uint32_t(begin), size};
     Reader locals(bytes_, begin, begin + size);
     size_t runs_offset = locals.offset();
     ASSIGN_OR_RETURN(uint32_t runs, locals.count(2));
-    if (runs > kMaxLocals) return error_at("too many locals", runs_offset);
+    if (runs > kMaxLocals) return error_at(over_limit("too many locals", kMaxLocals), runs_offset);
     body.locals.reserve(runs);
     for (uint32_t k = 0; k < runs; ++k) {
       size_t run_offset = locals.offset();
       ASSIGN_OR_RETURN(uint32_t run, locals.u32());
       body.local_count += run;
-      if (body.local_count > kMaxLocals) return error_at("too many locals", run_offset);
+      if (body.local_count > kMaxLocals)
+        return error_at(over_limit("too many locals", kMaxLocals), run_offset);
       ASSIGN_OR_RETURN(ValType type, read_val_type(locals));
       body.locals.push_back({run, type});
     }
@@ -1192,8 +1232,9 @@ Result<void> ModuleDecoder::decode_custom_section(Reader& reader) {
 }  // namespace
 
 Result<ModuleInfo> decode_module(std::span<const uint8_t> bytes, const Features& features) {
-  // Offsets are stored as 32 bits; a module cannot be larger (the JS API caps it at 1 GiB).
-  if (bytes.size() > UINT32_MAX) return Error("module too large", 0);
+  // The JS API's limit, which also keeps every offset within the 32 bits ModuleInfo stores.
+  if (bytes.size() > kMaxModuleSize)
+    return Error("module too large (at most " + std::to_string(kMaxModuleSize) + " bytes)", 0);
   return ModuleDecoder(bytes, features).decode();
 }
 

@@ -1,9 +1,11 @@
 // The binary decoder: every section from hand-assembled bytes, and every error class with its
 // message and offset.
+#include <sys/mman.h>
 #include <catch2/catch.hpp>
 
 #include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <initializer_list>
 #include <new>
 #include <string>
@@ -660,30 +662,108 @@ TEST_CASE("hostile counts allocate nothing and fail cleanly", "[decoder]") {
     g_count_allocations = false;
     CHECK(g_allocated_bytes < 4096);
   }
-  // Over the JS API limit of 100,000 imports, with the bytes to back the count.
-  Bytes imports = leb(100001);
-  for (int i = 0; i < 100001; ++i) imports.insert(imports.end(), {0x00, 0x00, 0x00, 0x00});
-  decode_fails(module({kOneVoidType, section(2, imports)}), "too many imports");
-  // The other JS API limits, each one over, with enough bytes behind the count.
+}
+
+// Each JS API limit (https://webassembly.github.io/spec/js-api/#limits) one over, with the bytes
+// to back each count: the error names the limit and its value. The limits that need function
+// bodies (locals with parameters, subtyping depth, array.new_fixed) are the validator's tests.
+TEST_CASE("every JS API limit the decoder enforces, one over", "[decoder][limits]") {
   struct Limit {
-    uint8_t section;
-    uint32_t count;
+    const char* what;
+    Bytes bytes;
     const char* message;
   };
-  for (const Limit& limit :
-       {Limit{3, 1'000'001, "too many functions"}, Limit{6, 1'000'001, "too many globals"},
-        Limit{7, 100'001, "too many exports"}, Limit{11, 100'001, "too many data segments"}}) {
-    INFO(limit.message);
-    Bytes payload = cat({leb(limit.count), Bytes(limit.count, 0x00)});
-    decode_fails(module({section(limit.section, payload)}), limit.message);
+  auto counted = [](uint8_t id, uint32_t count, const Bytes& entry) {
+    Bytes payload = leb(count);
+    payload.reserve(payload.size() + size_t(count) * entry.size());
+    for (uint32_t i = 0; i < count; ++i) payload.insert(payload.end(), entry.begin(), entry.end());
+    return section(id, payload);
+  };
+  const Bytes table_import = {0x00, 0x00, 0x01, 0x70, 0x00, 0x00};
+  const Bytes memory_import = {0x00, 0x00, 0x02, 0x00, 0x00};
+  const std::vector<Limit> limits = {
+      {"types", module({section(1, cat({{0x01, 0x4E}, leb(1'000'001), Bytes(1'000'001, 0x00)}))}),
+       "too many types (at most 1000000)"},
+      {"rec groups", module({counted(1, 1'000'001, {0x4E, 0x00})}),
+       "too many rec groups (at most 1000000)"},
+      {"imports", module({kOneVoidType, counted(2, 1'000'001, {0x00, 0x00, 0x00, 0x00})}),
+       "too many imports (at most 1000000)"},
+      {"exports", module({counted(7, 1'000'001, {0x00})}), "too many exports (at most 1000000)"},
+      {"functions", module({counted(3, 1'000'001, {0x00})}),
+       "too many functions (at most 1000000)"},
+      {"bodies", module({counted(10, 1'000'001, {0x00})}), "too many functions (at most 1000000)"},
+      {"globals", module({counted(6, 1'000'001, {0x00})}), "too many globals (at most 1000000)"},
+      {"tags", module({counted(13, 1'000'001, {0x00})}), "too many tags (at most 1000000)"},
+      {"data segments", module({counted(11, 100'001, {0x00})}),
+       "too many data segments (at most 100000)"},
+      {"tables", module({counted(4, 100'001, {0x00})}), "too many tables (at most 100000)"},
+      {"imported tables", module({counted(2, 100'001, table_import)}),
+       "too many tables (at most 100000)"},
+      {"memories", module({counted(5, 101, {0x00, 0x00})}), "too many memories (at most 100)"},
+      {"imported memories", module({counted(2, 101, memory_import)}),
+       "too many memories (at most 100)"},
+      {"imported and defined memories",
+       module({counted(2, 60, memory_import), counted(5, 41, {0x00, 0x00})}),
+       "too many memories (at most 100)"},
+      {"element segment items",
+       module({section(9, cat({{0x01, 0x01, 0x00}, leb(10'000'001), Bytes(10'000'001, 0x00)}))}),
+       "too many elements in an element segment (at most 10000000)"},
+      {"struct fields",
+       module({section(1, cat({{0x01, 0x5F},
+                               leb(10'001),
+                               [] {
+                                 Bytes fields;
+                                 for (int i = 0; i < 10'001; ++i)
+                                   fields.insert(fields.end(), {0x7F, 0x00});
+                                 return fields;
+                               }()}))}),
+       "too many struct fields (at most 10000)"},
+      {"parameters",
+       module({section(1, cat({{0x01, 0x60}, leb(1001), Bytes(1001, 0x7F), {0x00}}))}),
+       "too many parameters (at most 1000)"},
+      {"results", module({section(1, cat({{0x01, 0x60, 0x00}, leb(1001), Bytes(1001, 0x7F)}))}),
+       "too many results (at most 1000)"},
+      {"declared locals",
+       module({kOneVoidType, kOneFunction,
+               section(10, cat({{0x01, 0x08, 0x02}, leb(50'000), {0x7F, 0x01, 0x7F, 0x0B}}))}),
+       "too many locals (at most 50000)"},
+      {"body size",
+       module({kOneVoidType, kOneFunction, section(10, cat({{0x01}, leb(7'654'322)}))}),
+       "function body too large (at most 7654321)"},
+  };
+  for (const Limit& limit : limits) {
+    INFO(limit.what);
+    decode_fails(limit.bytes, limit.message);
   }
-  Bytes group = cat({{0x01, 0x4E}, leb(1'000'001), Bytes(1'000'001, 0x00)});
-  decode_fails(module({section(1, group)}), "too many types");
-  Bytes elements = cat({{0x01, 0x01, 0x00}, leb(10'000'001), Bytes(10'000'001, 0x00)});
-  decode_fails(module({section(9, elements)}), "too many elements in an element segment");
-  // A body larger than the limit.
-  decode_fails(module({kOneVoidType, kOneFunction, section(10, cat({{0x01}, leb(7654322)}))}),
-               "function body too large");
+  // At the limit itself, decoding goes on (and fails, if at all, for another reason).
+  auto at_limit = decode_module(module({counted(5, 100, {0x00, 0x00})}), Features::everything());
+  REQUIRE(bool(at_limit));
+  CHECK(at_limit.ok().memories.size() == 100);
+  auto imports =
+      decode_module(module({kOneVoidType, counted(2, 1'000'000, {0x00, 0x00, 0x00, 0x00})}),
+                    Features::everything());
+  REQUIRE(bool(imports));
+  CHECK(imports.ok().imported_funcs == 1'000'000);
+  // Imported functions, globals and tags do not count against the defined ones.
+  auto defined = decode_module(module({kOneVoidType, counted(2, 3, {0x00, 0x00, 0x03, 0x7F, 0x00}),
+                                       counted(6, 1'000'000, {0x7F, 0x00, 0x0B})}),
+                               Features::everything());
+  REQUIRE(bool(defined));
+  CHECK(defined.ok().global_types.size() == 1'000'003);
+}
+
+TEST_CASE("a module over 1 GiB is refused before anything is read", "[decoder][limits]") {
+  // Address space only: the pages are never touched beyond the header, so nothing is committed.
+  const size_t size = (size_t(1) << 30) + 1;
+  void* memory = mmap(nullptr, size, PROT_READ | PROT_WRITE,
+                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  REQUIRE(memory != MAP_FAILED);
+  std::memcpy(memory, kHeader.data(), kHeader.size());
+  auto result = decode_module(std::span<const uint8_t>(static_cast<const uint8_t*>(memory), size),
+                              Features::everything());
+  munmap(memory, size);
+  REQUIRE_FALSE(result);
+  CHECK(result.err().message() == "module too large (at most 1073741824 bytes)");
 }
 
 TEST_CASE("memory limits flags: bit 3 is a page size only with custom-page-sizes", "[decoder]") {

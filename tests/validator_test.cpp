@@ -1201,3 +1201,46 @@ TEST_CASE("a body whose operators run out before its blocks end (binary.wast:922
   CHECK(result.err().message() == "unexpected end of section or function");
   CHECK(result.err().offset() == bytes.size());
 }
+
+// The JS API limits that only validation sees (the decoder's are in decoder_test.cpp), one over
+// and at the limit; and Kiln's own bound on nesting.
+TEST_CASE("validator limits: locals with parameters, subtyping depth, array.new_fixed, nesting",
+          "[validator][limits]") {
+  // 1000 parameters and 49,001 locals: 50,001 locals in all.
+  ModuleBytes locals;
+  locals.types.push_back(func_type_n(1000, Bytes(1000, I32), 0, {}));
+  locals.func(0, {0x0B}, {local_run(49'001, {I32})});
+  CHECK(check(locals) == "too many locals (at most 50000, parameters included)");
+  locals.bodies[0] = cat({vec({local_run(49'000, {I32})}), {0x0B}});
+  CHECK(check(locals) == "");
+
+  // A chain of 65 struct types, each declaring the previous one as supertype: depth 64.
+  auto chain = [](int length) {
+    ModuleBytes m;
+    m.types.push_back({0x50, 0x00, 0x5F, 0x00});  // (sub (struct)), depth 0
+    for (int i = 1; i < length; ++i)
+      m.types.push_back(cat({{0x50, 0x01}, leb(i - 1), {0x5F, 0x00}}));
+    return m;
+  };
+  CHECK(check(chain(64)) == "");
+  CHECK(check(chain(65)) == "subtyping depth too large (at most 63)");
+
+  // array.new_fixed with 10,001 operands (checked before the operands are).
+  ModuleBytes array;
+  array.types = {{0x5E, I32, 0x00}, func_type({}, {})};
+  array.func(1, cat({{0xFB, 0x08, 0x00}, leb(10'001), {0x1A, 0x0B}}));
+  CHECK(check(array) == "array.new_fixed has too many operands (at most 10000)");
+  Bytes operands;
+  for (int i = 0; i < 10'000; ++i) operands.insert(operands.end(), {0x41, 0x00});
+  array.bodies[0] = cat({{0x00}, operands, {0xFB, 0x08, 0x00}, leb(10'000), {0x1A, 0x0B}});
+  CHECK(check(array) == "");
+
+  // 100,001 nested blocks inside the function's own frame: one too many.
+  Bytes code;
+  for (int i = 0; i < 100'001; ++i) code.insert(code.end(), {0x02, 0x40});
+  for (int i = 0; i <= 100'001; ++i) code.push_back(0x0B);
+  CHECK(check_body({}, {}, code) == "nesting too deep (at most 100000 blocks)");
+  code.erase(code.begin(), code.begin() + 2);
+  code.pop_back();
+  CHECK(check_body({}, {}, code) == "");
+}

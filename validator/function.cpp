@@ -615,7 +615,10 @@ Result<void> FuncValidator::reset(uint32_t func_index, std::span<const LocalRun>
   uint64_t total = type.params.size();
   for (const LocalRun& run : locals) {
     total += run.count;
-    if (total > kMaxFunctionLocals) return Error("too many locals", 0);
+    if (total > kMaxFunctionLocals)
+      return Error("too many locals (at most " + std::to_string(kMaxFunctionLocals) +
+                       ", parameters included)",
+                   0);
   }
   locals_.reserve(size_t(total));
   locals_.assign(type.params.begin(), type.params.end());
@@ -760,7 +763,9 @@ Result<void> FuncValidator::block_signature(uint32_t offset, const BlockType& bl
 
 Result<void> FuncValidator::push_frame(uint32_t offset, FrameKind kind, const BlockType& block,
                                        bool pop_condition) {
-  if (frames_.size() >= kMaxControlDepth) return Error("nesting too deep", offset);
+  if (frames_.size() > kMaxControlDepth)  // the function's own frame is not a block
+    return Error("nesting too deep (at most " + std::to_string(kMaxControlDepth) + " blocks)",
+                 offset);
   ControlFrame frame;
   frame.kind = kind;
   frame.offset = offset;
@@ -1301,7 +1306,7 @@ on_If:
 push_block : {
   // Block types of one byte: empty or a number type. The condition of an `if` is popped here,
   // once nothing can fail.
-  if (q >= end || frames_.size() >= kMaxControlDepth) goto general;
+  if (q >= end || frames_.size() > kMaxControlDepth) goto general;
   ControlFrame next;
   if (*q == kEmptyBlockType) {
     next.block.kind = BlockType::Kind::Empty;
@@ -2068,7 +2073,10 @@ Result<void> FuncValidator::visit_slow(const Operator& op, const OpRule& rule) {
     }
     case kArrayNewFixed: {
       TRY_ASSIGN(type, array_type(at, op.index));
-      if (op.index2 > kMaxArrayNewFixed) return Error("array.new_fixed has too many operands", at);
+      if (op.index2 > kMaxArrayNewFixed)
+        return Error("array.new_fixed has too many operands (at most " +
+                         std::to_string(kMaxArrayNewFixed) + ")",
+                     at);
       ValType element = unpacked(type->element);
       for (uint32_t i = 0; i < op.index2; ++i) TRY(pop_expect(at, element));
       push(ValType::ref({HeapKind::Concrete, op.index}, false));

@@ -411,7 +411,9 @@ Result<ModuleTypes> ModuleTypes::build(const ModuleInfo& module, std::span<const
       if (types[super].final_) return mismatch();
       if (!composite_matches(result, type, types[super])) return mismatch();
       depth[i] = uint8_t(depth[super] + 1);
-      if (depth[i] > kMaxSubtypingDepth) return Error("subtyping depth too large", at);
+      if (depth[i] > kMaxSubtypingDepth)
+        return Error(
+            "subtyping depth too large (at most " + std::to_string(kMaxSubtypingDepth) + ")", at);
     }
   }
 

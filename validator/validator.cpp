@@ -256,7 +256,9 @@ Result<void> validate_function_body(const ModuleTypes& types, uint32_t defined_i
   std::span<const uint8_t> bytes = types.bytes();
   if (uint64_t(body.code.offset) + body.code.size > bytes.size())
     return Error("unexpected end", body.code.offset);
-  if (body.range.size > kMaxFunctionSize) return Error("function too large", body.range.offset);
+  if (body.range.size > kMaxFunctionSize)
+    return Error("function body too large (at most " + std::to_string(kMaxFunctionSize) + ")",
+                 body.range.offset);
   if (auto r = validator.reset(module.imported_funcs + defined_index, body.locals); !r) {
     Error error = std::move(r).err();
     return Error(error.message(), body.range.offset);
