@@ -1466,28 +1466,24 @@ memory_bulk:
   size -= 3;
   KILN_NEXT(after);
 
-general : {
-  // The general path, from the opcode: decode, then type.
+general:
+  // The general path, from the opcode: decode, then type. (Out of line: an indirect goto may not
+  // leave the scope of the reader it would need here.)
   stack_.set_size(size);
-  OperatorReader reader(bytes, code);
-  reader.seek(size_t(p - base));
-  Operator op;
-  if (auto r = reader.read(op); !r) return body_read_error(std::move(r).err());
-  if (auto r = visit(op); !r) return r;
-  p = base + reader.offset();
+  if (Result<size_t> next = visit_at(bytes, code, size_t(p - base)); next) {
+    p = base + next.ok();
+  } else {
+    return std::move(next).err();
+  }
   if (ended_) goto after_end;
   load_state();
   KILN_NEXT(p);
-}
 
 after_end:
   // Anything after the function's final end: the general path reports it.
   if (p < end) {
-    OperatorReader reader(bytes, code);
-    reader.seek(size_t(p - base));
-    Operator op;
-    if (auto r = reader.read(op); !r) return body_read_error(std::move(r).err());
-    if (auto r = visit(op); !r) return r;
+    if (Result<size_t> next = visit_at(bytes, code, size_t(p - base)); !next)
+      return std::move(next).err();
   }
   return finish(code.end());
 
@@ -1495,6 +1491,16 @@ done:
 #undef KILN_NEXT
   stack_.set_size(size);
   return finish(code.end());
+}
+
+Result<size_t> FuncValidator::visit_at(std::span<const uint8_t> bytes, ByteRange code,
+                                       size_t offset) {
+  OperatorReader reader(bytes, code);
+  reader.seek(offset);
+  Operator op;
+  if (auto r = reader.read(op); !r) return body_read_error(std::move(r).err());
+  if (auto r = visit(op); !r) return std::move(r).err();
+  return reader.offset();
 }
 
 Error FuncValidator::body_read_error(Error error) {

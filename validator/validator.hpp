@@ -266,6 +266,9 @@ class FuncValidator {
  private:
   Result<void> visit_slow(const Operator& op, const OpRule& rule);
   static Error body_read_error(Error error);
+  // validate_body's general path: reads the operator at `offset` of `code` and visits it;
+  // returns where the next one starts.
+  Result<size_t> visit_at(std::span<const uint8_t> bytes, ByteRange code, size_t offset);
   Error mismatch(uint32_t offset, ValType expected, const ValType* actual) const;
 
   // The top values (below `skip` others) are exactly the numeric `types`: fast paths only.
