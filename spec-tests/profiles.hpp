@@ -1,7 +1,8 @@
-// The proposal set each part of the testsuite is written against. Most files test all of
-// WebAssembly 3.0 at once; a proposal folder whose repository forked before 3.0 tests its
-// proposal on that older base, and some of its assertions contradict 3.0 (e.g. the threads
-// tests expect a second memory to be invalid, and u32 memory limits in the text format).
+// The proposal set each part of the testsuite is written against: the root folder tests
+// WebAssembly 3.0 as released (proposals outside it are malformed there); a proposal folder adds
+// its proposal to 3.0, except one whose repository forked before 3.0 and tests its proposal on
+// that older base, where some assertions contradict 3.0 (the threads tests expect a second
+// memory to be invalid, and u32 memory limits in the text format).
 #pragma once
 
 #include <string_view>
