@@ -71,15 +71,30 @@ Result<std::monostate> Module::validate(Engine& engine, Span<const uint8_t> wasm
 }
 
 Result<std::vector<uint8_t>> Module::serialize() const {
-  return Error("Module::serialize: serialized modules are not implemented yet");
+  return state_->rt->serialize();
 }
 
-Result<Module> Module::deserialize(Engine&, Span<const uint8_t>) {
-  return Error("Module::deserialize: serialized modules are not implemented yet");
+Result<Module> Module::deserialize(Engine& engine, Span<const uint8_t> bytes) {
+  auto state = engine.state();
+  if (state->config_error) return *state->config_error;
+  auto loaded = state->rt.deserialize(bytes);
+  if (!loaded) return std::move(loaded).err();
+  return Module(std::make_shared<const detail::ModuleState>(
+      detail::ModuleState{state, std::move(loaded).ok()}));
 }
 
-Result<Module> Module::deserialize_file(Engine&, const std::string&) {
-  return Error("Module::deserialize_file: serialized modules are not implemented yet");
+Result<Module> Module::deserialize_file(Engine& engine, const std::string& path) {
+  std::ifstream in(path, std::ios::binary | std::ios::ate);
+  if (!in) return Error("cannot open " + path);
+  const std::streamoff size = in.tellg();
+  if (size < 0) return Error("cannot read " + path);
+  std::vector<uint8_t> bytes(static_cast<size_t>(size));
+  in.seekg(0);
+  if (!in.read(reinterpret_cast<char*>(bytes.data()), std::streamsize(bytes.size())))
+    return Error("cannot read " + path);
+  auto module = deserialize(engine, bytes);
+  if (!module) return Error(path + ": " + module.err().message());
+  return module;
 }
 
 ImportType::List Module::imports() const {

@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "decoder/decoder.hpp"
+#include "jit/jit.hpp"
 
 namespace kiln::runtime {
 
@@ -151,8 +152,11 @@ Result<std::shared_ptr<const Module>> Engine::compile(std::span<const uint8_t> b
   });
 }
 
-Result<std::shared_ptr<const Module>> Engine::compile_with(std::span<const uint8_t> bytes,
-                                                           const FunctionCompiler& compiler) const {
+CodeSettings Engine::code_settings() const {
+  return {config_.features, config_.compile, jit::host_cpu_features()};
+}
+
+Result<std::shared_ptr<Module>> Engine::decode_sections(std::span<const uint8_t> bytes) const {
   std::shared_ptr<Module> module(new Module());
   module->bytes_.assign(bytes.begin(), bytes.end());
   auto decoded = wasm::decode_module(module->bytes_, config_.features);
@@ -166,6 +170,25 @@ Result<std::shared_ptr<const Module>> Engine::compile_with(std::span<const uint8
   for (const wasm::SubType& type : module->info_.types) {
     module->gc_layouts_.push_back(jit::gc_layout(type));
   }
+  module->settings_ = code_settings();
+  return module;
+}
+
+Result<void> Module::publish_code() {
+  if (auto sealed = code_.seal(); !sealed) return std::move(sealed.err());
+  code_info_.start = uintptr_t(code_.begin());
+  code_info_.end = uintptr_t(code_.end());
+  code_info_.owner = this;
+  register_code(&code_info_);
+  registered_ = true;
+  return {};
+}
+
+Result<std::shared_ptr<const Module>> Engine::compile_with(std::span<const uint8_t> bytes,
+                                                           const FunctionCompiler& compiler) const {
+  auto decoded = decode_sections(bytes);
+  if (!decoded) return std::move(decoded.err());
+  std::shared_ptr<Module> module = std::move(decoded.ok());
 
   const wasm::ModuleInfo& info = module->info_;
   const uint32_t defined = uint32_t(info.bodies.size());
@@ -219,12 +242,7 @@ Result<std::shared_ptr<const Module>> Engine::compile_with(std::span<const uint8
   std::stable_sort(code_info.trap_sites.begin(), code_info.trap_sites.end(), by_offset);
   std::stable_sort(code_info.source_map.begin(), code_info.source_map.end(),
                    [](const auto& a, const auto& b) { return a.first < b.first; });
-  if (auto sealed = module->code_.seal(); !sealed) return std::move(sealed.err());
-  code_info.start = uintptr_t(module->code_.begin());
-  code_info.end = uintptr_t(module->code_.end());
-  code_info.owner = module.get();
-  register_code(&code_info);
-  module->registered_ = true;
+  if (auto published = module->publish_code(); !published) return std::move(published.err());
   return std::shared_ptr<const Module>(std::move(module));
 }
 

@@ -105,6 +105,15 @@ uint32_t slot_count(std::span<const wasm::ValType> types);
 
 // ---- Compiled code
 
+// What a module's machine code depends on besides its wasm bytes and this build: recorded when
+// it is compiled, written in a serialized module's header, and compared when one is loaded
+// (runtime/serialize.hpp).
+struct CodeSettings {
+  wasm::Features features;  // which modules validate (function bodies are not validated again)
+  jit::CompileOptions compile;
+  uint64_t cpu_features = 0;  // jit::CpuFeature bits the code generator assumed
+};
+
 // Produces one defined function's code. The default is the JIT (jit::compile_function); tests
 // pass hand-written code.
 using FunctionCompiler = std::function<Result<jit::CompiledFunction>(
@@ -130,10 +139,17 @@ class Module {
   std::string function_name(uint32_t func_index) const;
   // Where the fields of a struct or array type are (kind None for function types).
   const jit::GcLayout& gc_layout(uint32_t type_index) const { return gc_layouts_[type_index]; }
+  const CodeSettings& settings() const { return settings_; }
+
+  // The module as an artifact Engine::deserialize loads without compiling (docs/serialize.md).
+  std::vector<uint8_t> serialize() const;
 
  private:
   friend class Engine;
   Module() = default;
+  // Seals the code and registers it with the trap handler, once code_ holds it and code_info_
+  // its tables: the last step of both compiling and deserializing.
+  Result<void> publish_code();
 
   std::vector<uint8_t> bytes_;
   wasm::ModuleInfo info_;
@@ -142,6 +158,7 @@ class Module {
   CodeInfo code_info_;
   std::vector<uint32_t> function_offsets_;
   std::vector<jit::GcLayout> gc_layouts_;  // one per type index
+  CodeSettings settings_;
   bool registered_ = false;
 };
 
@@ -159,8 +176,19 @@ class Engine {
   Result<std::shared_ptr<const Module>> compile(std::span<const uint8_t> bytes) const;
   Result<std::shared_ptr<const Module>> compile_with(std::span<const uint8_t> bytes,
                                                      const FunctionCompiler& compiler) const;
+  // Loads what Module::serialize wrote, without compiling, after checking its header (format,
+  // Kiln build, ISA, CPU features, this engine's code settings) and its checksum. Refusals say
+  // why; a refused artifact's code is never mapped executable.
+  Result<std::shared_ptr<const Module>> deserialize(std::span<const uint8_t> artifact) const;
+  // The settings this engine compiles with (the host's CPU features included).
+  CodeSettings code_settings() const;
 
  private:
+  // A module with its sections decoded (not the function bodies), the module-level rules
+  // checked and its types canonicalised in this process: what both compile and deserialize
+  // need before the code.
+  Result<std::shared_ptr<Module>> decode_sections(std::span<const uint8_t> bytes) const;
+
   EngineConfig config_;
   alignas(8) mutable uint64_t epoch_ = 0;
 };

@@ -29,8 +29,11 @@ class Module {
   // Decodes and validates without compiling.
   static Result<std::monostate> validate(Engine& engine, Span<const uint8_t> wasm);
 
-  // Compiled artifacts (machine code + metadata). Not available yet in this build: these return
-  // an error that says so.
+  // Compiled artifacts: the machine code and metadata, loaded again without compiling, by an
+  // engine of the same Kiln build with the same code settings on a CPU with the features the
+  // code uses (docs/serialize.md). Anything else, or a truncated or altered artifact, is refused
+  // with an error saying why. Loading runs the artifact's machine code: load only artifacts as
+  // trusted as the program (the checksum detects corruption, not tampering).
   Result<std::vector<uint8_t>> serialize() const;
   static Result<Module> deserialize(Engine& engine, Span<const uint8_t> bytes);
   static Result<Module> deserialize_file(Engine& engine, const std::string& path);

@@ -2,6 +2,8 @@
 
 #include <cstring>
 
+#include "jit/jit.hpp"
+
 namespace kiln::jit::x64 {
 
 namespace x86 = asmjit::x86;
@@ -42,11 +44,12 @@ x86::CondCode condition(IntCond cond) {
 }  // namespace
 
 X64Masm::X64Masm() {
-  const asmjit::CpuInfo& cpu = asmjit::CpuInfo::host();
-  has_lzcnt_ = cpu.hasFeature(asmjit::CpuFeatures::X86::kLZCNT);
-  has_tzcnt_ = cpu.hasFeature(asmjit::CpuFeatures::X86::kBMI);
-  has_popcnt_ = cpu.hasFeature(asmjit::CpuFeatures::X86::kPOPCNT);
-  has_sse41_ = cpu.hasFeature(asmjit::CpuFeatures::X86::kSSE4_1);
+  // One definition of what the code may assume, shared with serialized modules' headers.
+  const uint64_t cpu = host_cpu_features();
+  has_lzcnt_ = cpu & kCpuLzcnt;
+  has_tzcnt_ = cpu & kCpuBmi1;
+  has_popcnt_ = cpu & kCpuPopcnt;
+  has_sse41_ = cpu & kCpuSse41;
   asmjit::Environment env(asmjit::Arch::kX64);
   code_.init(env);
   code_.setErrorHandler(&errors_);
