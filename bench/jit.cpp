@@ -16,6 +16,15 @@
 //       (process CPU time), "mbps"}; "mbps" is code-section bytes per best wall time
 //       (MB = 10^6 bytes).
 //
+//   kiln-bench-jit serialize [--reps N] FILE...
+//       Compile time against load time of the serialized module: Engine::compile as above, then
+//       Module::serialize once and Engine::deserialize (check the header and checksum, decode the
+//       sections, map the code) timed the same way, best and median of N after a warm-up. The
+//       loaded module's code must be byte-identical to the compiled one. Prints one JSON object
+//       per file: {"file", "wasm_bytes", "artifact_bytes", "compile_best_seconds",
+//       "compile_median_seconds", "deserialize_best_seconds", "deserialize_median_seconds",
+//       "ratio"} (ratio = best compile / best deserialize).
+//
 // A function the JIT refuses (an operator it cannot lower yet) is listed in "failures" with the
 // JIT's message, and the timed compile replaces it by a one-instruction stub (ud2) instead of
 // compiling it; "compiled_code_bytes" then counts only the bodies that were compiled and "mbps"
@@ -218,6 +227,85 @@ std::vector<Refusal> find_refusals(const kiln::runtime::Engine& engine,
   return refusals;
 }
 
+// Best and median of `reps` timed calls of `work`, after one untimed call. What `work` returns
+// (the module) is destroyed outside the timed region: unmapping is not part of loading.
+template <typename Work>
+std::pair<double, double> best_and_median(int reps, const Work& work) {
+  work();
+  std::vector<double> times;
+  for (int rep = 0; rep < reps; ++rep) {
+    const auto start = Clock::now();
+    auto result = work();
+    times.push_back(seconds_since(start));
+  }
+  std::sort(times.begin(), times.end());
+  return {times.front(), times[times.size() / 2]};
+}
+
+// Engine::compile, or compile_with a ud2 stub for each function in `refused` (function indices).
+kiln::Result<std::shared_ptr<const kiln::runtime::Module>> compile_module(
+    const kiln::runtime::Engine& engine, std::span<const uint8_t> bytes,
+    const std::set<uint32_t>& refused) {
+  if (refused.empty()) return engine.compile(bytes);
+  return engine.compile_with(
+      bytes,
+      [&](const kiln::wasm::ModuleTypes& types, uint32_t defined_index,
+          kiln::wasm::FuncValidator& scratch,
+          const kiln::jit::CompileOptions& options) -> kiln::Result<kiln::jit::CompiledFunction> {
+        if (refused.count(types.module().imported_funcs + defined_index)) {
+          kiln::jit::CompiledFunction stub;
+          stub.code = {0x0f, 0x0b};
+          return stub;
+        }
+        return kiln::jit::compile_function(types, defined_index, scratch, options);
+      });
+}
+
+int serialize(int reps, std::span<char* const> files) {
+  kiln::runtime::Engine engine;
+  for (const char* file : files) {
+    const std::string path = file;
+    const std::vector<uint8_t> bytes = read_module(path);
+    std::set<uint32_t> refused;
+    for (const Refusal& refusal : find_refusals(engine, bytes, path)) {
+      std::fprintf(stderr, "%s: function %u refused (%s): a ud2 stub stands in for it\n",
+                   path.c_str(), refusal.func_index, refusal.message.c_str());
+      refused.insert(refusal.func_index);
+    }
+    auto compiled = compile_module(engine, bytes, refused);
+    if (!compiled) fail(path + ": " + compiled.err().to_string());
+    const std::vector<uint8_t> artifact = compiled.ok()->serialize();
+
+    const auto [compile_best, compile_median] = best_and_median(reps, [&] {
+      auto module = compile_module(engine, bytes, refused);
+      if (!module) fail(path + ": " + module.err().to_string());
+      return std::move(module.ok());
+    });
+    const auto [load_best, load_median] = best_and_median(reps, [&] {
+      auto module = engine.deserialize(artifact);
+      if (!module) fail(path + ": " + module.err().to_string());
+      return std::move(module.ok());
+    });
+    auto reloaded = engine.deserialize(artifact);
+    if (!reloaded) fail(path + ": " + reloaded.err().to_string());
+    const std::shared_ptr<const kiln::runtime::Module> loaded = std::move(reloaded.ok());
+    const kiln::runtime::CodeMemory& a = compiled.ok()->code();
+    const kiln::runtime::CodeMemory& b = loaded->code();
+    if (a.size() != b.size() || !std::equal(a.begin(), a.end(), b.begin())) {
+      fail(path + ": the deserialized code differs from the compiled code");
+    }
+    std::printf(
+        "{\"file\": \"%s\", \"wasm_bytes\": %zu, \"artifact_bytes\": %zu, "
+        "\"compile_best_seconds\": %.9f, \"compile_median_seconds\": %.9f, "
+        "\"deserialize_best_seconds\": %.9f, \"deserialize_median_seconds\": %.9f, "
+        "\"ratio\": %.2f}\n",
+        json_escape(path).c_str(), bytes.size(), artifact.size(), compile_best, compile_median,
+        load_best, load_median, compile_best / load_best);
+    std::fflush(stdout);
+  }
+  return 0;
+}
+
 int compile(int reps, std::span<char* const> files) {
   kiln::runtime::Engine engine;
   for (const char* file : files) {
@@ -299,16 +387,18 @@ int main(int argc, char** argv) {
   if (mode == "run" && argc >= 4) {
     return run(argv[2], argv[3], std::span<char* const>(argv + 4, argv + argc));
   }
-  if (mode == "compile" && argc >= 3) {
+  if ((mode == "compile" || mode == "serialize") && argc >= 3) {
     int first = 2, reps = 5;
     if (std::string_view(argv[2]) == "--reps" && argc >= 5) {
       reps = std::max(1, std::atoi(argv[3]));
       first = 4;
     }
-    return compile(reps, std::span<char* const>(argv + first, argv + argc));
+    const std::span<char* const> files(argv + first, argv + argc);
+    return mode == "compile" ? compile(reps, files) : serialize(reps, files);
   }
   std::fprintf(stderr,
                "usage: kiln-bench-jit run FILE EXPORT [ARGS...]\n"
-               "       kiln-bench-jit compile [--reps N] FILE...\n");
+               "       kiln-bench-jit compile [--reps N] FILE...\n"
+               "       kiln-bench-jit serialize [--reps N] FILE...\n");
   return 2;
 }

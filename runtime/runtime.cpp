@@ -234,14 +234,16 @@ Result<std::shared_ptr<const Module>> Engine::compile_with(std::span<const uint8
       code_info.trap_sites.push_back(site);
     }
     for (auto [code_offset, wasm_offset] : function.source_map) {
-      code_info.source_map.emplace_back(code_offset + base, wasm_offset);
+      // Functions are placed at increasing offsets, each one's map in code order: the module's
+      // map is appended in order (SourceMap refuses anything else).
+      if (!code_info.source_map.push(code_offset + base, wasm_offset)) {
+        return Error("compiled code has a source map out of order");
+      }
     }
     code_info.functions.push_back({base, uint32_t(function.code.size()), info.imported_funcs + i});
   }
   auto by_offset = [](const auto& a, const auto& b) { return a.code_offset < b.code_offset; };
   std::stable_sort(code_info.trap_sites.begin(), code_info.trap_sites.end(), by_offset);
-  std::stable_sort(code_info.source_map.begin(), code_info.source_map.end(),
-                   [](const auto& a, const auto& b) { return a.first < b.first; });
   if (auto published = module->publish_code(); !published) return std::move(published.err());
   return std::shared_ptr<const Module>(std::move(module));
 }

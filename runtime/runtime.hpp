@@ -128,7 +128,11 @@ class Module {
 
   const wasm::ModuleInfo& info() const { return info_; }
   const wasm::ModuleTypes& types() const { return *types_; }
+  // The module's bytes. A deserialized module keeps them without its function bodies' operators
+  // (bodies_stripped()): info().bodies still give the bodies' places in the module as compiled,
+  // which backtraces report, but they do not index these bytes.
   std::span<const uint8_t> bytes() const { return bytes_; }
+  bool bodies_stripped() const { return bodies_stripped_; }
   const CodeMemory& code() const { return code_; }
   const CodeInfo& code_info() const { return code_info_; }
   // Entry point of a defined function (index among defined functions).
@@ -159,6 +163,7 @@ class Module {
   std::vector<uint32_t> function_offsets_;
   std::vector<jit::GcLayout> gc_layouts_;  // one per type index
   CodeSettings settings_;
+  bool bodies_stripped_ = false;
   bool registered_ = false;
 };
 

@@ -110,18 +110,71 @@ std::string yes_no(bool value) {
   return value ? "on" : "off";
 }
 
-// The sizes of one payload section's entries. Trap sites have the layout of jit::TrapSite
-// (padding written as zeros), so loading them is one copy.
-constexpr size_t kFunctionEntry = 12, kTrapSiteEntry = 12, kSourceMapEntry = 8;
+// The sizes of one payload section's entries. Trap sites and source-map checkpoints have the
+// layout of the runtime's structs (padding written as zeros), so loading them is one copy.
+constexpr size_t kBodyEntry = 16, kFunctionEntry = 12, kTrapSiteEntry = 12, kCheckpointEntry = 12;
 static_assert(sizeof(jit::TrapSite) == kTrapSiteEntry && offsetof(jit::TrapSite, code) == 4 &&
               sizeof(jit::TrapSite::code) == 1 && offsetof(jit::TrapSite, wasm_offset) == 8);
 static_assert(std::is_trivially_copyable_v<jit::TrapSite>);
+static_assert(sizeof(SourceMap::Checkpoint) == kCheckpointEntry &&
+              offsetof(SourceMap::Checkpoint, wasm_offset) == 4 &&
+              offsetof(SourceMap::Checkpoint, delta_offset) == 8 &&
+              std::is_trivially_copyable_v<SourceMap::Checkpoint>);
 
 constexpr uint32_t kTrapCodeCount = 0
 #define KILN_COUNT_TRAP(code, name, message) +1
     KILN_TRAP_CODES(KILN_COUNT_TRAP)
 #undef KILN_COUNT_TRAP
     ;
+
+void write_leb(std::vector<uint8_t>& out, uint64_t value) {
+  while (value >= 0x80) {
+    out.push_back(uint8_t(value) | 0x80);
+    value >>= 7;
+  }
+  out.push_back(uint8_t(value));
+}
+
+// The module's bytes with the operators of every function body replaced by a lone `end` (the
+// locals declarations stay): what a loaded module keeps, since its code is compiled already.
+// Operators are most of a module (sqlite3: 727 of 853 KB); dropping them makes the artifact
+// smaller and loading cheaper. The bytes were validated when the module was compiled, so the
+// section walk needs no checks beyond staying in bounds.
+std::vector<uint8_t> strip_function_bodies(std::span<const uint8_t> bytes,
+                                           const wasm::ModuleInfo& info) {
+  constexpr uint8_t kCodeSection = 10;
+  std::vector<uint8_t> out(bytes.begin(), bytes.begin() + std::min<size_t>(8, bytes.size()));
+  size_t at = 8;
+  while (at < bytes.size()) {
+    const size_t section_start = at;
+    const uint8_t id = bytes[at++];
+    uint64_t size = 0;
+    for (unsigned shift = 0; at < bytes.size() && shift < 35; shift += 7) {
+      const uint8_t byte = bytes[at++];
+      size |= uint64_t(byte & 0x7F) << shift;
+      if (!(byte & 0x80)) break;
+    }
+    const size_t end = size_t(std::min<uint64_t>(at + size, bytes.size()));
+    if (id != kCodeSection) {
+      out.insert(out.end(), bytes.begin() + ptrdiff_t(section_start),
+                 bytes.begin() + ptrdiff_t(end));
+    } else {
+      std::vector<uint8_t> payload;
+      write_leb(payload, info.bodies.size());
+      for (const wasm::FunctionBody& body : info.bodies) {
+        const auto locals = bytes.subspan(body.range.offset, body.code.offset - body.range.offset);
+        write_leb(payload, locals.size() + 1);
+        payload.insert(payload.end(), locals.begin(), locals.end());
+        payload.push_back(0x0B);  // end
+      }
+      out.push_back(kCodeSection);
+      write_leb(out, payload.size());
+      out.insert(out.end(), payload.begin(), payload.end());
+    }
+    at = end;
+  }
+  return out;
+}
 
 }  // namespace
 
@@ -151,10 +204,14 @@ std::vector<uint8_t> Module::serialize() const {
   for (const CodeFunction& function : code_info_.functions) {
     code_size = std::max(code_size, function.code_offset + function.code_size);
   }
-  const size_t estimate = 256 + bytes_.size() + code_size +
+  const std::vector<uint8_t> stripped =
+      bodies_stripped_ ? std::vector<uint8_t>() : strip_function_bodies(bytes_, info_);
+  const std::span<const uint8_t> wasm = bodies_stripped_ ? std::span(bytes_) : stripped;
+  const size_t estimate = 256 + wasm.size() + info_.bodies.size() * kBodyEntry + code_size +
                           code_info_.functions.size() * kFunctionEntry +
                           code_info_.trap_sites.size() * kTrapSiteEntry +
-                          code_info_.source_map.size() * kSourceMapEntry + 5 * 16;
+                          code_info_.source_map.checkpoints().size() * kCheckpointEntry +
+                          code_info_.source_map.deltas().size() + 7 * 16;
   Writer out(estimate);
   out.bytes(kArtifactMagic.data(), kArtifactMagic.size());
   out.u32(kArtifactFormatVersion);
@@ -173,8 +230,17 @@ std::vector<uint8_t> Module::serialize() const {
   out.align8();
   out.patch32(12, uint32_t(out.size()));
 
-  out.u64(bytes_.size());
-  out.bytes(bytes_.data(), bytes_.size());
+  out.u64(wasm.size());
+  out.bytes(wasm.data(), wasm.size());
+  out.align8();
+  // Where the bodies are in the module as compiled: backtraces give offsets in it.
+  out.u64(info_.bodies.size());
+  for (const wasm::FunctionBody& body : info_.bodies) {
+    out.u32(body.range.offset);
+    out.u32(body.range.size);
+    out.u32(body.code.offset);
+    out.u32(body.code.size);
+  }
   out.align8();
   out.u64(code_size);
   out.bytes(code_.begin(), code_size);
@@ -196,11 +262,17 @@ std::vector<uint8_t> Module::serialize() const {
     out.u32(site.wasm_offset);
   }
   out.align8();
-  out.u64(code_info_.source_map.size());
-  for (auto [code_offset, wasm_offset] : code_info_.source_map) {
-    out.u32(code_offset);
-    out.u32(wasm_offset);
+  const std::span<const SourceMap::Checkpoint> checkpoints = code_info_.source_map.checkpoints();
+  out.u64(checkpoints.size());
+  for (const SourceMap::Checkpoint& checkpoint : checkpoints) {
+    out.u32(checkpoint.code_offset);
+    out.u32(checkpoint.wasm_offset);
+    out.u32(checkpoint.delta_offset);
   }
+  out.align8();
+  const std::span<const uint8_t> deltas = code_info_.source_map.deltas();
+  out.u64(deltas.size());
+  out.bytes(deltas.data(), deltas.size());
   out.align8();
 
   out.patch64(16, out.size() + kChecksumSize);
@@ -363,16 +435,20 @@ Result<std::shared_ptr<const Module>> Engine::deserialize(std::span<const uint8_
     }
     return {};
   };
-  std::span<const uint8_t> wasm, code, functions, trap_sites, source_map;
-  uint64_t wasm_size, code_size, function_count, trap_site_count, source_map_count;
+  std::span<const uint8_t> wasm, bodies, code, functions, trap_sites, checkpoints, deltas;
+  uint64_t wasm_size, body_count, code_size, function_count, trap_site_count, checkpoint_count,
+      delta_size;
   if (auto r = section("the wasm bytes", 1, wasm, wasm_size); !r) return std::move(r.err());
+  if (auto r = section("the function bodies", kBodyEntry, bodies, body_count); !r)
+    return std::move(r.err());
   if (auto r = section("the code", 1, code, code_size); !r) return std::move(r.err());
   if (auto r = section("the function table", kFunctionEntry, functions, function_count); !r)
     return std::move(r.err());
   if (auto r = section("the trap sites", kTrapSiteEntry, trap_sites, trap_site_count); !r)
     return std::move(r.err());
-  if (auto r = section("the source map", kSourceMapEntry, source_map, source_map_count); !r)
+  if (auto r = section("the source map", kCheckpointEntry, checkpoints, checkpoint_count); !r)
     return std::move(r.err());
+  if (auto r = section("the source map", 1, deltas, delta_size); !r) return std::move(r.err());
   if (in.at() != artifact.size() - kChecksumSize) {
     return malformed("bytes after the last section", in.at());
   }
@@ -383,8 +459,20 @@ Result<std::shared_ptr<const Module>> Engine::deserialize(std::span<const uint8_
   }
   std::shared_ptr<Module> module = std::move(decoded.ok());
   module->settings_ = header.ok().settings;
-  const wasm::ModuleInfo& info = module->info_;
+  module->bodies_stripped_ = true;
+  wasm::ModuleInfo& info = module->info_;
   CodeInfo& code_info = module->code_info_;
+  if (body_count != info.bodies.size()) {
+    return malformed("the body table does not match the module's functions",
+                     size_t(bodies.data() - artifact.data()));
+  }
+  for (size_t i = 0; i < body_count; ++i) {
+    wasm::FunctionBody& body = info.bodies[i];
+    std::memcpy(&body.range.offset, bodies.data() + i * kBodyEntry, 4);
+    std::memcpy(&body.range.size, bodies.data() + i * kBodyEntry + 4, 4);
+    std::memcpy(&body.code.offset, bodies.data() + i * kBodyEntry + 8, 4);
+    std::memcpy(&body.code.size, bodies.data() + i * kBodyEntry + 12, 4);
+  }
 
   // The function table is what the runtime indexes compiled code by: check it against the
   // module, so that no function_code() can point outside the code.
@@ -416,11 +504,11 @@ Result<std::shared_ptr<const Module>> Engine::deserialize(std::span<const uint8_
       return malformed("unknown trap code", size_t(trap_sites.data() - artifact.data()));
     }
   }
-  code_info.source_map.resize(size_t(source_map_count));
-  for (size_t i = 0; i < source_map_count; ++i) {
-    uint64_t entry;  // std::pair is not trivially copyable: one 8-byte load per entry instead
-    std::memcpy(&entry, source_map.data() + i * kSourceMapEntry, 8);
-    code_info.source_map[i] = {uint32_t(entry), uint32_t(entry >> 32)};
+  std::vector<SourceMap::Checkpoint> map_checkpoints(static_cast<size_t>(checkpoint_count));
+  std::memcpy(map_checkpoints.data(), checkpoints.data(), checkpoints.size());
+  if (!code_info.source_map.assign(std::move(map_checkpoints),
+                                   std::vector<uint8_t>(deltas.begin(), deltas.end()))) {
+    return malformed("inconsistent source map", size_t(checkpoints.data() - artifact.data()));
   }
 
   auto memory = CodeMemory::allocate(size_t(code_size));

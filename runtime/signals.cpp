@@ -42,12 +42,7 @@ const CodeFunction* CodeInfo::find_function(uint32_t offset) const {
 }
 
 std::optional<uint32_t> CodeInfo::wasm_offset_at(uint32_t offset) const {
-  auto it = std::upper_bound(source_map.begin(), source_map.end(), offset,
-                             [](uint32_t value, const std::pair<uint32_t, uint32_t>& entry) {
-                               return value < entry.first;
-                             });
-  if (it == source_map.begin()) return std::nullopt;
-  return std::prev(it)->second;
+  return source_map.find(offset);
 }
 
 // ---- The registry

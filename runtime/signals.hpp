@@ -18,6 +18,7 @@
 #include "jit/masm.hpp"
 #include "jit/x64/trampolines.hpp"
 #include "kiln/trap.hpp"
+#include "runtime/source_map.hpp"
 
 namespace kiln::runtime {
 
@@ -37,8 +38,8 @@ struct CodeInfo {
   // host-call stub's ud2). UINT32_MAX = none.
   uint32_t deferred_trap_offset = UINT32_MAX;
   std::vector<CodeFunction> functions;  // sorted by code_offset (empty for the trampolines)
-  // (code offset, wasm offset) pairs sorted by code offset, offsets from `start`.
-  std::vector<std::pair<uint32_t, uint32_t>> source_map;
+  // Code offsets (from `start`) to wasm offsets.
+  SourceMap source_map;
   const void* owner = nullptr;  // the runtime Module, for backtraces
 
   const jit::TrapSite* find_trap_site(uint32_t offset) const;
