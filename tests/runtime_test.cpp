@@ -18,8 +18,13 @@
 #include <sstream>
 #include <string>
 
+#include "jit/jit.hpp"
 #include "jit/x64/masm_x64.hpp"
+#include "kiln/version.hpp"
+#include "runtime/checksum.hpp"
 #include "runtime/runtime.hpp"
+#include "runtime/serialize.hpp"
+#include "runtime/source_map.hpp"
 #include "text/wat.hpp"
 
 using namespace kiln;
@@ -1594,4 +1599,333 @@ TEST_CASE("element segments with GC allocations are evaluated once per instantia
   CHECK(array->header.type_id == module->types().canonical_id(0));
   CHECK(array->length == 0);
   CHECK(store.gc_heap().bytes_allocated() == 2 * 16);  // one object per instance, no more
+}
+
+// ---- Serialized modules (runtime/serialize.hpp; the format is docs/serialize.md)
+
+TEST_CASE("xxh64 gives the reference implementation's values", "[runtime][serialize]") {
+  // Computed with libxxhash 0.8.1's XXH64 over bytes i*7+3 (mod 256), seed 0 unless given: every
+  // path of the algorithm (under 4, 4-7, 8-31 bytes, whole 32-byte stripes and a tail).
+  std::vector<uint8_t> bytes(200);
+  for (size_t i = 0; i < bytes.size(); ++i) bytes[i] = uint8_t(i * 7 + 3);
+  const std::pair<size_t, uint64_t> expected[] = {
+      {0, 0xef46db3751d8e999ull},  {1, 0x1f25c8d0bc1f4bb6ull},  {3, 0x31d2363f52e564c9ull},
+      {4, 0x9bb64b7d66ee9fdaull},  {7, 0x9a7b149959ce60d8ull},  {8, 0xdab99d95c6f90092ull},
+      {31, 0xa2aa5f33cc4a6119ull}, {32, 0x23c3c17ef790fd97ull}, {33, 0x50a7cfc7ba588784ull},
+      {63, 0x5e3e54b431c7493cull}, {64, 0x0eb64b3ef6eeb01full}, {100, 0xa61f8d4c170fe531ull},
+      {200, 0xa6cb3c09bc829b24ull}};
+  for (auto [size, hash] : expected) {
+    INFO(size << " bytes");
+    CHECK(xxh64(std::span(bytes).first(size)) == hash);
+  }
+  CHECK(xxh64(std::span(bytes).first(100), 0x123456789) == 0x8505071c55df3ceaull);
+  const std::string abc = "abc";
+  CHECK(xxh64({reinterpret_cast<const uint8_t*>(abc.data()), 3}) == 0x44bc2cf5ad770999ull);
+}
+
+TEST_CASE("source maps: lookups give the last entry at or below an offset", "[runtime]") {
+  // Equal code offsets, wasm offsets going back, multi-byte distances, several blocks.
+  std::vector<std::pair<uint32_t, uint32_t>> entries;
+  uint32_t code = 5, wasm = 1000;
+  for (uint32_t i = 0; i < 5 * SourceMap::kStride + 3; ++i) {
+    entries.emplace_back(code, wasm);
+    code += i % 5 == 0 ? 0 : (i % 7 == 0 ? 300 : 3);
+    wasm = i % 11 == 0 ? wasm - 40 : wasm + (i % 13 == 0 ? 100000 : 2);
+  }
+  SourceMap map;
+  for (auto [c, w] : entries) REQUIRE(map.push(c, w));
+  CHECK(map.size() == entries.size());
+  CHECK(map.entries() == entries);
+  CHECK(map.deltas().size() < entries.size() * 3);  // compact: a few bytes an entry
+  for (uint32_t offset = 0; offset <= code + 2; ++offset) {
+    std::optional<uint32_t> naive;
+    for (auto [c, w] : entries) {
+      if (c <= offset) naive = w;
+    }
+    INFO("code offset " << offset);
+    REQUIRE(map.find(offset) == naive);
+  }
+  CHECK_FALSE(map.push(code - 400, 0));  // behind the last entry
+  CHECK(map.size() == entries.size());
+
+  // Its two arrays make the same map again; inconsistent ones are refused.
+  auto checkpoints = std::vector(map.checkpoints().begin(), map.checkpoints().end());
+  auto deltas = std::vector(map.deltas().begin(), map.deltas().end());
+  SourceMap copy;
+  REQUIRE(copy.assign(checkpoints, deltas));
+  CHECK(copy == map);
+  REQUIRE(copy.push(code + 10, 7));  // appending goes on from the last entry
+  CHECK(copy.find(code + 10) == 7u);
+  SourceMap bad;
+  auto beyond = checkpoints;
+  beyond.back().delta_offset = uint32_t(deltas.size() + 1);
+  CHECK_FALSE(bad.assign(beyond, deltas));
+  auto unordered = checkpoints;
+  std::swap(unordered[1].code_offset, unordered[2].code_offset);
+  CHECK_FALSE(bad.assign(unordered, deltas));
+  CHECK(bad.empty());
+}
+
+namespace {
+
+// An artifact taken apart as docs/serialize.md lays it out, independently of the reader.
+struct ArtifactParts {
+  uint32_t format_version = 0;
+  std::string kiln_version, build_id, isa;
+  uint64_t cpu_features = 0, wasm_features = 0, guard_size = 0;
+  uint8_t flags[4] = {};
+  std::vector<uint8_t> payload;  // from the end of the header to the checksum
+};
+
+uint32_t get32(const std::vector<uint8_t>& bytes, size_t at) {
+  uint32_t value;
+  std::memcpy(&value, bytes.data() + at, 4);
+  return value;
+}
+uint64_t get64(const std::vector<uint8_t>& bytes, size_t at) {
+  uint64_t value;
+  std::memcpy(&value, bytes.data() + at, 8);
+  return value;
+}
+void put32(std::vector<uint8_t>& out, uint32_t value) {
+  out.insert(out.end(), reinterpret_cast<uint8_t*>(&value), reinterpret_cast<uint8_t*>(&value) + 4);
+}
+void put64(std::vector<uint8_t>& out, uint64_t value) {
+  out.insert(out.end(), reinterpret_cast<uint8_t*>(&value), reinterpret_cast<uint8_t*>(&value) + 8);
+}
+
+ArtifactParts take_apart(const std::vector<uint8_t>& artifact) {
+  ArtifactParts parts;
+  REQUIRE(artifact.size() >= 32);
+  REQUIRE(std::equal(kArtifactMagic.begin(), kArtifactMagic.end(), artifact.begin()));
+  parts.format_version = get32(artifact, 8);
+  const uint32_t header_size = get32(artifact, 12);
+  REQUIRE(get64(artifact, 16) == artifact.size());
+  size_t at = 24;
+  for (std::string* text : {&parts.kiln_version, &parts.build_id, &parts.isa}) {
+    const uint32_t size = get32(artifact, at);
+    text->assign(artifact.begin() + ptrdiff_t(at + 4), artifact.begin() + ptrdiff_t(at + 4 + size));
+    at += 4 + size;
+  }
+  parts.cpu_features = get64(artifact, at);
+  parts.wasm_features = get64(artifact, at + 8);
+  parts.guard_size = get64(artifact, at + 16);
+  std::memcpy(parts.flags, artifact.data() + at + 24, 4);
+  REQUIRE(header_size == ((at + 28 + 7) & ~size_t(7)));
+  parts.payload.assign(artifact.begin() + header_size, artifact.end() - 8);
+  REQUIRE(get64(artifact, artifact.size() - 8) ==
+          xxh64(std::span(artifact).first(artifact.size() - 8)));
+  return parts;
+}
+
+// Puts an artifact together again, with a correct size and checksum: a header field changed
+// in `parts` reaches the check that reads it.
+std::vector<uint8_t> put_together(const ArtifactParts& parts) {
+  std::vector<uint8_t> out(kArtifactMagic.begin(), kArtifactMagic.end());
+  put32(out, parts.format_version);
+  put32(out, 0);
+  put64(out, 0);
+  for (const std::string* text : {&parts.kiln_version, &parts.build_id, &parts.isa}) {
+    put32(out, uint32_t(text->size()));
+    out.insert(out.end(), text->begin(), text->end());
+  }
+  put64(out, parts.cpu_features);
+  put64(out, parts.wasm_features);
+  put64(out, parts.guard_size);
+  out.insert(out.end(), parts.flags, parts.flags + 4);
+  out.resize((out.size() + 7) & ~size_t(7), 0);
+  const uint32_t header_size = uint32_t(out.size());
+  std::memcpy(out.data() + 12, &header_size, 4);
+  out.insert(out.end(), parts.payload.begin(), parts.payload.end());
+  const uint64_t size = out.size() + 8;
+  std::memcpy(out.data() + 16, &size, 8);
+  put64(out, xxh64(out));
+  return out;
+}
+
+// Where each payload section's entries start, in payload order: wasm bytes, function bodies,
+// code, functions, trap sites, source-map checkpoints, source-map deltas.
+std::vector<size_t> payload_sections(const std::vector<uint8_t>& payload) {
+  const size_t entry_sizes[] = {1, 16, 1, 12, 12, 12, 1};
+  std::vector<size_t> starts;
+  size_t at = 0;
+  for (size_t entry : entry_sizes) {
+    const uint64_t count = get64(payload, at);
+    starts.push_back(at + 8);
+    at = (at + 8 + count * entry + 7) & ~size_t(7);
+  }
+  REQUIRE(at == payload.size());
+  return starts;
+}
+
+std::string load_error(const Engine& engine, const std::vector<uint8_t>& artifact) {
+  auto loaded = engine.deserialize(artifact);
+  return loaded ? "(accepted)" : loaded.err().message();
+}
+
+}  // namespace
+
+TEST_CASE("serialized modules: the header names the build, ISA, CPU features and settings",
+          "[runtime][serialize]") {
+  Engine engine;
+  auto module = compile_wat(engine, kCompiledModule);
+  const std::vector<uint8_t> artifact = module->serialize();
+  auto header = read_artifact_header(artifact);
+  REQUIRE(header);
+  CHECK(header.ok().format_version == kArtifactFormatVersion);
+  CHECK(header.ok().kiln_version == kiln::version());
+  CHECK(header.ok().build_id == kiln_build_id());
+  CHECK(header.ok().isa == "x86-64");
+  CHECK(header.ok().settings.cpu_features == jit::host_cpu_features());
+  CHECK(feature_bits(header.ok().settings.features) == feature_bits(engine.config().features));
+  CHECK(header.ok().settings.compile.guard_pages);
+  CHECK(header.ok().settings.compile.guard_size == engine.config().compile.guard_size);
+  // The layout is the documented one: taken apart and put together, the same bytes.
+  const ArtifactParts parts = take_apart(artifact);
+  CHECK(parts.kiln_version == kiln::version());
+  CHECK(put_together(parts) == artifact);
+}
+
+TEST_CASE("serialized modules: another Kiln build, ISA or CPU is refused", "[runtime][serialize]") {
+  Engine engine;
+  const ArtifactParts parts = take_apart(compile_wat(engine, kCompiledModule)->serialize());
+  {
+    ArtifactParts other = parts;
+    other.kiln_version = "0.0.1";
+    const std::string error = load_error(engine, put_together(other));
+    CHECK_THAT(error, Catch::Contains("compiled by Kiln 0.0.1"));
+    CHECK_THAT(error, Catch::Contains("this is Kiln " + std::string(kiln::version())));
+  }
+  {
+    ArtifactParts other = parts;
+    other.build_id = "0123456789ab";
+    CHECK_THAT(
+        load_error(engine, put_together(other)),
+        Catch::Contains("(build 0123456789ab)") && Catch::Contains("compile the module again"));
+  }
+  {
+    ArtifactParts other = parts;
+    other.isa = "aarch64";
+    CHECK_THAT(load_error(engine, put_together(other)),
+               Catch::Contains("holds aarch64 code, but this machine runs x86-64 code"));
+  }
+  {
+    ArtifactParts other = parts;
+    other.cpu_features |= uint64_t(1) << 40;  // a feature no build knows: no CPU has it here
+    CHECK_THAT(load_error(engine, put_together(other)),
+               Catch::Contains("CPU features this CPU lacks: bit 40"));
+  }
+  // A CPU without LZCNT refuses code compiled where the JIT used it, naming it.
+  auto header = read_artifact_header(put_together(parts));
+  REQUIRE(header);
+  header.ok().settings.cpu_features = jit::kCpuLzcnt | jit::kCpuPopcnt;
+  CodeSettings old_cpu = engine.code_settings();
+  old_cpu.cpu_features = jit::kCpuPopcnt | jit::kCpuSse41;
+  auto refused = check_artifact_compatible(header.ok(), old_cpu);
+  REQUIRE_FALSE(refused);
+  CHECK(refused.err().message() ==
+        "serialized module's code uses CPU features this CPU lacks: LZCNT (compile the module "
+        "on this machine)");
+  // Code that assumed less than the CPU has runs.
+  header.ok().settings.cpu_features = jit::kCpuPopcnt;
+  CHECK(check_artifact_compatible(header.ok(), old_cpu));
+  // Settings mismatches are listed together.
+  CodeSettings other = engine.code_settings();
+  other.compile.guard_pages = false;
+  other.compile.consume_fuel = true;
+  other.compile.epoch_interruption = true;
+  auto settings = check_artifact_compatible(header.ok(), other);
+  REQUIRE_FALSE(settings);
+  CHECK_THAT(settings.err().message(), Catch::Contains("guard pages") &&
+                                           Catch::Contains("fuel (consume_fuel) is off") &&
+                                           Catch::Contains("epoch interruption is off"));
+}
+
+TEST_CASE("serialized modules: inconsistent tables are refused even under a valid checksum",
+          "[runtime][serialize]") {
+  // What a writer's bug (or a forged checksum) would produce: the reader checks what the runtime
+  // indexes with, so it never reads or points outside the artifact or the code.
+  Engine engine;
+  const ArtifactParts parts = take_apart(compile_wat(engine, kCompiledModule)->serialize());
+  const std::vector<size_t> sections = payload_sections(parts.payload);
+  auto with = [&](size_t at, uint32_t value) {
+    ArtifactParts changed = parts;
+    std::memcpy(changed.payload.data() + at, &value, 4);
+    return load_error(engine, put_together(changed));
+  };
+  const size_t functions = sections[3], trap_sites = sections[4], checkpoints = sections[5];
+  CHECK_THAT(with(functions + 8, 7), Catch::Contains("function 0 lies outside the code"));
+  CHECK_THAT(with(functions, 1u << 30), Catch::Contains("lies outside the code"));
+  CHECK_THAT(with(trap_sites + 4, 200), Catch::Contains("unknown trap code"));
+  CHECK_THAT(with(checkpoints + 8, 1u << 30), Catch::Contains("inconsistent source map"));
+  CHECK_THAT(with(sections[1] - 8, 1), Catch::Contains("malformed serialized module"));
+  CHECK_THAT(with(sections[2] - 8, 1u << 31), Catch::Contains("the code overrun the artifact"));
+  // The function bodies' table must match the module's functions: here it is emptied.
+  ArtifactParts no_bodies = parts;
+  const uint64_t bodies = get64(parts.payload, sections[1] - 8);
+  REQUIRE(bodies == 5);
+  no_bodies.payload.erase(no_bodies.payload.begin() + ptrdiff_t(sections[1]),
+                          no_bodies.payload.begin() + ptrdiff_t(sections[1] + bodies * 16));
+  std::memset(no_bodies.payload.data() + sections[1] - 8, 0, 8);
+  CHECK_THAT(load_error(engine, put_together(no_bodies)),
+             Catch::Contains("the body table does not match the module's functions"));
+}
+
+TEST_CASE("serialized modules: the loaded code runs elsewhere, with the same traps and frames",
+          "[runtime][serialize]") {
+  Engine compiling;
+  auto compiled = compile_wat(compiling, kCompiledModule);
+  Engine loading;
+  auto loaded = loading.deserialize(compiled->serialize());
+  REQUIRE(loaded);
+  const Module& a = *compiled;
+  const Module& b = *loaded.ok();
+  // The same bytes at another address: the code is position-independent.
+  CHECK(a.code().begin() != b.code().begin());
+  REQUIRE(a.code().size() == b.code().size());
+  CHECK(std::equal(a.code().begin(), a.code().end(), b.code().begin()));
+  CHECK_FALSE(a.bodies_stripped());
+  CHECK(b.bodies_stripped());
+  CHECK(b.bytes().size() < a.bytes().size());
+  CHECK(b.code_info().source_map == a.code_info().source_map);
+  REQUIRE(b.code_info().trap_sites.size() == a.code_info().trap_sites.size());
+  for (size_t i = 0; i < a.code_info().trap_sites.size(); ++i) {
+    CHECK(b.code_info().trap_sites[i].code_offset == a.code_info().trap_sites[i].code_offset);
+    CHECK(b.code_info().trap_sites[i].code == a.code_info().trap_sites[i].code);
+    CHECK(b.code_info().trap_sites[i].wasm_offset == a.code_info().trap_sites[i].wasm_offset);
+  }
+  for (size_t i = 0; i < a.info().bodies.size(); ++i) {
+    CHECK(b.info().bodies[i].range.offset == a.info().bodies[i].range.offset);
+    CHECK(b.info().bodies[i].code.size == a.info().bodies[i].code.size);
+    CHECK(b.info().bodies[i].local_count == a.info().bodies[i].local_count);
+  }
+  CHECK(b.function_name(1) == "outer");
+
+  auto trap_of = [](const Engine& engine, std::shared_ptr<const Module> module) {
+    Store store(engine);
+    auto instance = store.instantiate(std::move(module), {});
+    REQUIRE(instance);
+    Function outer = instance.ok()->export_named("outer")->func;
+    CHECK(store.call(outer, std::vector<uint64_t>{8}).ok()[0] == 1);
+    auto indirect =
+        store.call(instance.ok()->export_named("indirect")->func, std::vector<uint64_t>{1});
+    REQUIRE_FALSE(indirect);
+    CHECK(indirect.err().message == "uninitialized element 1");
+    auto trapped = store.call(outer, std::vector<uint64_t>{65535});
+    REQUIRE_FALSE(trapped);
+    REQUIRE(trapped.err().trap);
+    return *trapped.err().trap;
+  };
+  const runtime::Trap before = trap_of(compiling, compiled);
+  const runtime::Trap after = trap_of(loading, loaded.ok());
+  CHECK(after.code == TrapCode::MemoryOutOfBounds);
+  REQUIRE(after.frames.size() == 2);
+  REQUIRE(before.frames.size() == 2);
+  for (size_t i = 0; i < 2; ++i) {
+    CHECK(after.frames[i].func_index == before.frames[i].func_index);
+    CHECK(after.frames[i].name == before.frames[i].name);
+    REQUIRE(after.frames[i].module_offset);
+    CHECK(after.frames[i].module_offset == before.frames[i].module_offset);
+  }
+  CHECK(after.describe() == before.describe());
 }
