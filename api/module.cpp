@@ -79,8 +79,10 @@ Result<Module> Module::deserialize(Engine& engine, Span<const uint8_t> bytes) {
   if (state->config_error) return *state->config_error;
   auto loaded = state->rt.deserialize(bytes);
   if (!loaded) return std::move(loaded).err();
+  // Loaded code is new code to profilers and GDB, as compiled code is.
+  auto gdb = detail::observe_new_code(state->settings, *loaded.ok());
   return Module(std::make_shared<const detail::ModuleState>(
-      detail::ModuleState{state, std::move(loaded).ok()}));
+      detail::ModuleState{state, std::move(loaded).ok(), std::move(gdb)}));
 }
 
 Result<Module> Module::deserialize_file(Engine& engine, const std::string& path) {

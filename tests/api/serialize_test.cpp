@@ -7,7 +7,11 @@
 
 #include <cstdio>
 #include <fstream>
+#include <iterator>
+#include <sstream>
 
+#include "api/code_observers.hpp"
+#include "api/state.hpp"
 #include "kiln/kiln.hpp"
 
 using namespace kiln;
@@ -260,4 +264,36 @@ TEST_CASE("serialize: an engine with other code settings refuses the artifact, n
   fuel.consume_fuel(true);
   Engine fuel_engine(std::move(fuel));
   CHECK(contains(deserialize_error(fuel_engine, artifact), "consume_fuel"));
+}
+
+TEST_CASE("serialize: loaded code is announced to profilers like compiled code",
+          "[api][serialize][profiler]") {
+  auto perfmap_engine = [] {
+    Config config;
+    config.profiler(ProfilingStrategy::Perfmap);
+    return Engine(std::move(config));
+  };
+  Engine compiling = perfmap_engine();
+  const Module compiled = compile(compiling);  // alive: the loaded code lands elsewhere
+  const std::vector<uint8_t> artifact = serialize(compiled);
+  Engine loading = perfmap_engine();
+  auto loaded = Module::deserialize(loading, artifact);
+  REQUIRE(loaded);
+  const runtime::Module& module = *loaded.ok().state()->rt;
+  const uint32_t deep = 4;  // $deep: the import, $inc, $pick and run come before it
+  const uintptr_t start = uintptr_t(module.function_code(deep - 1));
+
+  std::ifstream in(detail::perfmap_path());
+  std::istringstream map(std::string(std::istreambuf_iterator<char>(in), {}));
+  std::string line;
+  bool found = false;
+  while (std::getline(map, line)) {
+    unsigned long address = 0, size = 0;
+    char name[128] = {};
+    if (std::sscanf(line.c_str(), "%lx %lx %127s", &address, &size, name) == 3 &&
+        address == start) {
+      found = std::string(name) == "wasm::deep";
+    }
+  }
+  CHECK(found);
 }
