@@ -498,14 +498,18 @@ Result<std::shared_ptr<const Module>> Engine::deserialize(std::span<const uint8_
   }
   // The tables' entries are laid out as the runtime's structs are: one copy each.
   code_info.trap_sites.resize(size_t(trap_site_count));
-  std::memcpy(code_info.trap_sites.data(), trap_sites.data(), trap_sites.size());
+  if (!trap_sites.empty()) {  // an empty vector's data() may be null, which memcpy may not get
+    std::memcpy(code_info.trap_sites.data(), trap_sites.data(), trap_sites.size());
+  }
   for (const jit::TrapSite& site : code_info.trap_sites) {
     if (uint32_t(site.code) >= kTrapCodeCount) {
       return malformed("unknown trap code", size_t(trap_sites.data() - artifact.data()));
     }
   }
   std::vector<SourceMap::Checkpoint> map_checkpoints(static_cast<size_t>(checkpoint_count));
-  std::memcpy(map_checkpoints.data(), checkpoints.data(), checkpoints.size());
+  if (!checkpoints.empty()) {
+    std::memcpy(map_checkpoints.data(), checkpoints.data(), checkpoints.size());
+  }
   if (!code_info.source_map.assign(std::move(map_checkpoints),
                                    std::vector<uint8_t>(deltas.begin(), deltas.end()))) {
     return malformed("inconsistent source map", size_t(checkpoints.data() - artifact.data()));

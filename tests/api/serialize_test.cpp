@@ -153,6 +153,24 @@ TEST_CASE("serialize: a module loaded in another engine runs, traps and backtrac
   CHECK(serialize(loaded.ok()) == artifact);
 }
 
+TEST_CASE("serialize: modules without code, or with nothing at all", "[api][serialize]") {
+  Engine engine;
+  for (std::string_view wat :
+       {std::string_view("(module)"),
+        std::string_view(R"((module (import "host" "f" (func)) (export "f" (func 0))
+                               (memory (export "m") 1) (data (i32.const 0) "hi")))")}) {
+    INFO(wat);
+    auto loaded = Module::deserialize(engine, serialize(compile(engine, wat)));
+    REQUIRE(loaded);
+    Store store(engine);
+    std::vector<Extern> imports;
+    if (!loaded.ok().imports().empty()) imports.push_back(Func::wrap(store, [] {}));
+    auto instance = Instance::create(store, loaded.ok(), imports);
+    REQUIRE(instance);
+    CHECK(serialize(loaded.ok()) == serialize(compile(engine, wat)));
+  }
+}
+
 TEST_CASE("serialize: deserialize_file", "[api][serialize]") {
   Engine engine;
   TempFile file;
