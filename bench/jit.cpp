@@ -22,8 +22,10 @@
 //       sections, map the code) timed the same way, best and median of N after a warm-up. The
 //       loaded module's code must be byte-identical to the compiled one. Prints one JSON object
 //       per file: {"file", "wasm_bytes", "artifact_bytes", "compile_best_seconds",
-//       "compile_median_seconds", "deserialize_best_seconds", "deserialize_median_seconds",
-//       "ratio"} (ratio = best compile / best deserialize).
+//       "compile_median_seconds", "compile_best_cpu_seconds", "deserialize_best_seconds",
+//       "deserialize_median_seconds", "deserialize_best_cpu_seconds", "ratio", "cpu_ratio"}
+//       (ratio = best compile / best deserialize, wall; cpu_ratio the same in process CPU
+//       time, which other work on the machine disturbs far less).
 //
 // A function the JIT refuses (an operator it cannot lower yet) is listed in "failures" with the
 // JIT's message, and the timed compile replaces it by a one-instruction stub (ud2) instead of
@@ -227,19 +229,27 @@ std::vector<Refusal> find_refusals(const kiln::runtime::Engine& engine,
   return refusals;
 }
 
+struct Timing {
+  double best = 0, median = 0;  // wall seconds
+  double best_cpu = 0;          // process CPU seconds (user + system, page faults included)
+};
+
 // Best and median of `reps` timed calls of `work`, after one untimed call. What `work` returns
 // (the module) is destroyed outside the timed region: unmapping is not part of loading.
 template <typename Work>
-std::pair<double, double> best_and_median(int reps, const Work& work) {
+Timing best_and_median(int reps, const Work& work) {
   work();
-  std::vector<double> times;
+  std::vector<double> times, cpu_times;
   for (int rep = 0; rep < reps; ++rep) {
+    const double cpu_start = process_cpu_seconds();
     const auto start = Clock::now();
     auto result = work();
     times.push_back(seconds_since(start));
+    cpu_times.push_back(process_cpu_seconds() - cpu_start);
   }
   std::sort(times.begin(), times.end());
-  return {times.front(), times[times.size() / 2]};
+  return {times.front(), times[times.size() / 2],
+          *std::min_element(cpu_times.begin(), cpu_times.end())};
 }
 
 // Engine::compile, or compile_with a ud2 stub for each function in `refused` (function indices).
@@ -276,12 +286,12 @@ int serialize(int reps, std::span<char* const> files) {
     if (!compiled) fail(path + ": " + compiled.err().to_string());
     const std::vector<uint8_t> artifact = compiled.ok()->serialize();
 
-    const auto [compile_best, compile_median] = best_and_median(reps, [&] {
+    const Timing compile = best_and_median(reps, [&] {
       auto module = compile_module(engine, bytes, refused);
       if (!module) fail(path + ": " + module.err().to_string());
       return std::move(module.ok());
     });
-    const auto [load_best, load_median] = best_and_median(reps, [&] {
+    const Timing load = best_and_median(reps, [&] {
       auto module = engine.deserialize(artifact);
       if (!module) fail(path + ": " + module.err().to_string());
       return std::move(module.ok());
@@ -297,10 +307,12 @@ int serialize(int reps, std::span<char* const> files) {
     std::printf(
         "{\"file\": \"%s\", \"wasm_bytes\": %zu, \"artifact_bytes\": %zu, "
         "\"compile_best_seconds\": %.9f, \"compile_median_seconds\": %.9f, "
-        "\"deserialize_best_seconds\": %.9f, \"deserialize_median_seconds\": %.9f, "
-        "\"ratio\": %.2f}\n",
-        json_escape(path).c_str(), bytes.size(), artifact.size(), compile_best, compile_median,
-        load_best, load_median, compile_best / load_best);
+        "\"compile_best_cpu_seconds\": %.9f, \"deserialize_best_seconds\": %.9f, "
+        "\"deserialize_median_seconds\": %.9f, \"deserialize_best_cpu_seconds\": %.9f, "
+        "\"ratio\": %.2f, \"cpu_ratio\": %.2f}\n",
+        json_escape(path).c_str(), bytes.size(), artifact.size(), compile.best, compile.median,
+        compile.best_cpu, load.best, load.median, load.best_cpu, compile.best / load.best,
+        compile.best_cpu / load.best_cpu);
     std::fflush(stdout);
   }
   return 0;
