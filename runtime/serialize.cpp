@@ -396,12 +396,12 @@ Result<void> check_artifact_compatible(const ArtifactHeader& header, const CodeS
   if (module_features != engine_features) {
     std::string text = "wasm features differ (";
     if (uint64_t only = module_features & ~engine_features)
-      text += "the module's build enabled " + describe_features(only);
+      text += "enabled for the module only: " + describe_features(only);
     if (uint64_t only = engine_features & ~module_features) {
-      if (text.back() != '(') text += ", ";
-      text += "this engine enables " + describe_features(only);
+      if (text.back() != '(') text += "; ";
+      text += "enabled in this engine only: " + describe_features(only);
     }
-    differences += text + ")";
+    differences += (differences.empty() ? "" : "; ") + text + ")";
   }
   const jit::CompileOptions& module_options = header.settings.compile;
   differ("guard pages (memory_guard_size and memory_reservation)",

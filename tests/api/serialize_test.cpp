@@ -269,13 +269,13 @@ TEST_CASE("serialize: an engine with other code settings refuses the artifact, n
   no_simd.wasm_simd(false);
   Engine simd_engine(std::move(no_simd));
   CHECK(contains(deserialize_error(simd_engine, artifact),
-                 "wasm features differ (the module's build enabled simd)"));
+                 "wasm features differ (enabled for the module only: simd)"));
 
   // The same holds the other way round: what this engine would compile differently.
   auto compiled_without_simd = Module::compile(simd_engine, kModule);
   REQUIRE(compiled_without_simd);
   CHECK(contains(deserialize_error(engine, serialize(compiled_without_simd.ok())),
-                 "this engine enables simd"));
+                 "enabled in this engine only: simd"));
 
   // An engine with a setting this build cannot honour says so, as compile does.
   Config fuel;
