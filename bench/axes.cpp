@@ -1,0 +1,182 @@
+// kiln-bench-axes: the axes of bench/run that depend on an engine setting (fuel, epochs) or on
+// serialized modules, through the public API only. Where this build of Kiln cannot do what is
+// asked, the error Kiln itself gives is reported instead of a number, so the harness never has to
+// guess what is implemented.
+//
+//   kiln-bench-axes run plain|fuel|epoch FILE.wasm EXPORT ARG
+//       Compiles FILE with Config::consume_fuel (fuel: the store gets the largest amount) or
+//       Config::epoch_interruption (epoch: a deadline that never passes) or neither (plain),
+//       instantiates it and calls EXPORT(ARG) once (ARG an i32; one i32 or i64 result). Prints
+//       {"compile_seconds", "instantiate_seconds", "run_seconds", "run_cpu_seconds", "result"}.
+//   kiln-bench-axes cache FILE.wasm [REPS]
+//       Compiles FILE, serializes it and times Module::deserialize of those bytes, best of REPS
+//       (default 5) after a warm-up. Prints {"compile_seconds", "serialized_bytes",
+//       "deserialize_seconds"}.
+//
+// When Kiln refuses (an Engine setting it lacks, serialization not implemented, ...) it prints
+// {"unavailable": "<Kiln's message>"} and exits with status 3; any other failure exits with 1.
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <ctime>
+#include <fstream>
+#include <iterator>
+#include <limits>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "kiln/kiln.hpp"
+
+using namespace kiln;
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+constexpr int kUnavailable = 3;
+
+double seconds_since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+double process_cpu_seconds() {
+  timespec now{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &now);
+  return double(now.tv_sec) + double(now.tv_nsec) / 1e9;
+}
+
+std::string json_escape(std::string_view text) {
+  std::string out;
+  for (char c : text) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (uint8_t(c) < 0x20) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\u%04x", c);
+      out += buf;
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+[[noreturn]] void unavailable(const std::string& message) {
+  std::printf("{\"unavailable\": \"%s\"}\n", json_escape(message).c_str());
+  std::exit(kUnavailable);
+}
+
+[[noreturn]] void fail(const std::string& message) {
+  std::fprintf(stderr, "kiln-bench-axes: %s\n", message.c_str());
+  std::exit(1);
+}
+
+std::vector<uint8_t> read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) fail(path + ": cannot open");
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+int run(std::string_view mode, const std::string& path, const std::string& name, int32_t argument) {
+  Config config;
+  if (mode == "fuel") {
+    config.consume_fuel(true);
+  } else if (mode == "epoch") {
+    config.epoch_interruption(true);
+  } else if (mode != "plain") {
+    fail("unknown mode '" + std::string(mode) + "' (plain, fuel or epoch)");
+  }
+  auto engine = Engine::create(config);
+  if (!engine) unavailable(engine.err().to_string());
+
+  const std::vector<uint8_t> bytes = read_file(path);
+  auto start = Clock::now();
+  auto module = Module::compile(engine.ok(), Span<const uint8_t>(bytes.data(), bytes.size()));
+  const double compile_seconds = seconds_since(start);
+  if (!module) fail(path + ": " + module.err().to_string());
+
+  Store store(engine.ok());
+  if (mode == "fuel") {
+    auto fuel = store.context().set_fuel(std::numeric_limits<uint64_t>::max());
+    if (!fuel) unavailable(fuel.err().to_string());
+  } else if (mode == "epoch") {
+    store.context().set_epoch_deadline(std::numeric_limits<uint64_t>::max() / 2);
+  }
+  start = Clock::now();
+  auto instance = Instance::create(store, module.ok(), {});
+  const double instantiate_seconds = seconds_since(start);
+  if (!instance) fail(path + ": " + instance.err().message());
+
+  auto target = instance.ok().get(store, name);
+  if (!target || !std::holds_alternative<Func>(*target)) {
+    fail(path + ": no exported function '" + name + "'");
+  }
+  const double cpu_start = process_cpu_seconds();
+  start = Clock::now();
+  auto results = std::get<Func>(*target).call(store, {Val(argument)});
+  const double run_seconds = seconds_since(start);
+  const double run_cpu_seconds = process_cpu_seconds() - cpu_start;
+  if (!results) fail(path + ": " + results.err().message());
+  if (results.ok().size() != 1) fail(path + ": '" + name + "' must return one value");
+  const Val& result = results.ok()[0];
+  std::string text;
+  if (result.kind() == ValKind::I32) {
+    text = std::to_string(result.i32());
+  } else if (result.kind() == ValKind::I64) {
+    text = std::to_string(result.i64());
+  } else {
+    fail(path + ": '" + name + "' must return an i32 or an i64");
+  }
+  std::printf(
+      "{\"compile_seconds\": %.9f, \"instantiate_seconds\": %.9f, \"run_seconds\": %.9f, "
+      "\"run_cpu_seconds\": %.9f, \"result\": \"%s\"}\n",
+      compile_seconds, instantiate_seconds, run_seconds, run_cpu_seconds, text.c_str());
+  return 0;
+}
+
+int cache(const std::string& path, int reps) {
+  Engine engine;
+  const std::vector<uint8_t> bytes = read_file(path);
+  auto start = Clock::now();
+  auto module = Module::compile(engine, Span<const uint8_t>(bytes.data(), bytes.size()));
+  const double compile_seconds = seconds_since(start);
+  if (!module) fail(path + ": " + module.err().to_string());
+  auto serialized = module.ok().serialize();
+  if (!serialized) unavailable(serialized.err().to_string());
+  const std::vector<uint8_t>& image = serialized.ok();
+
+  auto load = [&] {
+    auto loaded = Module::deserialize(engine, Span<const uint8_t>(image.data(), image.size()));
+    if (!loaded) unavailable(loaded.err().to_string());
+  };
+  load();  // warm-up
+  std::vector<double> times;
+  for (int rep = 0; rep < reps; ++rep) {
+    start = Clock::now();
+    load();
+    times.push_back(seconds_since(start));
+  }
+  std::sort(times.begin(), times.end());
+  std::printf(
+      "{\"compile_seconds\": %.9f, \"serialized_bytes\": %zu, \"deserialize_seconds\": %.9f}\n",
+      compile_seconds, image.size(), times.front());
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const std::string_view command = argc > 1 ? argv[1] : "";
+  if (command == "run" && argc == 6) {
+    return run(argv[2], argv[3], argv[4], int32_t(std::strtol(argv[5], nullptr, 10)));
+  }
+  if (command == "cache" && (argc == 3 || argc == 4)) {
+    return cache(argv[2], argc == 4 ? std::max(1, std::atoi(argv[3])) : 5);
+  }
+  std::fprintf(stderr,
+               "usage: kiln-bench-axes run plain|fuel|epoch FILE.wasm EXPORT ARG\n"
+               "       kiln-bench-axes cache FILE.wasm [REPS]\n");
+  return 2;
+}
