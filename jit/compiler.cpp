@@ -494,6 +494,16 @@ class FunctionCompiler {
   void push_builtin_result(Class cls);
   void trap_on_builtin_failure(TrapCode code, uint32_t offset);
   void push_ref(Reg r) { push_reg(Class::Ref, r); }
+  void load_memory0_base() {
+    masm_.load(M::kMemory0Base, Address::at(M::kVmctx, vm_offsets::kMemory0Base), LoadKind::I64);
+  }
+  // After a call that may have entered another instance (an import, call_indirect): our vmctx
+  // from the frame, and memory 0's base of this instance again (the callee may have pinned its
+  // own).
+  void reload_instance_registers() {
+    masm_.load(M::kVmctx, Address::at(M::kFramePointer, -8), LoadKind::I64);
+    if (has_memory0_) load_memory0_base();
+  }
 
   // ---- integer helpers
   void binop(AluOp op, Class cls);
@@ -524,6 +534,7 @@ class FunctionCompiler {
   uint32_t max_depth_ = 0, outgoing_slots_ = 0;
   static constexpr uint32_t kMaxCallSlots = 1000;  // the JS-API limit on params and results
   bool reachable_ = true;
+  bool has_memory0_ = false;  // the module has a memory: kMemory0Base is loaded in the prologue
   bool pending_ = false;
   uint32_t pending_depth_ = 0;
   PendingCompare pending_cmp_;
@@ -569,6 +580,10 @@ Result<CompiledFunction> FunctionCompiler<M>::compile(uint32_t defined_index) {
   masm_.cmp_stack_pointer(Address::at(M::kVmctx, vm_offsets::kStackLimit));
   masm_.trap_if(IntCond::LtU, TrapCode::StackOverflow, body.code.offset);
   masm_.store(Address::at(M::kFramePointer, -8), M::kVmctx, StoreKind::I64);
+  // Memory 0's base never moves for the life of an instance: it stays pinned for the whole body
+  // (docs/jit-abi.md, "memory 0's base").
+  has_memory0_ = !module_.memories.empty();
+  if (has_memory0_) load_memory0_base();
   masm_.zero_frame(-16 - 8 * int32_t(declared_locals_) + 8, 8 * declared_locals_);
 
   Frame function;
@@ -843,7 +858,7 @@ Result<void> FunctionCompiler<M>::lower_call(const Operator& op) {
         const int32_t entry = int32_t(op.index) * vm_offsets::kFuncRefSize;
         masm_.load(M::kVmctx, Address::at(refs, entry + vm_offsets::kFuncRefVmctx), LoadKind::I64);
         masm_.call_mem(Address::at(refs, entry + vm_offsets::kFuncRefCode));
-        masm_.load(M::kVmctx, Address::at(M::kFramePointer, -8), LoadKind::I64);
+        reload_instance_registers();
       } else {
         masm_.call_function(op.index);
       }
@@ -887,7 +902,7 @@ Result<void> FunctionCompiler<M>::lower_call(const Operator& op) {
       masm_.bind(type_ok);
       masm_.load(M::kVmctx, Address::at(entry, vm_offsets::kFuncRefVmctx), LoadKind::I64);
       masm_.call_mem(Address::at(entry, vm_offsets::kFuncRefCode));
-      masm_.load(M::kVmctx, Address::at(M::kFramePointer, -8), LoadKind::I64);
+      reload_instance_registers();
       call_results(type);
       return {};
     }
@@ -1001,10 +1016,10 @@ Result<void> FunctionCompiler<M>::lower_memory(const Operator& op) {
   Reg value{};
   if (storing) value = pop_to_reg();
   Reg index = pop_to_reg();  // i32, zero-extended in its register
-  Reg base = alloc(RegClass::Gp);
-  if (op.memarg.memory == 0) {
-    masm_.load(base, Address::at(M::kVmctx, vm_offsets::kMemory0Base), LoadKind::I64);
-  } else {
+  // Memory 0's base is pinned; another memory's is loaded into a register of its own.
+  Reg base = M::kMemory0Base;
+  if (op.memarg.memory != 0) {
+    base = alloc(RegClass::Gp);
     masm_.load(base, Address::at(M::kVmctx, vm_offsets::kMemories), LoadKind::I64);
     masm_.load(base, Address::at(base, 8 * int32_t(op.memarg.memory)), LoadKind::I64);
     masm_.load(base, Address::at(base, vm_offsets::kMemoryBase), LoadKind::I64);
@@ -1041,10 +1056,10 @@ Result<void> FunctionCompiler<M>::lower_memory(const Operator& op) {
     masm_.store(address, value, store);
     release(value);
     release(index);
-    release(base);
+    if (base != M::kMemory0Base) release(base);
   } else {
     release(index);
-    release(base);
+    if (base != M::kMemory0Base) release(base);
     Reg dst = alloc(is_float(cls) ? RegClass::Fp : RegClass::Gp);
     // dst may be index or base (just released): the load reads them before writing dst.
     masm_.load(dst, address, load);

@@ -170,3 +170,54 @@ TEST_CASE("call arguments go straight to the outgoing area", "[jit][shape]") {
   for (const auto& ins : code) direct |= ins.text.rfind("mov [rsp], r", 0) == 0;
   CHECK(direct);
 }
+
+namespace {
+
+size_t count_containing(const std::vector<tools::DisassembledInstruction>& code,
+                        std::string_view text) {
+  size_t n = 0;
+  for (const auto& ins : code) n += ins.text.find(text) != std::string::npos;
+  return n;
+}
+
+}  // namespace
+
+TEST_CASE("memory 0's base stays in r15 across a loop", "[jit][shape]") {
+  // A loop with a load and a store per iteration: the base is loaded once, in the prologue,
+  // and every access addresses through r15 (docs/jit-abi.md, "memory 0's base").
+  auto code = compile_and_disassemble(R"(
+    (module (memory 1)
+      (func (param i32)
+        (loop $l
+          (i32.store (local.get 0) (i32.add (i32.load offset=4 (local.get 0)) (i32.const 1)))
+          (br_if $l (local.tee 0 (i32.sub (local.get 0) (i32.const 4)))))))
+  )");
+  INFO(listing(code));
+  CHECK(count_containing(code, "mov r15, [r14+0x10]") == 1);
+  CHECK(count_containing(code, "[r14+0x10]") == 1);  // VMContext::memory0_base, once
+  CHECK(count_containing(code, "[r15+") == 2);       // the load and the store
+}
+
+TEST_CASE("calls that may leave the instance reload memory 0's base", "[jit][shape]") {
+  auto code = compile_and_disassemble(R"(
+    (module (import "m" "f" (func $f)) (memory 1) (table 1 funcref)
+      (func (param i32) (result i32)
+        (call $f)
+        (call_indirect (local.get 0))
+        (call $g)
+        (i32.load (local.get 0)))
+      (func $g))
+  )");
+  INFO(listing(code));
+  // The prologue, then after the import and after call_indirect; the direct call keeps it.
+  CHECK(count_containing(code, "mov r15, [r14+0x10]") == 3);
+  CHECK(count_containing(code, "[r15+") == 1);
+}
+
+TEST_CASE("a module without memory leaves r15 alone", "[jit][shape]") {
+  auto code = compile_and_disassemble(R"(
+    (module (func (param i32) (result i32) (i32.add (local.get 0) (i32.const 1))))
+  )");
+  INFO(listing(code));
+  CHECK(count_containing(code, "r15") == 0);
+}

@@ -1166,6 +1166,43 @@ TEST_CASE("compiled call_indirect accepts declared subtypes of the expected type
   }
 }
 
+TEST_CASE("compiled code: each instance reads its own memory across calls between them",
+          "[runtime][jit][memory]") {
+  // Memory 0's base is pinned in r15 (docs/jit-abi.md): a callee of another instance pins its
+  // own, so the caller must read its own memory again after an import or call_indirect.
+  Fixture f;
+  Instance* other = f.instantiate(compile_wat(f.engine, R"(
+    (module
+      (memory 1)
+      (data (i32.const 0) "\22\22\22\22")
+      (table (export "table") 1 funcref)
+      (elem (i32.const 0) $peek)
+      (func $peek (export "peek") (result i32) (i32.load (i32.const 0))))
+  )"));
+  auto peek = other->export_named("peek");
+  auto table = other->export_named("table");
+  REQUIRE(peek);
+  REQUIRE(table);
+  Instance* instance = f.instantiate(compile_wat(f.engine, R"(
+    (module
+      (import "other" "peek" (func $peek (result i32)))
+      (import "other" "table" (table 1 funcref))
+      (memory 1)
+      (data (i32.const 0) "\11\11\11\11")
+      (func $own (result i32) (i32.load (i32.const 0)))
+      ;; own + other + own, the other's read through the import, then through the table.
+      (func (export "via-import") (result i32)
+        (i32.add (i32.add (call $own) (call $peek)) (i32.load (i32.const 0))))
+      (func (export "via-table") (result i32)
+        (i32.add (i32.add (call $own) (call_indirect (result i32) (i32.const 0)))
+                 (i32.load (i32.const 0)))))
+  )"),
+                                     {*peek, *table});
+  const uint64_t expected = 0x11111111u + 0x22222222u + 0x11111111u;
+  CHECK(f.store.call(f.func(instance, "via-import"), {}).ok()[0] == expected);
+  CHECK(f.store.call(f.func(instance, "via-table"), {}).ok()[0] == expected);
+}
+
 TEST_CASE("compiled code: stack overflow on the main thread and a 256 KiB thread",
           "[runtime][jit][stack]") {
   Fixture f;

@@ -30,8 +30,10 @@ class X64Masm {
   static constexpr Reg kStackPointer = gp::rsp;
   static constexpr Reg kScratch = gp::r11;
   static constexpr Reg kFpScratch = Reg::fp(15);
+  // Memory 0's base, pinned in every function of a module that has a memory (docs/jit-abi.md).
+  static constexpr Reg kMemory0Base = gp::r15;
   static constexpr Reg kGpAllocatable[] = {gp::rax, gp::rcx, gp::rdx, gp::rbx, gp::rsi, gp::rdi,
-                                           gp::r8,  gp::r9,  gp::r10, gp::r12, gp::r13, gp::r15};
+                                           gp::r8,  gp::r9,  gp::r10, gp::r12, gp::r13};
   static constexpr Reg kFpAllocatable[] = {Reg::fp(0),  Reg::fp(1),  Reg::fp(2),  Reg::fp(3),
                                            Reg::fp(4),  Reg::fp(5),  Reg::fp(6),  Reg::fp(7),
                                            Reg::fp(8),  Reg::fp(9),  Reg::fp(10), Reg::fp(11),
