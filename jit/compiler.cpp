@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <bit>
+#include <cassert>
 #include <cstring>
 #include <string>
 
@@ -616,9 +617,11 @@ Result<CompiledFunction> FunctionCompiler<M>::compile(uint32_t defined_index) {
   auto code = masm_.finish();
   if (!code) return std::move(code).err();
   out_.code = std::move(code.ok());
+  // Sites are recorded as code is emitted (the out-of-line stubs last), so in code order.
   out_.trap_sites = masm_.trap_sites();
-  std::sort(out_.trap_sites.begin(), out_.trap_sites.end(),
-            [](const TrapSite& a, const TrapSite& b) { return a.code_offset < b.code_offset; });
+  assert(std::is_sorted(
+      out_.trap_sites.begin(), out_.trap_sites.end(),
+      [](const TrapSite& a, const TrapSite& b) { return a.code_offset < b.code_offset; }));
   out_.call_sites = masm_.call_sites();
   return std::move(out_);
 }

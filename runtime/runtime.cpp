@@ -212,15 +212,30 @@ Result<std::shared_ptr<const Module>> Engine::compile_with(std::span<const uint8
   if (!memory) return std::move(memory.err());
   module->code_ = std::move(memory.ok());
   std::span<uint8_t> out = module->code_.writable();
-  std::fill(out.begin(), out.end(), uint8_t(0xCC));  // int3 between functions
   CodeInfo& code_info = module->code_info_;
+  size_t trap_sites = 0, source_map = 0;
+  for (const jit::CompiledFunction& function : functions) {
+    trap_sites += function.trap_sites.size();
+    source_map += function.source_map.size();
+  }
+  code_info.trap_sites.reserve(trap_sites);
+  code_info.source_map.reserve(source_map);
+  code_info.functions.reserve(defined);
+  // Functions are placed in index order at increasing offsets and each one's entries are in
+  // code order, so appending keeps the module's tables sorted (the signal handler searches
+  // them): checked per entry instead of sorting. Only the gaps between functions are filled
+  // with int3; the code itself is written once.
+  uint32_t filled = 0;
   for (uint32_t i = 0; i < defined; ++i) {
     const jit::CompiledFunction& function = functions[i];
     const uint32_t base = module->function_offsets_[i];
-    std::memcpy(out.data() + base, function.code.data(), function.code.size());
+    const uint32_t size = uint32_t(function.code.size());
+    std::memset(out.data() + filled, 0xCC, base - filled);
+    std::memcpy(out.data() + base, function.code.data(), size);
+    filled = base + size;
     for (const jit::CallSite& site : function.call_sites) {
       if (site.callee < info.imported_funcs || site.callee >= info.func_count() ||
-          size_t(site.rel32_offset) + 4 > function.code.size()) {
+          size_t(site.rel32_offset) + 4 > size) {
         return Error("compiled code has a bad call site (callee " + std::to_string(site.callee) +
                      ")");
       }
@@ -229,21 +244,25 @@ Result<std::shared_ptr<const Module>> Engine::compile_with(std::span<const uint8
       const int32_t rel32 = int32_t(target - next);
       std::memcpy(out.data() + base + site.rel32_offset, &rel32, 4);
     }
+    uint32_t previous = 0;
     for (jit::TrapSite site : function.trap_sites) {
+      if (site.code_offset < previous || site.code_offset >= size) {
+        return Error("compiled code has trap sites out of order or outside its function");
+      }
+      previous = site.code_offset;
       site.code_offset += base;
       code_info.trap_sites.push_back(site);
     }
     for (auto [code_offset, wasm_offset] : function.source_map) {
       // Functions are placed at increasing offsets, each one's map in code order: the module's
       // map is appended in order (SourceMap refuses anything else).
-      if (!code_info.source_map.push(code_offset + base, wasm_offset)) {
-        return Error("compiled code has a source map out of order");
+      if (code_offset > size || !code_info.source_map.push(code_offset + base, wasm_offset)) {
+        return Error("compiled code has a source map out of order or outside its function");
       }
     }
-    code_info.functions.push_back({base, uint32_t(function.code.size()), info.imported_funcs + i});
+    code_info.functions.push_back({base, size, info.imported_funcs + i});
   }
-  auto by_offset = [](const auto& a, const auto& b) { return a.code_offset < b.code_offset; };
-  std::stable_sort(code_info.trap_sites.begin(), code_info.trap_sites.end(), by_offset);
+  std::memset(out.data() + filled, 0xCC, out.size() - filled);
   if (auto published = module->publish_code(); !published) return std::move(published.err());
   return std::shared_ptr<const Module>(std::move(module));
 }

@@ -879,6 +879,35 @@ TEST_CASE("one module instantiated in stores on several threads", "[runtime][thr
   for (const Work& w : work) CHECK(w.sum == 1000);
 }
 
+TEST_CASE("code placement refuses trap sites and source maps out of code order", "[runtime]") {
+  // The module's tables are appended, not sorted: the signal handler's binary search relies on
+  // each function's entries being in code order, so placement checks it.
+  WasmBuilder b;
+  b.type({I32, I32}, {I32});
+  b.func(0, {0x20, 0x00, 0x20, 0x01, 0x6A});
+  Engine engine;
+  auto disorderly = [](bool trap_sites) {
+    return [trap_sites](const wasm::ModuleTypes&, uint32_t, wasm::FuncValidator&,
+                        const CompileOptions&) {
+      auto out = assemble(emit_add32);
+      if (!out) return out;
+      if (trap_sites) {
+        out.ok().trap_sites = {{8, TrapCode::UnreachableCodeReached, 1},
+                               {4, TrapCode::UnreachableCodeReached, 2}};
+      } else {
+        out.ok().source_map = {{8, 1}, {4, 2}};
+      }
+      return out;
+    };
+  };
+  auto sites = engine.compile_with(b.bytes(), disorderly(true));
+  REQUIRE_FALSE(sites);
+  CHECK(sites.err().message().find("trap sites out of order") != std::string::npos);
+  auto map = engine.compile_with(b.bytes(), disorderly(false));
+  REQUIRE_FALSE(map);
+  CHECK(map.err().message().find("source map out of order") != std::string::npos);
+}
+
 TEST_CASE("backtraces name each wasm frame with its module offset", "[runtime][traps]") {
   Fixture f;
   WasmBuilder b;
