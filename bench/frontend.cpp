@@ -110,10 +110,10 @@ int main(int argc, char** argv) {
         if (!module) return false;
         auto types = kiln::wasm::validate_module_sections(module.ok(), bytes, features);
         if (!types) return false;
-        kiln::wasm::FuncValidator validator(types.ok());
+        kiln::jit::CompileScratch scratch(types.ok());
         code_bytes = 0;
         for (uint32_t f = 0; f < module.ok().bodies.size(); ++f) {
-          auto compiled = kiln::jit::compile_function(types.ok(), f, validator);
+          auto compiled = kiln::jit::compile_function(f, scratch);
           if (!compiled) {
             std::fprintf(stderr, "%s: %s\n", argv[i], compiled.err().to_string().c_str());
             return false;

@@ -338,15 +338,15 @@ int compile(int reps, std::span<char* const> files) {
     }
 
     const kiln::runtime::FunctionCompiler compiler =
-        [&](const kiln::wasm::ModuleTypes& types, uint32_t defined_index,
-            kiln::wasm::FuncValidator& scratch,
+        [&](const kiln::wasm::ModuleTypes&, uint32_t defined_index,
+            kiln::jit::CompileScratch& scratch,
             const kiln::jit::CompileOptions& options) -> kiln::Result<kiln::jit::CompiledFunction> {
       if (refused_defined.count(defined_index)) {
         kiln::jit::CompiledFunction stub;
         stub.code = {0x0f, 0x0b};  // ud2: never run, it only keeps the function table whole
         return stub;
       }
-      return kiln::jit::compile_function(types, defined_index, scratch, options);
+      return kiln::jit::compile_function(defined_index, scratch, options);
     };
     size_t machine_code_bytes = 0;
     auto compile_once = [&] {

@@ -65,6 +65,51 @@ struct StackValue {
   int64_t imm = 0;  // Const: the value (floats as raw bits)
 };
 
+// The abstract value stack's storage. Pushes happen for nearly every operator, so the common
+// case must inline to a store and an increment: the elements stay constructed in `storage_`
+// (its size is the capacity) and only `size_` moves; growing is out of line. Kept across the
+// functions of a module, so it rarely grows at all.
+class ValueStack {
+ public:
+  uint32_t size() const { return size_; }
+  bool empty() const { return size_ == 0; }
+  StackValue& operator[](uint32_t i) { return storage_[i]; }
+  const StackValue& operator[](uint32_t i) const { return storage_[i]; }
+  StackValue& back() { return storage_[size_ - 1]; }
+  const StackValue& back() const { return storage_[size_ - 1]; }
+  const StackValue* begin() const { return storage_.data(); }
+  const StackValue* end() const { return storage_.data() + size_; }
+  void push_back(const StackValue& v) {
+    if (size_ == storage_.size()) [[unlikely]]
+      grow(size_ + 1);
+    storage_[size_++] = v;
+  }
+  void pop_back() { --size_; }
+  void clear() { size_ = 0; }
+  // Truncates, or extends with default entries.
+  void resize(uint32_t n) {
+    if (n > storage_.size()) grow(n);
+    for (uint32_t i = size_; i < n; ++i) storage_[i] = StackValue{};
+    size_ = n;
+  }
+  void assign(const ValueStack& other) {
+    if (other.size_ > storage_.size()) grow(other.size_);
+    std::copy(other.begin(), other.end(), storage_.begin());
+    size_ = other.size_;
+  }
+  void swap(ValueStack& other) {
+    storage_.swap(other.storage_);
+    std::swap(size_, other.size_);
+  }
+
+ private:
+  [[gnu::noinline]] void grow(uint32_t at_least) {
+    storage_.resize(std::max<size_t>({at_least, 2 * storage_.size(), 64}));
+  }
+  std::vector<StackValue> storage_;
+  uint32_t size_ = 0;
+};
+
 // A compare whose flags have not been materialised: the next br_if/if/select consumes it as a
 // conditional jump (compare+branch fusion); anything else materialises it with setcc.
 struct PendingCompare {
@@ -77,14 +122,15 @@ struct PendingCompare {
 
 enum class FrameKind : uint8_t { Function, Block, Loop, If, Else };
 
+// Compiles the functions of one module, one at a time; its buffers (stacks, the assembler's)
+// are reused from one function to the next.
 template <typename M>
 class FunctionCompiler {
  public:
-  FunctionCompiler(const wasm::ModuleTypes& types, wasm::FuncValidator& validator,
-                   const CompileOptions& options)
-      : types_(types), module_(types.module()), validator_(validator), options_(options) {}
+  FunctionCompiler(const wasm::ModuleTypes& types, wasm::FuncValidator& validator)
+      : types_(types), module_(types.module()), validator_(validator) {}
 
-  Result<CompiledFunction> compile(uint32_t defined_index);
+  Result<CompiledFunction> compile(uint32_t defined_index, const CompileOptions& options);
 
  private:
   using Label = typename M::Label;
@@ -466,7 +512,7 @@ class FunctionCompiler {
   // does not take (the taken side of br_if, the arms of br_table).
   template <typename Emit>
   void on_side_path(Emit emit) {
-    saved_stack_ = stack_;
+    saved_stack_.assign(stack_);
     const uint32_t gp = free_gp_, fp = free_fp_;
     emit();
     stack_.swap(saved_stack_);
@@ -484,6 +530,7 @@ class FunctionCompiler {
     reset_registers();
   }
 
+  void reset(const CompileOptions& options);
   Result<void> lower(const Operator& op);
   Result<void> lower_control(const Operator& op);
   Result<void> lower_call(const Operator& op);
@@ -521,11 +568,11 @@ class FunctionCompiler {
   const wasm::ModuleTypes& types_;
   const wasm::ModuleInfo& module_;
   wasm::FuncValidator& validator_;
-  const CompileOptions& options_;
+  const CompileOptions* options_ = nullptr;
   M masm_;
 
-  std::vector<StackValue> stack_;
-  std::vector<StackValue> saved_stack_;
+  ValueStack stack_;
+  ValueStack saved_stack_;
   std::vector<Frame> frames_;
   std::vector<ValType> type_pool_;
   std::vector<Class> local_classes_;
@@ -540,11 +587,29 @@ class FunctionCompiler {
   uint32_t pending_depth_ = 0;
   PendingCompare pending_cmp_;
   std::optional<Error> fatal_;
-  CompiledFunction out_;
+  // (code offset, wasm offset) pairs; copied out at the end so the buffer is reused.
+  std::vector<std::pair<uint32_t, uint32_t>> source_map_;
 };
 
 template <typename M>
-Result<CompiledFunction> FunctionCompiler<M>::compile(uint32_t defined_index) {
+void FunctionCompiler<M>::reset(const CompileOptions& options) {
+  options_ = &options;
+  masm_.reset();
+  stack_.clear();
+  frames_.clear();
+  type_pool_.clear();
+  source_map_.clear();
+  max_depth_ = 0;
+  outgoing_slots_ = 0;
+  reachable_ = true;
+  pending_ = false;
+  fatal_.reset();
+}
+
+template <typename M>
+Result<CompiledFunction> FunctionCompiler<M>::compile(uint32_t defined_index,
+                                                      const CompileOptions& options) {
+  reset(options);
   const uint32_t func_index = module_.imported_funcs + defined_index;
   const wasm::FunctionBody& body = module_.bodies[defined_index];
   const wasm::FuncType& type = module_.func_type_of(func_index);
@@ -602,7 +667,7 @@ Result<CompiledFunction> FunctionCompiler<M>::compile(uint32_t defined_index) {
     if (auto read = reader.read(op); !read) return std::move(read).err();
     if (auto valid = validator_.visit(op); !valid) return std::move(valid).err();
     if (masm_.offset() != last_code_offset) {
-      out_.source_map.emplace_back(masm_.offset(), op.offset);
+      source_map_.emplace_back(masm_.offset(), op.offset);
       last_code_offset = masm_.offset();
     }
     if (frames_.empty()) continue;  // after the final `end`: the validator reports it
@@ -616,14 +681,16 @@ Result<CompiledFunction> FunctionCompiler<M>::compile(uint32_t defined_index) {
   masm_.set_frame_size(8 + 8 * declared_locals_ + 8 * max_depth_ + 8 * outgoing_slots_);
   auto code = masm_.finish();
   if (!code) return std::move(code).err();
-  out_.code = std::move(code.ok());
+  CompiledFunction out;
+  out.code = std::move(code.ok());
   // Sites are recorded as code is emitted (the out-of-line stubs last), so in code order.
-  out_.trap_sites = masm_.trap_sites();
+  out.trap_sites = masm_.trap_sites();
   assert(std::is_sorted(
-      out_.trap_sites.begin(), out_.trap_sites.end(),
+      out.trap_sites.begin(), out.trap_sites.end(),
       [](const TrapSite& a, const TrapSite& b) { return a.code_offset < b.code_offset; }));
-  out_.call_sites = masm_.call_sites();
-  return std::move(out_);
+  out.call_sites = masm_.call_sites();
+  out.source_map = source_map_;
+  return out;
 }
 
 template <typename M>
@@ -1033,7 +1100,7 @@ Result<void> FunctionCompiler<M>::lower_memory(const Operator& op) {
   // accesses are checked against the exact size.
   // Without guard pages (Config::memory_guard_size(0)), every access is checked.
   const bool host_page_granular = memory.page_size_log2 >= 16;
-  if (options_.guard_pages && host_page_granular && end <= options_.guard_size &&
+  if (options_->guard_pages && host_page_granular && end <= options_->guard_size &&
       op.memarg.offset <= INT32_MAX) {
     disp = int32_t(op.memarg.offset);
   } else {
@@ -1942,8 +2009,23 @@ Result<void> FunctionCompiler<M>::lower(const Operator& op) {
 Result<CompiledFunction> compile_function(const wasm::ModuleTypes& types, uint32_t defined_index,
                                           wasm::FuncValidator& scratch,
                                           const CompileOptions& options) {
-  FunctionCompiler<x64::X64Masm> compiler(types, scratch, options);
-  return compiler.compile(defined_index);
+  FunctionCompiler<x64::X64Masm> compiler(types, scratch);
+  return compiler.compile(defined_index, options);
+}
+
+struct CompileScratch::State {
+  explicit State(const wasm::ModuleTypes& types) : validator(types), compiler(types, validator) {}
+  wasm::FuncValidator validator;
+  FunctionCompiler<x64::X64Masm> compiler;
+};
+
+CompileScratch::CompileScratch(const wasm::ModuleTypes& types)
+    : state_(std::make_unique<State>(types)) {}
+CompileScratch::~CompileScratch() = default;
+
+Result<CompiledFunction> compile_function(uint32_t defined_index, CompileScratch& scratch,
+                                          const CompileOptions& options) {
+  return scratch.state_->compiler.compile(defined_index, options);
 }
 
 }  // namespace kiln::jit

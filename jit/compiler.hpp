@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "jit/masm.hpp"
@@ -29,9 +30,31 @@ struct CompiledFunction {
   std::vector<std::pair<uint32_t, uint32_t>> source_map;
 };
 
-// Validates and compiles defined function `defined_index` of the module. `scratch` is reused
-// across calls (no allocation per operator). Errors: validation errors as the validator words
-// them, or "unsupported operator X at offset N" for an operator this JIT cannot lower yet.
+// What compiling one function after another reuses: the validator, the compiler's stacks and
+// the assembler's buffers, so that a function costs no allocation beyond its output. One per
+// thread; it refers to the module's types, which must outlive it.
+class CompileScratch {
+ public:
+  explicit CompileScratch(const wasm::ModuleTypes& types);
+  ~CompileScratch();
+  CompileScratch(const CompileScratch&) = delete;
+  CompileScratch& operator=(const CompileScratch&) = delete;
+
+ private:
+  friend Result<CompiledFunction> compile_function(uint32_t, CompileScratch&,
+                                                   const CompileOptions&);
+  struct State;
+  std::unique_ptr<State> state_;
+};
+
+// Validates and compiles defined function `defined_index` of the scratch's module. Errors:
+// validation errors as the validator words them, or "unsupported operator X at offset N" for an
+// operator this JIT cannot lower yet.
+Result<CompiledFunction> compile_function(uint32_t defined_index, CompileScratch& scratch,
+                                          const CompileOptions& options = {});
+
+// The same with a compiler set up for this one call (tests, one-off compiles); `scratch` is
+// reused across calls.
 Result<CompiledFunction> compile_function(const wasm::ModuleTypes& types, uint32_t defined_index,
                                           wasm::FuncValidator& scratch,
                                           const CompileOptions& options = {});

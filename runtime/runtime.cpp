@@ -146,9 +146,9 @@ Engine::Engine(EngineConfig config) : config_(std::move(config)) {
 }
 
 Result<std::shared_ptr<const Module>> Engine::compile(std::span<const uint8_t> bytes) const {
-  return compile_with(bytes, [](const wasm::ModuleTypes& types, uint32_t defined_index,
-                                wasm::FuncValidator& scratch, const jit::CompileOptions& options) {
-    return jit::compile_function(types, defined_index, scratch, options);
+  return compile_with(bytes, [](const wasm::ModuleTypes&, uint32_t defined_index,
+                                jit::CompileScratch& scratch, const jit::CompileOptions& options) {
+    return jit::compile_function(defined_index, scratch, options);
   });
 }
 
@@ -194,7 +194,7 @@ Result<std::shared_ptr<const Module>> Engine::compile_with(std::span<const uint8
   const uint32_t defined = uint32_t(info.bodies.size());
   std::vector<jit::CompiledFunction> functions;
   functions.reserve(defined);
-  wasm::FuncValidator scratch(*module->types_);
+  jit::CompileScratch scratch(*module->types_);
   size_t total = 0;
   for (uint32_t i = 0; i < defined; ++i) {
     auto compiled = compiler(*module->types_, i, scratch, config_.compile);

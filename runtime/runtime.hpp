@@ -117,7 +117,7 @@ struct CodeSettings {
 // Produces one defined function's code. The default is the JIT (jit::compile_function); tests
 // pass hand-written code.
 using FunctionCompiler = std::function<Result<jit::CompiledFunction>(
-    const wasm::ModuleTypes& types, uint32_t defined_index, wasm::FuncValidator& scratch,
+    const wasm::ModuleTypes& types, uint32_t defined_index, jit::CompileScratch& scratch,
     const jit::CompileOptions& options)>;
 
 class Module {

@@ -37,12 +37,12 @@ class TestModule {
     auto types = wasm::validate_module_sections(*info_, bytes_, wasm::Features::all_standard());
     REQUIRE(types);
     types_ = std::make_unique<wasm::ModuleTypes>(std::move(types.ok()));
-    wasm::FuncValidator validator(*types_);
+    CompileScratch scratch(*types_);  // as the runtime compiles a module: one for all functions
 
     std::vector<uint8_t> code;
     std::vector<CallSite> calls;
     for (uint32_t i = 0; i < info_->bodies.size(); ++i) {
-      auto compiled = compile_function(*types_, i, validator);
+      auto compiled = compile_function(i, scratch);
       if (!compiled) FAIL(compiled.err().to_string());
       while (code.size() % 16) code.push_back(0xCC);
       offsets_.push_back(uint32_t(code.size()));
@@ -328,6 +328,57 @@ TEST_CASE("an operator the JIT lacks fails to compile with its name", "[jit][com
   auto compiled = compile_function(types.ok(), 0, validator);
   REQUIRE_FALSE(compiled);
   CHECK_THAT(compiled.err().message(), Catch::Contains("v128"));
+}
+
+TEST_CASE("a reused scratch compiles each function as a fresh compiler does", "[jit][compiler]") {
+  // The scratch keeps its stacks and the assembler's buffers from one function to the next, a
+  // function that failed half-way included: none of that state may leak into the next one.
+  auto binary = text::wat_to_binary(R"(
+    (module (memory 1) (table 1 funcref)
+      (func $big (param i32) (result i32) (local i64 f64)
+        (block $out (result i32)
+          (block $skip
+            (loop $l
+              (br_if $out (i32.load (local.get 0)) (i32.eqz (local.get 0)))
+              (local.set 0 (i32.div_u (local.get 0) (i32.const 3)))
+              (br_table $l $l $skip (local.get 0))))
+          (i32.const 0)))
+      (func $half (drop (block (result i32) (loop (drop (i32x4.splat (i32.const 1)))) (i32.const 1))))
+      (func $small (param i32) (result i32)
+        (if (result i32) (local.get 0) (then (call $small (i32.const 0)))
+          (else (call_indirect (result i32) (i32.const 0))))))
+  )");
+  REQUIRE(binary);
+  auto info = wasm::decode_module(binary.ok());
+  REQUIRE(info);
+  auto types =
+      wasm::validate_module_sections(info.ok(), binary.ok(), wasm::Features::all_standard());
+  REQUIRE(types);
+  CompileScratch scratch(types.ok());
+  for (int pass = 0; pass < 2; ++pass) {
+    for (uint32_t i = 0; i < info.ok().bodies.size(); ++i) {
+      INFO("pass " << pass << ", function " << i);
+      wasm::FuncValidator validator(types.ok());
+      auto fresh = compile_function(types.ok(), i, validator);
+      auto reused = compile_function(i, scratch);
+      REQUIRE(bool(fresh) == bool(reused));
+      CHECK(bool(fresh) == (i != 1));  // $half stops at i32x4.splat
+      if (!fresh) {
+        CHECK(fresh.err().message() == reused.err().message());
+        continue;
+      }
+      CHECK(fresh.ok().code == reused.ok().code);
+      CHECK(fresh.ok().source_map == reused.ok().source_map);
+      REQUIRE(fresh.ok().trap_sites.size() == reused.ok().trap_sites.size());
+      for (size_t t = 0; t < fresh.ok().trap_sites.size(); ++t) {
+        CHECK(fresh.ok().trap_sites[t].code_offset == reused.ok().trap_sites[t].code_offset);
+        CHECK(fresh.ok().trap_sites[t].code == reused.ok().trap_sites[t].code);
+      }
+      REQUIRE(fresh.ok().call_sites.size() == reused.ok().call_sites.size());
+      for (size_t c = 0; c < fresh.ok().call_sites.size(); ++c)
+        CHECK(fresh.ok().call_sites[c].rel32_offset == reused.ok().call_sites[c].rel32_offset);
+    }
+  }
 }
 
 TEST_CASE("the compiler reports validation errors", "[jit][compiler]") {

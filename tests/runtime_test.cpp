@@ -223,7 +223,7 @@ Result<CompiledFunction> assemble(const Emit& emit) {
 // A compiler that hands out the given bodies for the defined functions, in order.
 FunctionCompiler hand_written(std::vector<Emit> bodies) {
   return [bodies = std::move(bodies)](const wasm::ModuleTypes&, uint32_t defined_index,
-                                      wasm::FuncValidator&, const CompileOptions&) {
+                                      jit::CompileScratch&, const CompileOptions&) {
     return assemble(bodies.at(defined_index));
   };
 }
@@ -887,7 +887,7 @@ TEST_CASE("code placement refuses trap sites and source maps out of code order",
   b.func(0, {0x20, 0x00, 0x20, 0x01, 0x6A});
   Engine engine;
   auto disorderly = [](bool trap_sites) {
-    return [trap_sites](const wasm::ModuleTypes&, uint32_t, wasm::FuncValidator&,
+    return [trap_sites](const wasm::ModuleTypes&, uint32_t, jit::CompileScratch&,
                         const CompileOptions&) {
       auto out = assemble(emit_add32);
       if (!out) return out;
@@ -919,7 +919,7 @@ TEST_CASE("backtraces name each wasm frame with its module offset", "[runtime][t
   // Only the call of `outer` has a source-map entry: the backtrace maps the return address
   // back to it.
   FunctionCompiler compiler = [](const wasm::ModuleTypes&, uint32_t defined_index,
-                                 wasm::FuncValidator&, const CompileOptions&) {
+                                 jit::CompileScratch&, const CompileOptions&) {
     X64Masm m;
     CompiledFunction out;
     prologue(m);

@@ -1,5 +1,6 @@
 #include "jit/x64/masm_x64.hpp"
 
+#include <algorithm>
 #include <cstring>
 
 #include "jit/jit.hpp"
@@ -50,10 +51,30 @@ X64Masm::X64Masm() {
   has_tzcnt_ = cpu & kCpuBmi1;
   has_popcnt_ = cpu & kCpuPopcnt;
   has_sse41_ = cpu & kCpuSse41;
-  asmjit::Environment env(asmjit::Arch::kX64);
-  code_.init(env);
+  attach();
+}
+
+void X64Masm::attach() {
+  code_.init(asmjit::Environment(asmjit::Arch::kX64));
   code_.setErrorHandler(&errors_);
   code_.attach(&assembler_);
+}
+
+void X64Masm::reset() {
+  // A soft reset keeps asmjit's zone (labels, fixups) but frees the code buffer: reserving the
+  // last function's size again saves growing it step by step (up to a size malloc still serves
+  // from its heap rather than with a fresh mapping).
+  const size_t last_size = std::min<size_t>(code_.textSection()->bufferSize(), 64 * 1024);
+  code_.reset(asmjit::ResetPolicy::kSoft);
+  attach();
+  if (last_size) code_.reserveBuffer(&code_.textSection()->buffer(), last_size);
+  errors_.first = asmjit::kErrorOk;
+  errors_.message.clear();
+  out_of_line_traps_.clear();
+  trap_sites_.clear();
+  call_sites_.clear();
+  frame_size_patch_offset_ = SIZE_MAX;
+  frame_size_ = 0;
 }
 
 x86::Mem X64Masm::mem(Address a, uint32_t size) const {

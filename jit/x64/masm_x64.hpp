@@ -44,6 +44,9 @@ class X64Masm {
 
   X64Masm();
   X64Masm(const X64Masm&) = delete;
+  // Starts a new function, keeping the memory of the last one (asmjit's zone, a code buffer of
+  // the last function's size).
+  void reset();
   X64Masm& operator=(const X64Masm&) = delete;
 
   Label new_label() { return assembler_.newLabel(); }
@@ -145,6 +148,7 @@ class X64Masm {
     }
   };
 
+  void attach();
   asmjit::x86::Gp gp32(Reg r) const { return asmjit::x86::gpd(r.id); }
   asmjit::x86::Gp gp64(Reg r) const { return asmjit::x86::gpq(r.id); }
   asmjit::x86::Gp gpw(Reg r, Width w) const { return w == Width::W64 ? gp64(r) : gp32(r); }
