@@ -6,7 +6,9 @@
 // a register, a lazy reference to a local (`local.get` emits nothing), or a spill slot. Every
 // stack depth owns a fixed frame slot, so spilling is one store and rsp never moves inside a
 // body. Control flow merges are canonical (Winch): entering a block, loop or if spills the
-// stack; branch values travel through the target's slots.
+// stack; branch values travel through the target's slots, except the first result of a block
+// or an if, which travels in the return register of its class (rax or xmm0), as a call's first
+// result does.
 #include "jit/compiler.hpp"
 
 #include <algorithm>
@@ -147,7 +149,10 @@ class FunctionCompiler {
     uint32_t param_count = 0;
     uint32_t result_count = 0;
     uint32_t types = 0;  // index into type_pool_: params then results
-    Label label{};       // loop: header; otherwise: end
+    // A block's or an if's first result arrives at the end in this register rather than in its
+    // slot (every branch and the fallthrough put it there); invalid: all results in slots.
+    Reg result_reg{};
+    Label label{};  // loop: header; otherwise: end
     Label else_label{};
   };
 
@@ -462,18 +467,66 @@ class FunctionCompiler {
     f.result_count = uint32_t(vf.results().size());
     f.base = dead ? 0 : uint32_t(stack_.size()) - f.param_count;
     f.result_base = f.base;
+    // The first result in a register saves a store and a load on every path into the end (an
+    // if's value, a block's br value). Not for an if with params: its false path without else
+    // would bring the result from a slot.
+    if (!dead && kind != FrameKind::Loop && f.result_count > 0 &&
+        !(kind == FrameKind::If && f.param_count > 0)) {
+      f.result_reg = return_register(class_of(vf.results()[0]));
+    }
     f.label = masm_.new_label();
     frames_.push_back(f);
   }
-  // Moves the top `count` values into the slots of depths [dest_base, dest_base + count),
-  // without changing the stack state.
-  void store_branch_values(uint32_t count, uint32_t dest_base) {
+  static Reg return_register(Class cls) { return is_float(cls) ? M::kReturnFp : M::kReturnGp; }
+  // Copies the value at `depth` into `dst` without changing the stack state.
+  void copy_to_register(Reg dst, uint32_t depth) {
+    const StackValue& v = stack_[depth];
+    switch (v.loc) {
+      case Loc::Const:
+        load_const(dst, v.cls, v.imm);
+        break;
+      case Loc::Register:
+        masm_.mov(dst, v.reg, width_of(v.cls));
+        break;
+      case Loc::Local:
+        load_local(dst, v.local, v.cls);
+        break;
+      case Loc::Slot:
+        masm_.load(dst, slot_address(depth), load_kind(v.cls));
+        break;
+      case Loc::PendingCompare:
+        break;  // materialised before
+    }
+  }
+  // Moves the top values to where the frame's label expects them (slots from the base, the first
+  // result in the frame's result register), without changing the stack state.
+  void store_branch_values(const Frame& target) {
     materialize_pending();
+    const uint32_t count = label_arity(target);
+    const uint32_t dest_base = target.kind == FrameKind::Loop ? target.base : target.result_base;
     const uint32_t first = uint32_t(stack_.size()) - count;
-    for (uint32_t i = 0; i < count; ++i) {
+    const bool first_in_reg = target.kind != FrameKind::Loop && target.result_reg.valid();
+    for (uint32_t i = first_in_reg ? 1 : 0; i < count; ++i) {
       if (first + i == dest_base + i && stack_[first + i].loc == Loc::Slot) continue;
       store_value(stack_[first + i], slot_address(dest_base + i), first + i);
     }
+    // Last: the register may hold one of the values stored above.
+    if (first_in_reg) copy_to_register(target.result_reg, first);
+  }
+  // Whether the top values already are where the frame's label expects them.
+  bool branch_values_in_place(const Frame& target) const {
+    const uint32_t count = label_arity(target);
+    const uint32_t dest_base = target.kind == FrameKind::Loop ? target.base : target.result_base;
+    const uint32_t first = uint32_t(stack_.size()) - count;
+    const bool first_in_reg = target.kind != FrameKind::Loop && target.result_reg.valid();
+    for (uint32_t i = 0; i < count; ++i) {
+      const StackValue& v = stack_[first + i];
+      const bool ok = (i == 0 && first_in_reg)
+                          ? v.loc == Loc::Register && v.reg == target.result_reg
+                          : first + i == dest_base + i && v.loc == Loc::Slot;
+      if (!ok) return false;
+    }
+    return true;
   }
   // Emits the jump of a branch to frame `depth` (values moved first). State is unchanged.
   void emit_branch(uint32_t depth) {
@@ -482,8 +535,7 @@ class FunctionCompiler {
       emit_return();
       return;
     }
-    store_branch_values(label_arity(target),
-                        target.kind == FrameKind::Loop ? target.base : target.result_base);
+    store_branch_values(target);
     if (target.kind != FrameKind::Loop) target.label_used = true;
     masm_.jump(target.label);
   }
@@ -505,6 +557,8 @@ class FunctionCompiler {
     for (uint32_t i = 0; i < count; ++i) {
       store_value(stack_[first + i], Address::at(M::kFramePointer, 16 + 8 * int32_t(i)), first + i);
     }
+    // The first result also leaves in a register, where a wasm caller takes it from.
+    if (count > 0) copy_to_register(return_register(stack_[first].cls), first);
     masm_.leave_frame();
     masm_.ret();
   }
@@ -523,10 +577,14 @@ class FunctionCompiler {
     spill_all();
     push_frame(kind, false);
   }
-  // Truncates the stack to `height` plus the frame's results (as canonical slots).
+  // Truncates the stack below the frame and pushes its results where its label has them.
   void restore_after_frame(const Frame& f, uint32_t arity, std::span<const ValType> types) {
     stack_.resize(f.result_base);
     for (uint32_t i = 0; i < arity; ++i) stack_.push_back({class_of(types[i]), Loc::Slot});
+    if (arity > 0 && f.result_reg.valid()) {
+      stack_[f.result_base].loc = Loc::Register;
+      stack_[f.result_base].reg = f.result_reg;
+    }
     reset_registers();
   }
 
@@ -873,8 +931,15 @@ void FunctionCompiler<M>::call_arguments(const wasm::FuncType& type) {
 template <typename M>
 void FunctionCompiler<M>::call_results(const wasm::FuncType& type) {
   reset_registers();
+  // The first result comes back in a register (docs/jit-abi.md), the others in the args area.
   for (uint32_t i = 0; i < type.results.size(); ++i) {
     const Class cls = class_of(type.results[i]);
+    if (i == 0) {
+      const Reg r = return_register(cls);
+      take(r);
+      push_reg(cls, r);
+      continue;
+    }
     Reg r = alloc(reg_class_of(cls));
     masm_.load(r, outgoing_address(i), load_kind(cls));
     push_reg(cls, r);
@@ -1203,7 +1268,7 @@ Result<void> FunctionCompiler<M>::lower_control(const Operator& op) {
         return {};
       }
       if (reachable_) {
-        store_branch_values(f.result_count, f.result_base);
+        store_branch_values(f);
         f.label_used = true;
         masm_.jump(f.label);
       }
@@ -1246,7 +1311,7 @@ Result<void> FunctionCompiler<M>::lower_control(const Operator& op) {
         frames_.pop_back();
         return {};
       }
-      if (reachable_) store_branch_values(f.result_count, f.result_base);
+      if (reachable_) store_branch_values(f);
       // An if without else: the false path arrives with the original params, which are the
       // results, already at result_base.
       if (if_without_else) masm_.bind(f.else_label);
@@ -1264,14 +1329,7 @@ Result<void> FunctionCompiler<M>::lower_control(const Operator& op) {
     case Op::BrIf: {
       const IntCond cond = pop_condition();
       Frame& target = frame(op.index);
-      const uint32_t arity = label_arity(target);
-      const uint32_t first = uint32_t(stack_.size()) - arity;
-      bool in_place = target.kind != FrameKind::Function;
-      for (uint32_t i = 0; in_place && i < arity; ++i)
-        in_place =
-            first + i == (target.kind == FrameKind::Loop ? target.base : target.result_base) + i &&
-            stack_[first + i].loc == Loc::Slot;
-      if (in_place) {
+      if (target.kind != FrameKind::Function && branch_values_in_place(target)) {
         if (target.kind != FrameKind::Loop) target.label_used = true;
         masm_.branch(cond, target.label);
         return {};

@@ -221,3 +221,45 @@ TEST_CASE("a module without memory leaves r15 alone", "[jit][shape]") {
   INFO(listing(code));
   CHECK(count_containing(code, "r15") == 0);
 }
+
+TEST_CASE("an if's value reaches its end in a register", "[jit][shape]") {
+  auto code = compile_and_disassemble(R"(
+    (module (func (param i32 i32) (result i32)
+      (i32.add (if (result i32) (local.get 0)
+                 (then (i32.mul (local.get 1) (i32.const 3)))
+                 (else (i32.const 2)))
+               (i32.const 1))))
+  )");
+  INFO(listing(code));
+  // Below rbp only the prologue's vmctx is stored: no spill slot carries the arms' value.
+  CHECK(count_containing(code, "[rbp-") == 1);
+}
+
+TEST_CASE("a call's first result comes back in a register", "[jit][shape]") {
+  auto code = compile_and_disassemble(R"(
+    (module
+      (func $f (result i32) (i32.add (call $g) (i32.const 1)))
+      (func $g (result i32) (i32.const 7)))
+  )");
+  INFO(listing(code));
+  // The argument area at rsp is not read back after the call: the result is in rax.
+  CHECK(count_containing(code, "[rsp]") == 0);
+  bool add_to_rax = false;
+  for (const auto& ins : code) add_to_rax |= ins.text == "add eax, 0x01";
+  CHECK(add_to_rax);
+}
+
+TEST_CASE("a function leaves its first result in rax or xmm0 as well as in the area",
+          "[jit][shape]") {
+  auto integer = compile_and_disassemble("(module (func (result i64) (i64.const 7)))");
+  INFO(listing(integer));
+  CHECK(count_containing(integer, "[rbp+0x10]") == 1);
+  CHECK(count_containing(integer, "mov eax, 0x07") == 1);
+  auto floating = compile_and_disassemble(
+      "(module (func (param f64) (result f64) (f64.add (local.get 0) (local.get 0))))");
+  INFO(listing(floating));
+  bool result_in_xmm0 = false;
+  for (const auto& ins : floating)
+    result_in_xmm0 |= ins.text.rfind("addsd xmm0", 0) == 0 || ins.text.rfind("movaps xmm0", 0) == 0;
+  CHECK(result_in_xmm0);
+}

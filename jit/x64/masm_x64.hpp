@@ -41,6 +41,9 @@ class X64Masm {
   // System V argument and return registers, for calls to runtime builtins.
   static constexpr Reg kCArgs[] = {gp::rdi, gp::rsi, gp::rdx, gp::rcx, gp::r8, gp::r9};
   static constexpr Reg kCReturn = gp::rax;
+  // Where a wasm function's first result also leaves (docs/jit-abi.md): by its class.
+  static constexpr Reg kReturnGp = gp::rax;
+  static constexpr Reg kReturnFp = Reg::fp(0);
 
   X64Masm();
   X64Masm(const X64Masm&) = delete;

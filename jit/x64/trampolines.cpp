@@ -102,6 +102,10 @@ Result<Trampolines> build_trampolines() {
   auto failed = m.new_label();
   m.test(rax, rax, Width::W32);
   m.branch(IntCond::Ne, failed);
+  // Wasm callers take the first result from a register, rax or xmm0 by its type, which the
+  // stub does not know: it loads both from slot 0.
+  m.load(X64Masm::kReturnGp, Address::at(rbp, 16), LoadKind::I64);
+  m.load(X64Masm::kReturnFp, Address::at(rbp, 16), LoadKind::F64);
   m.leave_frame();
   m.ret();
   m.bind(failed);
