@@ -3,7 +3,9 @@
 // MacroAssembler. Code shape follows docs/jit-abi.md.
 //
 // The abstract value stack (as in V8's Liftoff and Wasmtime's Winch): each entry is a constant,
-// a register, a lazy reference to a local (`local.get` emits nothing), or a spill slot. Every
+// a register, a lazy reference to a local (`local.get` emits nothing), or a spill slot. Locals
+// live in the frame, and some are also cached in a register (parameters as they arrive, values
+// just stored by local.set/tee) until a merge, a call or register pressure drops the cache. Every
 // stack depth owns a fixed frame slot, so spilling is one store and rsp never moves inside a
 // body. Control flow merges are canonical (Winch): entering a block, loop or if spills the
 // stack; branch values travel through the target's slots, except the first result of a block
@@ -206,7 +208,8 @@ class FunctionCompiler {
         for (Reg r : M::kFpAllocatable)
           if (is_free(r)) return take(r), r;
       }
-      spill_one(cls);
+      // A cached local costs nothing to drop (its home is current); a value must be spilled.
+      if (!evict_cache(cls)) spill_one(cls);
     }
     // Unreachable in practice: every operator holds at most a few registers at once.
     fatal_ = Error("register allocation failed");
@@ -215,6 +218,11 @@ class FunctionCompiler {
   // Frees a specific register, spilling the stack entry that holds it.
   void claim(Reg r) {
     if (is_free(r)) {
+      take(r);
+      return;
+    }
+    if (const uint32_t owner = cache_owner_[reg_key(r)]) {
+      drop_cache(owner - 1);
       take(r);
       return;
     }
@@ -239,7 +247,9 @@ class FunctionCompiler {
       }
     }
   }
+  // After a merge or a call: only the stack's registers hold anything (caches are dropped).
   void reset_registers() {
+    drop_all_caches();
     free_gp_ = 0;
     free_fp_ = 0;
     for (Reg r : M::kGpAllocatable) free_gp_ |= 1u << r.id;
@@ -248,9 +258,47 @@ class FunctionCompiler {
       if (v.loc == Loc::Register) take(v.reg);
   }
 
+  // ---- the local cache
+  // A local may also be in a register (its cache): a parameter as it arrives, a value just
+  // written by local.set/tee. Its home (frame slot or args area) is always current too (write
+  // through), so a cache is dropped without code: when its register is needed, at every merge
+  // (labels, the else arm), after calls (every register is caller-saved). A cache register is
+  // taken, like a stack value's, and owned by the cache alone.
+  static uint32_t reg_key(Reg r) { return (r.cls == RegClass::Fp ? 16u : 0u) + r.id; }
+  Reg cached(uint32_t local) const { return local_cache_[local]; }
+  void set_cache(uint32_t local, Reg r) {  // r: taken, owned by no one else
+    drop_cache(local);
+    local_cache_[local] = r;
+    cache_owner_[reg_key(r)] = local + 1;
+    cache_mask_ |= 1u << reg_key(r);
+  }
+  void drop_cache(uint32_t local) {
+    const Reg r = local_cache_[local];
+    if (!r.valid()) return;
+    local_cache_[local] = Reg{};
+    cache_owner_[reg_key(r)] = 0;
+    cache_mask_ &= ~(1u << reg_key(r));
+    release(r);
+  }
+  void drop_all_caches() {
+    while (cache_mask_) {
+      const uint32_t key = uint32_t(std::countr_zero(cache_mask_));
+      drop_cache(cache_owner_[key] - 1);
+    }
+  }
+  bool evict_cache(RegClass cls) {
+    const uint32_t mask = cache_mask_ & (cls == RegClass::Fp ? 0xFFFF0000u : 0xFFFFu);
+    if (!mask) return false;
+    drop_cache(cache_owner_[std::countr_zero(mask)] - 1);
+    return true;
+  }
+
   // ---- moving values
   void load_local(Reg dst, uint32_t local, Class cls) {
-    masm_.load(dst, local_address(local), load_kind(cls));
+    if (const Reg r = cached(local); r.valid())
+      masm_.mov(dst, r, width_of(cls));
+    else
+      masm_.load(dst, local_address(local), load_kind(cls));
   }
   static LoadKind load_kind(Class cls) {
     switch (cls) {
@@ -302,8 +350,12 @@ class FunctionCompiler {
         masm_.store(dst, v.reg, v.cls == Class::I32 ? StoreKind::I64 : kind);
         break;
       case Loc::Local:
-        masm_.load(M::kScratch, local_address(v.local), LoadKind::I64);
-        masm_.store(dst, M::kScratch, StoreKind::I64);
+        if (const Reg r = cached(v.local); r.valid()) {
+          masm_.store(dst, r, v.cls == Class::I32 ? StoreKind::I64 : kind);
+        } else {
+          masm_.load(M::kScratch, local_address(v.local), LoadKind::I64);
+          masm_.store(dst, M::kScratch, StoreKind::I64);
+        }
         break;
       case Loc::Slot: {
         Address src = slot_address(depth);
@@ -478,6 +530,10 @@ class FunctionCompiler {
     frames_.push_back(f);
   }
   static Reg return_register(Class cls) { return is_float(cls) ? M::kReturnFp : M::kReturnGp; }
+  // Where parameter `i` (< kRegisterParams) also travels: by its position and class.
+  static Reg param_register(uint32_t i, Class cls) {
+    return is_float(cls) ? M::kParamFp[i] : M::kParamGp[i];
+  }
   // Copies the value at `depth` into `dst` without changing the stack state.
   void copy_to_register(Reg dst, uint32_t depth) {
     const StackValue& v = stack_[depth];
@@ -568,8 +624,21 @@ class FunctionCompiler {
   void on_side_path(Emit emit) {
     saved_stack_.assign(stack_);
     const uint32_t gp = free_gp_, fp = free_fp_;
+    const uint32_t cache_mask = cache_mask_;
+    uint32_t owners[32];
+    std::copy(std::begin(cache_owner_), std::end(cache_owner_), owners);
     emit();
     stack_.swap(saved_stack_);
+    // The side path's evictions emitted no code: the registers still hold what they held.
+    for (uint32_t m = cache_mask_; m; m &= m - 1)
+      local_cache_[cache_owner_[std::countr_zero(m)] - 1] = Reg{};
+    cache_mask_ = cache_mask;
+    std::copy(std::begin(owners), std::end(owners), cache_owner_);
+    for (uint32_t m = cache_mask_; m; m &= m - 1) {
+      const uint32_t key = uint32_t(std::countr_zero(m));
+      local_cache_[cache_owner_[key] - 1] =
+          key >= 16 ? Reg::fp(uint8_t(key - 16)) : Reg::gp(uint8_t(key));
+    }
     free_gp_ = gp;
     free_fp_ = fp;
   }
@@ -593,7 +662,10 @@ class FunctionCompiler {
   Result<void> lower_control(const Operator& op);
   Result<void> lower_call(const Operator& op);
   Result<void> lower_memory(const Operator& op);
-  void call_arguments(const wasm::FuncType& type);
+  // Moves the arguments of a call to `type` into the args area and (unless `registers_later`,
+  // then load_register_arguments does it from the area) the parameter registers.
+  void call_arguments(const wasm::FuncType& type, bool registers_later = false);
+  void load_register_arguments(const wasm::FuncType& type);
   void call_results(const wasm::FuncType& type);
   void call_builtin(Builtin builtin);
   void builtin_call(Builtin builtin, std::initializer_list<uint32_t> immediates, uint32_t operands);
@@ -634,6 +706,9 @@ class FunctionCompiler {
   std::vector<Frame> frames_;
   std::vector<ValType> type_pool_;
   std::vector<Class> local_classes_;
+  std::vector<Reg> local_cache_;   // per local: its cache register, or invalid
+  uint32_t cache_owner_[32] = {};  // per register (reg_key): 1 + the local it caches, or 0
+  uint32_t cache_mask_ = 0;        // the registers that hold caches (reg_key bits)
   std::span<const ValType> results_;
   uint32_t free_gp_ = 0, free_fp_ = 0;
   uint32_t param_count_ = 0, declared_locals_ = 0;
@@ -661,6 +736,8 @@ void FunctionCompiler<M>::reset(const CompileOptions& options) {
   outgoing_slots_ = 0;
   reachable_ = true;
   pending_ = false;
+  cache_mask_ = 0;
+  std::fill(std::begin(cache_owner_), std::end(cache_owner_), 0);
   fatal_.reset();
 }
 
@@ -695,6 +772,7 @@ Result<CompiledFunction> FunctionCompiler<M>::compile(uint32_t defined_index,
   local_classes_.clear();
   for (uint32_t i = 0; i < validator_.local_count(); ++i)
     local_classes_.push_back(class_of(validator_.local_type(i)));
+  local_cache_.assign(validator_.local_count(), Reg{});
   reset_registers();
 
   // Prologue: frame, stack check, vmctx, zeroed locals. The check comes before anything
@@ -709,6 +787,12 @@ Result<CompiledFunction> FunctionCompiler<M>::compile(uint32_t defined_index,
   has_memory0_ = !module_.memories.empty();
   if (has_memory0_) load_memory0_base();
   masm_.zero_frame(-16 - 8 * int32_t(declared_locals_) + 8, 8 * declared_locals_);
+  // The first parameters also arrive in registers (docs/jit-abi.md): they start cached there.
+  for (uint32_t i = 0; i < std::min<uint32_t>(param_count_, M::kRegisterParams); ++i) {
+    const Reg r = param_register(i, local_classes_[i]);
+    take(r);
+    set_cache(i, r);
+  }
 
   Frame function;
   function.kind = FrameKind::Function;
@@ -912,20 +996,66 @@ void FunctionCompiler<M>::reinterpret(Class to, Width width) {
 }
 
 template <typename M>
-void FunctionCompiler<M>::call_arguments(const wasm::FuncType& type) {
+void FunctionCompiler<M>::call_arguments(const wasm::FuncType& type, bool registers_later) {
   const uint32_t count = uint32_t(type.params.size());
   materialize_pending();
   // Every register is caller-saved: what stays on the stack across the call is spilled; the
   // arguments go straight from wherever they are to the outgoing args area.
   const uint32_t first = uint32_t(stack_.size()) - count;
   for (uint32_t depth = 0; depth < first; ++depth) spill(depth);
-  for (uint32_t i = 0; i < count; ++i) {
+  for (uint32_t i = 0; i < count; ++i)
     store_value(stack_[first + i], outgoing_address(i), first + i);
-    if (stack_[first + i].loc == Loc::Register) release(stack_[first + i].reg);
+  // The first arguments also go into their parameter registers. The moves form a parallel
+  // move (a register may be the source of one argument and the destination of another): each
+  // one goes once no other pending move reads its destination; when all of them wait on one
+  // another (a cycle), one argument is taken from the args area instead of its register.
+  const uint32_t in_registers = registers_later ? 0 : std::min<uint32_t>(count, M::kRegisterParams);
+  uint32_t pending = (1u << in_registers) - 1;
+  uint32_t from_area = 0;
+  auto source_register = [&](uint32_t i) {
+    const StackValue& v = stack_[first + i];
+    if (from_area & (1u << i)) return Reg{};
+    if (v.loc == Loc::Register) return v.reg;
+    if (v.loc == Loc::Local) return cached(v.local);
+    return Reg{};
+  };
+  while (pending) {
+    uint32_t ready = 0;
+    for (uint32_t m = pending; m; m &= m - 1) {
+      const uint32_t i = uint32_t(std::countr_zero(m));
+      const Reg dst = param_register(i, stack_[first + i].cls);
+      bool needed = false;
+      for (uint32_t o = pending & ~(1u << i); o; o &= o - 1)
+        needed |= source_register(uint32_t(std::countr_zero(o))) == dst;
+      if (!needed) ready |= 1u << i;
+    }
+    if (!ready) {
+      from_area |= 1u << std::countr_zero(pending);  // breaks the cycle: it blocks no one now
+      continue;
+    }
+    const uint32_t i = uint32_t(std::countr_zero(ready));
+    const StackValue& v = stack_[first + i];
+    const Reg dst = param_register(i, v.cls);
+    if (from_area & (1u << i))
+      masm_.load(dst, outgoing_address(i), load_kind(v.cls));
+    else
+      copy_to_register(dst, first + i);
+    pending &= ~(1u << i);
   }
+  for (uint32_t i = 0; i < count; ++i)
+    if (stack_[first + i].loc == Loc::Register) release(stack_[first + i].reg);
   stack_.resize(first);
   outgoing_slots_ = std::max<uint32_t>(outgoing_slots_,
                                        uint32_t(std::max(type.params.size(), type.results.size())));
+}
+
+template <typename M>
+void FunctionCompiler<M>::load_register_arguments(const wasm::FuncType& type) {
+  const uint32_t count = std::min<uint32_t>(uint32_t(type.params.size()), M::kRegisterParams);
+  for (uint32_t i = 0; i < count; ++i) {
+    const Class cls = class_of(type.params[i]);
+    masm_.load(param_register(i, cls), outgoing_address(i), load_kind(cls));
+  }
 }
 
 template <typename M>
@@ -1013,7 +1143,8 @@ Result<void> FunctionCompiler<M>::lower_call(const Operator& op) {
       const Reg index = M::kGpAllocatable[0], entry = M::kCArgs[1], expected = M::kCArgs[2];
       load_into(index, uint32_t(stack_.size() - 1));
       stack_.pop_back();
-      call_arguments(type);
+      // The parameter registers are loaded last: the type check may call the runtime.
+      call_arguments(type, /*registers_later=*/true);
       masm_.load(entry, Address::at(M::kVmctx, vm_offsets::kTables), LoadKind::I64);
       masm_.load(entry, Address::at(entry, 8 * int32_t(op.index2)), LoadKind::I64);
       masm_.cmp_mem(index, Address::at(entry, vm_offsets::kTableSize), Width::W64);
@@ -1035,6 +1166,7 @@ Result<void> FunctionCompiler<M>::lower_call(const Operator& op) {
       masm_.trap_if(IntCond::Eq, TrapCode::BadSignature, op.offset);
       masm_.mov(entry, M::kCReturn, Width::W64);
       masm_.bind(type_ok);
+      load_register_arguments(type);
       masm_.load(M::kVmctx, Address::at(entry, vm_offsets::kFuncRefVmctx), LoadKind::I64);
       masm_.call_mem(Address::at(entry, vm_offsets::kFuncRefCode));
       reload_instance_registers();
@@ -1215,6 +1347,8 @@ Result<void> FunctionCompiler<M>::lower_control(const Operator& op) {
       }
       enter_block(kind);
       if (kind == FrameKind::Loop) {
+        // The header is a merge with the back edges, which arrive with other registers.
+        drop_all_caches();
         // Back edges write the loop's params into their slots, so inside the loop a param is
         // always a slot, never the constant it happened to be on entry.
         const Frame& loop = frames_.back();
@@ -1454,15 +1588,17 @@ Result<void> FunctionCompiler<M>::lower(const Operator& op) {
       StackValue v = stack_.back();
       const Address dst = local_address(op.index);
       const uint32_t depth = uint32_t(stack_.size() - 1);
-      if (v.loc == Loc::Local && v.local == op.index) {
-        // local.set of its own value: nothing to store.
+      if (v.loc == Loc::Local && v.local == op.index) return {};  // its own value: nothing to do
+      store_value(v, dst, depth);
+      if (v.loc == Loc::Register) {
+        // The value's register becomes the local's cache; a tee leaves a lazy read of the
+        // local on the stack, so the register still has one owner.
+        set_cache(op.index, v.reg);
+        if (op.op == Op::LocalTee) stack_.back() = {v.cls, Loc::Local, Reg{}, op.index, 0};
       } else {
-        store_value(v, dst, depth);
+        drop_cache(op.index);
       }
-      if (op.op == Op::LocalSet) {
-        stack_.pop_back();
-        if (v.loc == Loc::Register) release(v.reg);
-      }
+      if (op.op == Op::LocalSet) stack_.pop_back();
       return {};
     }
     case Op::GlobalGet: {

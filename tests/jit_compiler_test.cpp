@@ -102,8 +102,13 @@ class TestModule {
       m.load(gp::r11, Address::at(gp::rdx, 8 * int32_t(i)), LoadKind::I64);
       m.store(Address::at(gp::rsp, 8 * int32_t(i)), gp::r11, StoreKind::I64);
     }
+    m.mov(gp::r11, gp::rdi, Width::W64);
+    for (uint32_t i = 0; i < X64Masm::kRegisterParams; ++i) {  // docs/jit-abi.md
+      m.load(X64Masm::kParamGp[i], Address::at(gp::rsp, 8 * int32_t(i)), LoadKind::I64);
+      m.load(X64Masm::kParamFp[i], Address::at(gp::rsp, 8 * int32_t(i)), LoadKind::F64);
+    }
     m.mov(gp::r14, gp::rsi, Width::W64);
-    m.call_reg(gp::rdi);
+    m.call_reg(gp::r11);
     m.load(gp::rdx, Address::at(gp::rbp, -48), LoadKind::I64);
     for (uint32_t i = 0; i < slots; ++i) {
       m.load(gp::r11, Address::at(gp::rsp, 8 * int32_t(i)), LoadKind::I64);
@@ -273,6 +278,56 @@ TEST_CASE("compiled calls: recursion and many arguments", "[jit][compiler]") {
   CHECK(m.call1(0, {20}) == 6765);
   CHECK(m.call1(2, {}) == 1 + 2 + 3 + 4 + 5 + 6 + 7 + 0x100000000ull);
   CHECK(m.call1(4, {}) == 3);
+}
+
+TEST_CASE("compiled calls: arguments in registers, shuffled and mixed", "[jit][compiler]") {
+  // The first four parameters travel in registers (docs/jit-abi.md) and start cached there:
+  // passing a function's own parameters on in another order is a parallel move with cycles.
+  TestModule m(R"(
+    (module
+      (func $mix (param i32 i32 f64 i64) (result f64)
+        (f64.add (f64.mul (local.get 2) (f64.const 10))
+                 (f64.convert_i64_s (i64.add (i64.mul (i64.extend_i32_u (local.get 0))
+                                                      (i64.const 1000))
+                                             (i64.add (i64.mul (i64.extend_i32_u (local.get 1))
+                                                               (i64.const 100))
+                                                      (local.get 3))))))
+      ;; (a, b, x, c) -> mix(b, a, x, c): a swap of the two i32 registers
+      (func (param i32 i32 f64 i64) (result f64)
+        (call $mix (local.get 1) (local.get 0) (local.get 2) (local.get 3)))
+      ;; a three-cycle through values computed in registers, then the parameters changed after
+      ;; the call (their caches are gone: the homes must be current)
+      (func $rot (param i32 i32 i32) (result i32)
+        (i32.add (i32.add (i32.mul (local.get 0) (i32.const 100)) (i32.mul (local.get 1) (i32.const 10)))
+                 (local.get 2)))
+      (func (param i32 i32 i32) (result i32)
+        (i32.add (call $rot (local.get 1) (local.get 2) (local.get 0))
+                 (i32.mul (local.tee 0 (i32.add (local.get 0) (i32.const 1))) (i32.const 1000))))
+      ;; a parameter set in a loop, passed each time around
+      (func (param i32) (result i32) (local i32)
+        (block $done
+          (loop $l
+            (br_if $done (i32.eqz (local.get 0)))
+            (local.set 1 (call $rot (local.get 1) (local.get 0) (i32.const 1)))
+            (local.set 0 (i32.sub (local.get 0) (i32.const 1)))
+            (br $l)))
+        (local.get 1))
+    ))");
+  auto f64_bits = [](double d) {
+    uint64_t u;
+    std::memcpy(&u, &d, 8);
+    return u;
+  };
+  auto as_f64 = [](uint64_t u) {
+    double d;
+    std::memcpy(&d, &u, 8);
+    return d;
+  };
+  CHECK(as_f64(m.call1(0, {1, 2, f64_bits(0.5), 3})) == 1203 + 5);
+  CHECK(as_f64(m.call1(1, {1, 2, f64_bits(0.5), 3})) == 2103 + 5);
+  CHECK(m.call1(3, {1, 2, 3}) == 231 + 2000);
+  // x = rot(x, n, 1) for n = 3, 2, 1: x = 100x + 10n + 1
+  CHECK(m.call1(4, {3}) == ((0 * 100 + 31) * 100 + 21) * 100 + 11);
 }
 
 TEST_CASE("compiled memory accesses and division", "[jit][compiler]") {

@@ -263,3 +263,45 @@ TEST_CASE("a function leaves its first result in rax or xmm0 as well as in the a
     result_in_xmm0 |= ins.text.rfind("addsd xmm0", 0) == 0 || ins.text.rfind("movaps xmm0", 0) == 0;
   CHECK(result_in_xmm0);
 }
+
+TEST_CASE("parameters are read from the registers they arrive in", "[jit][shape]") {
+  auto code = compile_and_disassemble(R"(
+    (module (func (param i32 f64) (result f64)
+      (f64.add (f64.convert_i32_u (local.get 0)) (local.get 1))))
+  )");
+  INFO(listing(code));
+  // The args area holds the parameters too, but nothing reads it: edi and xmm2 have them.
+  CHECK(count_containing(code, "[rbp+0x10]") == 1);  // the result's store
+  CHECK(count_containing(code, "[rbp+0x18]") == 0);
+  CHECK(count_containing(code, "rdi") + count_containing(code, "edi") >= 1);
+  CHECK(count_containing(code, "xmm2") >= 1);
+}
+
+TEST_CASE("a local just set is read back from its register", "[jit][shape]") {
+  auto code = compile_and_disassemble(R"(
+    (module (func (param i32) (result i32) (local i32)
+      (local.set 1 (i32.mul (local.get 0) (local.get 0)))
+      (i32.add (local.get 1) (local.tee 1 (i32.add (local.get 1) (i32.const 1))))))
+  )");
+  INFO(listing(code));
+  // Local 1 lives at [rbp-0x10]: written (zeroed, set, tee), never read.
+  size_t reads = 0;
+  for (const auto& ins : code)
+    reads += ins.text.find("[rbp-0x10]") != std::string::npos && ins.text.rfind("mov [", 0) != 0;
+  CHECK(reads == 0);
+}
+
+TEST_CASE("call arguments also go into the parameter registers", "[jit][shape]") {
+  auto code = compile_and_disassemble(R"(
+    (module
+      (func $f (param i32 i32) (result i32) (call $g (local.get 1) (local.get 0)))
+      (func $g (param i32 i32) (result i32) (local.get 0)))
+  )");
+  INFO(listing(code));
+  // Swapping the two parameters: each is stored into the area from its register, and one
+  // register move plus one reload from the area break the cycle.
+  CHECK(count_containing(code, "mov [rsp], rdx") == 1);
+  CHECK(count_containing(code, "mov [rsp+0x08], rdi") == 1);
+  CHECK(count_containing(code, "mov edx, edi") == 1);
+  CHECK(count_containing(code, "mov edi, [rsp]") == 1);
+}

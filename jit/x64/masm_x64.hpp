@@ -44,6 +44,12 @@ class X64Masm {
   // Where a wasm function's first result also leaves (docs/jit-abi.md): by its class.
   static constexpr Reg kReturnGp = gp::rax;
   static constexpr Reg kReturnFp = Reg::fp(0);
+  // Where the first parameters also travel (docs/jit-abi.md): parameter i < kRegisterParams in
+  // kParamGp[i] or kParamFp[i] by its class. Not rax (call targets, call_indirect's index) nor
+  // rsi (call_indirect's entry), which calls still use after placing the arguments.
+  static constexpr uint32_t kRegisterParams = 4;
+  static constexpr Reg kParamGp[kRegisterParams] = {gp::rdi, gp::rdx, gp::rcx, gp::r8};
+  static constexpr Reg kParamFp[kRegisterParams] = {Reg::fp(1), Reg::fp(2), Reg::fp(3), Reg::fp(4)};
 
   X64Masm();
   X64Masm(const X64Masm&) = delete;

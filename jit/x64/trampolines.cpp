@@ -67,8 +67,16 @@ Result<Trampolines> build_trampolines() {
   m.alu_imm(AluOp::And, rax, rax, -16, Width::W64);
   m.alu(AluOp::Sub, rsp, rsp, rax, Width::W64);
   copy_slots(m, rsp, rdx, rcx);
+  // The first parameters also travel in registers, by class, which the trampoline does not
+  // know: each of the first slots goes into both. Slots past the parameters hold garbage, which
+  // the callee ignores (and the reads stay inside this frame).
+  m.mov(r11, rdi, Width::W64);
+  for (uint32_t i = 0; i < X64Masm::kRegisterParams; ++i) {
+    m.load(X64Masm::kParamGp[i], Address::at(rsp, 8 * int32_t(i)), LoadKind::I64);
+    m.load(X64Masm::kParamFp[i], Address::at(rsp, 8 * int32_t(i)), LoadKind::F64);
+  }
   m.mov(r14, rsi, Width::W64);
-  m.call_reg(rdi);
+  m.call_reg(r11);
   m.load(rdx, Address::at(rbp, kValuesSlot), LoadKind::I64);
   m.load(r8, Address::at(rbp, kResultSlotsSlot), LoadKind::I64);
   copy_slots(m, rdx, rsp, r8);
