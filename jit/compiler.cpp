@@ -83,7 +83,7 @@ class ValueStack {
   const StackValue& back() const { return storage_[size_ - 1]; }
   const StackValue* begin() const { return storage_.data(); }
   const StackValue* end() const { return storage_.data() + size_; }
-  void push_back(const StackValue& v) {
+  [[gnu::always_inline]] void push_back(const StackValue& v) {
     if (size_ == storage_.size()) [[unlikely]]
       grow(size_ + 1);
     storage_[size_++] = v;
@@ -118,10 +118,14 @@ class ValueStack {
 // conditional jump (compare+branch fusion); anything else materialises it with setcc.
 struct PendingCompare {
   IntCond cond = IntCond::Eq;
-  Reg lhs{};
-  Reg rhs{};  // invalid: compare with `imm`
+  Reg lhs{};  // invalid: the left operand is `memory` (compared with `imm`)
+  Reg rhs{};  // invalid: compare with `memory` if `rhs_in_memory`, else with `imm`
   int32_t imm = 0;
   Width width = Width::W32;
+  bool rhs_in_memory = false;
+  // A local's home: only local.set/tee and returns write it, and those materialise the compare
+  // first.
+  Address memory{};
 };
 
 enum class FrameKind : uint8_t { Function, Block, Loop, If, Else };
@@ -466,16 +470,22 @@ class FunctionCompiler {
     if (!pending_) return;
     pending_ = false;
     StackValue& v = stack_[pending_depth_];
+    // The compare's register takes the 0/1 result, if it has one (allocating may spill: stores,
+    // which leave the flags alone, but before the compare all the same).
+    const Reg dst = pending_cmp_.lhs.valid() ? pending_cmp_.lhs : alloc(RegClass::Gp);
     emit_compare(pending_cmp_);
     release(pending_cmp_.rhs);
-    Reg dst = pending_cmp_.lhs;  // reuse the compare's register for the 0/1 result
     masm_.set_cond(pending_cmp_.cond, dst);
     v.loc = Loc::Register;
     v.reg = dst;
   }
   void emit_compare(const PendingCompare& c) {
-    if (c.rhs.valid())
+    if (!c.lhs.valid())
+      masm_.cmp_mem_imm(c.memory, c.imm, c.width);
+    else if (c.rhs.valid())
       masm_.cmp(c.lhs, c.rhs, c.width);
+    else if (c.rhs_in_memory)
+      masm_.cmp_mem(c.lhs, c.memory, c.width);
     else
       masm_.cmp_imm(c.lhs, c.imm, c.width);
   }
@@ -871,9 +881,54 @@ void FunctionCompiler<M>::binop(AluOp op, Class cls) {
   if (top_is_imm32()) {
     int32_t imm = int32_t(stack_.back().imm);
     stack_.pop_back();
+    const StackValue& operand = stack_.back();
+    if (operand.loc == Loc::Local && cached(operand.local).valid() &&
+        (op == AluOp::Add || op == AluOp::Mul)) {
+      // Three-operand forms (lea, imul) read the cached local where it is.
+      const uint32_t local = operand.local;
+      stack_.pop_back();
+      const Reg dst = alloc(RegClass::Gp);
+      if (const Reg src = cached(local); src.valid()) {  // alloc may have dropped the cache
+        masm_.alu_imm(op, dst, src, imm, w);
+      } else {
+        load_local(dst, local, cls);
+        masm_.alu_imm(op, dst, dst, imm, w);
+      }
+      push_reg(cls, dst);
+      return;
+    }
     Reg lhs = pop_to_reg();
     masm_.alu_imm(op, lhs, lhs, imm, w);
     push_reg(cls, lhs);
+    return;
+  }
+  // An operand that is a local or a spilled value is used where it is (a cache register, or a
+  // memory operand) rather than copied into a register first; the operations but sub commute,
+  // so for them either side may be that operand.
+  auto in_place = [](const StackValue& v) { return v.loc == Loc::Local || v.loc == Loc::Slot; };
+  const uint32_t height = stack_.size();
+  const bool swap =
+      op != AluOp::Sub && stack_[height - 1].loc == Loc::Register && in_place(stack_[height - 2]);
+  if (swap || in_place(stack_[height - 1])) {
+    const uint32_t depth = swap ? height - 2 : height - 1;
+    const StackValue operand = stack_[depth];
+    Reg acc;
+    if (swap) {
+      acc = stack_.back().reg;
+      stack_.pop_back();
+      stack_.pop_back();
+    } else {
+      stack_.pop_back();
+      acc = pop_to_reg();
+    }
+    const Reg cache = operand.loc == Loc::Local ? cached(operand.local) : Reg{};
+    if (cache.valid())
+      masm_.alu(op, acc, acc, cache, w);
+    else
+      masm_.alu_mem(op, acc,
+                    operand.loc == Loc::Local ? local_address(operand.local) : slot_address(depth),
+                    w);
+    push_reg(cls, acc);
     return;
   }
   Reg rhs = pop_to_reg();
@@ -913,8 +968,23 @@ void FunctionCompiler<M>::compare(IntCond cond, Class cls) {
   PendingCompare c;
   c.cond = cond;
   c.width = width_of(cls);
+  // A local not in a register is compared in memory rather than loaded first (a cached one is
+  // copied: its register could be reallocated before a select consumes the compare).
+  auto uncached_local = [&](const StackValue& v) {
+    return v.loc == Loc::Local && !cached(v.local).valid();
+  };
   if (top_is_imm32()) {
     c.imm = int32_t(stack_.back().imm);
+    stack_.pop_back();
+    if (uncached_local(stack_.back())) {
+      c.memory = local_address(stack_.back().local);
+      stack_.pop_back();
+    } else {
+      c.lhs = pop_to_reg();
+    }
+  } else if (uncached_local(stack_.back())) {
+    c.memory = local_address(stack_.back().local);
+    c.rhs_in_memory = true;
     stack_.pop_back();
     c.lhs = pop_to_reg();
   } else {
@@ -943,6 +1013,40 @@ void FunctionCompiler<M>::divop(DivOp op, Class cls, uint32_t offset) {
 
 template <typename M>
 void FunctionCompiler<M>::fp_binop(FpBinOp op, FpWidth w) {
+  // As for integers: a local or spilled operand is used where it is, a cache register or a
+  // memory operand (min and max take registers only).
+  const bool memory_ok = op != FpBinOp::Min && op != FpBinOp::Max;
+  auto in_place = [&](const StackValue& v) {
+    if (v.loc == Loc::Local) return cached(v.local).valid() || memory_ok;
+    return v.loc == Loc::Slot && memory_ok;
+  };
+  const uint32_t height = stack_.size();
+  const bool commutes = op == FpBinOp::Add || op == FpBinOp::Mul;
+  const bool swap =
+      commutes && stack_[height - 1].loc == Loc::Register && in_place(stack_[height - 2]);
+  if (swap || in_place(stack_[height - 1])) {
+    const uint32_t depth = swap ? height - 2 : height - 1;
+    const StackValue operand = stack_[depth];
+    Reg acc;
+    if (swap) {
+      acc = stack_.back().reg;
+      stack_.pop_back();
+      stack_.pop_back();
+    } else {
+      stack_.pop_back();
+      acc = pop_to_reg();
+    }
+    const Reg cache = operand.loc == Loc::Local ? cached(operand.local) : Reg{};
+    if (cache.valid()) {
+      masm_.fp_binop(op, acc, acc, cache, w);
+    } else {
+      masm_.fp_binop_mem(
+          op, acc, operand.loc == Loc::Local ? local_address(operand.local) : slot_address(depth),
+          w);
+    }
+    push_reg(w == FpWidth::F32 ? Class::F32 : Class::F64, acc);
+    return;
+  }
   Reg rhs = pop_to_reg();
   Reg lhs = pop_to_reg();
   masm_.fp_binop(op, lhs, lhs, rhs, w);
@@ -1003,14 +1107,11 @@ void FunctionCompiler<M>::call_arguments(const wasm::FuncType& type, bool regist
   // arguments go straight from wherever they are to the outgoing args area.
   const uint32_t first = uint32_t(stack_.size()) - count;
   for (uint32_t depth = 0; depth < first; ++depth) spill(depth);
-  for (uint32_t i = 0; i < count; ++i)
-    store_value(stack_[first + i], outgoing_address(i), first + i);
   // The first arguments also go into their parameter registers. The moves form a parallel
   // move (a register may be the source of one argument and the destination of another): each
   // one goes once no other pending move reads its destination; when all of them wait on one
   // another (a cycle), one argument is taken from the args area instead of its register.
   const uint32_t in_registers = registers_later ? 0 : std::min<uint32_t>(count, M::kRegisterParams);
-  uint32_t pending = (1u << in_registers) - 1;
   uint32_t from_area = 0;
   auto source_register = [&](uint32_t i) {
     const StackValue& v = stack_[first + i];
@@ -1019,6 +1120,18 @@ void FunctionCompiler<M>::call_arguments(const wasm::FuncType& type, bool regist
     if (v.loc == Loc::Local) return cached(v.local);
     return Reg{};
   };
+  // Into the area first, before any register is overwritten: the arguments past the registers,
+  // and those in registers or constant. One read from memory (a local's home, a slot) is
+  // instead loaded into its parameter register once and stored from there.
+  uint32_t store_later = 0;
+  for (uint32_t i = 0; i < count; ++i) {
+    const StackValue& v = stack_[first + i];
+    if (i < in_registers && v.loc != Loc::Const && !source_register(i).valid())
+      store_later |= 1u << i;
+    else
+      store_value(v, outgoing_address(i), first + i);
+  }
+  uint32_t pending = (1u << in_registers) - 1;
   while (pending) {
     uint32_t ready = 0;
     for (uint32_t m = pending; m; m &= m - 1) {
@@ -1030,7 +1143,8 @@ void FunctionCompiler<M>::call_arguments(const wasm::FuncType& type, bool regist
       if (!needed) ready |= 1u << i;
     }
     if (!ready) {
-      from_area |= 1u << std::countr_zero(pending);  // breaks the cycle: it blocks no one now
+      // Breaks the cycle: it blocks no one now. Its value is in the area (a register source).
+      from_area |= 1u << std::countr_zero(pending);
       continue;
     }
     const uint32_t i = uint32_t(std::countr_zero(ready));
@@ -1040,6 +1154,9 @@ void FunctionCompiler<M>::call_arguments(const wasm::FuncType& type, bool regist
       masm_.load(dst, outgoing_address(i), load_kind(v.cls));
     else
       copy_to_register(dst, first + i);
+    if (store_later & (1u << i))
+      masm_.store(outgoing_address(i), dst,
+                  v.cls == Class::I32 ? StoreKind::I64 : store_kind(v.cls));
     pending &= ~(1u << i);
   }
   for (uint32_t i = 0; i < count; ++i)

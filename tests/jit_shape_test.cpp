@@ -112,9 +112,12 @@ TEST_CASE("constant operands fold into the instruction", "[jit][shape]") {
     (module (func (param i32) (result i32) (i32.add (local.get 0) (i32.const 42))))
   )");
   INFO(listing(code));
+  // An add, or a lea straight from the parameter's register.
   bool folded = false;
   for (const auto& ins : code)
-    if (ins.mnemonic == "add" && ins.text.find("0x2A") != std::string::npos) folded = true;
+    if ((ins.mnemonic == "add" || ins.mnemonic == "lea") &&
+        ins.text.find("0x2A") != std::string::npos)
+      folded = true;
   CHECK(folded);
   // No register was loaded with the constant first.
   for (const auto& ins : code) {
@@ -304,4 +307,19 @@ TEST_CASE("call arguments also go into the parameter registers", "[jit][shape]")
   CHECK(count_containing(code, "mov [rsp+0x08], rdi") == 1);
   CHECK(count_containing(code, "mov edx, edi") == 1);
   CHECK(count_containing(code, "mov edi, [rsp]") == 1);
+}
+
+TEST_CASE("operands read from locals stay where they are", "[jit][shape]") {
+  auto code = compile_and_disassemble(R"(
+    (module (func (param i32 i32 i32 i32 i32 f64) (result f64) (local i32 f64)
+      (if (i32.lt_u (local.get 6) (i32.const 9))
+        (then (local.set 6 (i32.sub (local.get 4) (local.get 6)))))
+      (f64.add (local.get 7) (local.get 5))))
+  )");
+  INFO(listing(code));
+  // Locals in no register (6 and 7 in the frame, 4 and 5 past the parameter registers) are
+  // compared, subtracted and added as memory operands.
+  CHECK(count_containing(code, "cmp dword ptr [rbp-0x10], 0x09") == 1);
+  CHECK(count_containing(code, "sub eax, [rbp-0x10]") == 1);
+  CHECK(count_containing(code, "addsd xmm0, [rbp+0x38]") == 1);
 }

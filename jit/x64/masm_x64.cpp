@@ -251,6 +251,31 @@ void X64Masm::alu(AluOp op, Reg dst, Reg lhs, Reg rhs, Width width) {
   }
 }
 
+void X64Masm::alu_mem(AluOp op, Reg dst, Address rhs, Width width) {
+  const x86::Gp d = gpw(dst, width);
+  const x86::Mem m = mem(rhs, width == Width::W64 ? 8 : 4);
+  switch (op) {
+    case AluOp::Add:
+      assembler_.add(d, m);
+      break;
+    case AluOp::Sub:
+      assembler_.sub(d, m);
+      break;
+    case AluOp::Mul:
+      assembler_.imul(d, m);
+      break;
+    case AluOp::And:
+      assembler_.and_(d, m);
+      break;
+    case AluOp::Or:
+      assembler_.or_(d, m);
+      break;
+    case AluOp::Xor:
+      assembler_.xor_(d, m);
+      break;
+  }
+}
+
 void X64Masm::alu_imm(AluOp op, Reg dst, Reg lhs, int32_t imm, Width width) {
   const x86::Gp d = gpw(dst, width);
   if (op == AluOp::Mul) {
@@ -462,6 +487,9 @@ void X64Masm::cmp_imm(Reg lhs, int32_t imm, Width width) {
 }
 void X64Masm::cmp_mem(Reg lhs, Address rhs, Width width) {
   assembler_.cmp(gpw(lhs, width), mem(rhs, width == Width::W64 ? 8 : 4));
+}
+void X64Masm::cmp_mem_imm(Address lhs, int32_t imm, Width width) {
+  assembler_.cmp(mem(lhs, width == Width::W64 ? 8 : 4), Imm(imm));
 }
 void X64Masm::cmp_stack_pointer(Address limit) {
   assembler_.cmp(x86::rsp, mem(limit, 8));
@@ -688,6 +716,30 @@ void X64Masm::fp_binop(FpBinOp op, Reg dst, Reg lhs, Reg rhs, FpWidth width) {
       bind(done);
       break;
     }
+  }
+}
+
+void X64Masm::fp_binop_mem(FpBinOp op, Reg dst, Address rhs, FpWidth width) {
+  const bool f32 = width == FpWidth::F32;
+  const x86::Xmm d = xmm(dst);
+  const x86::Mem m = mem(rhs, f32 ? 4 : 8);
+  switch (op) {
+    case FpBinOp::Add:
+      f32 ? assembler_.addss(d, m) : assembler_.addsd(d, m);
+      break;
+    case FpBinOp::Sub:
+      f32 ? assembler_.subss(d, m) : assembler_.subsd(d, m);
+      break;
+    case FpBinOp::Mul:
+      f32 ? assembler_.mulss(d, m) : assembler_.mulsd(d, m);
+      break;
+    case FpBinOp::Div:
+      f32 ? assembler_.divss(d, m) : assembler_.divsd(d, m);
+      break;
+    case FpBinOp::Min:
+    case FpBinOp::Max:
+      errors_.handleError(asmjit::kErrorInvalidInstruction, "fp_binop_mem: min/max", nullptr);
+      break;
   }
 }
 

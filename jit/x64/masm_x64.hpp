@@ -73,6 +73,7 @@ class X64Masm {
   // Integer arithmetic: dst = lhs op rhs. dst may equal lhs or rhs.
   void alu(AluOp op, Reg dst, Reg lhs, Reg rhs, Width width);
   void alu_imm(AluOp op, Reg dst, Reg lhs, int32_t imm, Width width);
+  void alu_mem(AluOp op, Reg dst, Address rhs, Width width);  // dst = dst op [rhs]
   // Shifts by a register: the count must be in rcx unless BMI2 is available (the compiler
   // asks `shift_count_register()` which register to put it in).
   void shift(ShiftOp op, Reg dst, Reg lhs, Reg count, Width width);
@@ -87,6 +88,8 @@ class X64Masm {
 
   // Floating point (SSE2 + SSE4.1 for rounding). dst may equal an operand.
   void fp_binop(FpBinOp op, Reg dst, Reg lhs, Reg rhs, FpWidth width);
+  // dst = dst op [rhs]; add, sub, mul and div only.
+  void fp_binop_mem(FpBinOp op, Reg dst, Address rhs, FpWidth width);
   void fp_unop(FpUnOp op, Reg dst, Reg src, FpWidth width);
   void fp_copysign(Reg dst, Reg lhs, Reg rhs, Reg temp, FpWidth width);     // temp: an FP register
   void fp_set_cond(FpCond cond, Reg dst, Reg lhs, Reg rhs, FpWidth width);  // dst: GP 0/1
@@ -98,6 +101,7 @@ class X64Masm {
   // Comparisons and control flow.
   void cmp(Reg lhs, Reg rhs, Width width);
   void cmp_mem(Reg lhs, Address rhs, Width width);
+  void cmp_mem_imm(Address lhs, int32_t imm, Width width);
   // Compares the stack pointer with a limit in memory (the prologue's stack check).
   void cmp_stack_pointer(Address limit);
   // dst = cond ? src : dst, from the flags of the last compare.
