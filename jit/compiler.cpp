@@ -332,8 +332,7 @@ class FunctionCompiler {
     if (dst.cls == RegClass::Gp) {
       masm_.mov_imm(dst, imm, width_of(cls));
     } else {
-      masm_.mov_imm(M::kScratch, imm, width_of(cls));
-      masm_.mov(dst, M::kScratch, width_of(cls));
+      masm_.load_fp_const(dst, uint64_t(imm), cls == Class::F32 ? FpWidth::F32 : FpWidth::F64);
     }
   }
   // Writes a value to memory without changing the stack state (used on one branch path).
@@ -1022,6 +1021,15 @@ void FunctionCompiler<M>::fp_binop(FpBinOp op, FpWidth w) {
   };
   const uint32_t height = stack_.size();
   const bool commutes = op == FpBinOp::Add || op == FpBinOp::Mul;
+  if (memory_ok && stack_[height - 1].loc == Loc::Const) {
+    // A constant operand comes from the constant pool.
+    const uint64_t bits = uint64_t(stack_.back().imm);
+    stack_.pop_back();
+    const Reg acc = pop_to_reg();
+    masm_.fp_binop_const(op, acc, bits, w);
+    push_reg(w == FpWidth::F32 ? Class::F32 : Class::F64, acc);
+    return;
+  }
   const bool swap =
       commutes && stack_[height - 1].loc == Loc::Register && in_place(stack_[height - 2]);
   if (swap || in_place(stack_[height - 1])) {

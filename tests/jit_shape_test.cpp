@@ -323,3 +323,25 @@ TEST_CASE("operands read from locals stay where they are", "[jit][shape]") {
   CHECK(count_containing(code, "sub eax, [rbp-0x10]") == 1);
   CHECK(count_containing(code, "addsd xmm0, [rbp+0x38]") == 1);
 }
+
+TEST_CASE("float constants: zero by xorpd, others from the constant pool", "[jit][shape]") {
+  auto code = compile_and_disassemble(R"(
+    (module (memory 1) (func (param i32 f64) (result f64)
+      (f64.store (local.get 0) (f64.const 0))
+      (f64.add (f64.mul (local.get 1) (f64.const 0.5)) (f64.const 0.5))))
+  )");
+  INFO(listing(code));
+  CHECK(count_mnemonic(code, "xorpd") == 1);
+  // No constant goes through a general register (mov r11, imm64; movq xmm, r11).
+  CHECK(count_containing(code, "r11") == 0);
+  CHECK(count_mnemonic(code, "movq") == 0);
+  // Both uses of 0.5 read one pool entry, RIP-relative.
+  std::vector<std::string> pool_operands;
+  for (const auto& ins : code) {
+    const size_t at = ins.text.find("[0x");
+    if ((ins.mnemonic == "mulsd" || ins.mnemonic == "addsd") && at != std::string::npos)
+      pool_operands.push_back(ins.text.substr(at));
+  }
+  REQUIRE(pool_operands.size() == 2);
+  CHECK(pool_operands[0] == pool_operands[1]);
+}

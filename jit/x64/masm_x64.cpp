@@ -71,6 +71,7 @@ void X64Masm::reset() {
   errors_.first = asmjit::kErrorOk;
   errors_.message.clear();
   out_of_line_traps_.clear();
+  constants_.clear();
   trap_sites_.clear();
   call_sites_.clear();
   frame_size_patch_offset_ = SIZE_MAX;
@@ -593,6 +594,14 @@ Result<std::vector<uint8_t>> X64Masm::finish() {
     trap(stub.code, stub.wasm_offset);
   }
   out_of_line_traps_.clear();
+  if (!constants_.empty()) {
+    assembler_.align(asmjit::AlignMode::kData, 8);
+    for (const PoolConstant& c : constants_) {
+      bind(c.label);
+      assembler_.embed(&c.bits, 8);
+    }
+    constants_.clear();
+  }
   if (errors_.first != asmjit::kErrorOk) {
     return Error("x86-64 code generation failed: " + errors_.message);
   }
@@ -741,6 +750,52 @@ void X64Masm::fp_binop_mem(FpBinOp op, Reg dst, Address rhs, FpWidth width) {
       errors_.handleError(asmjit::kErrorInvalidInstruction, "fp_binop_mem: min/max", nullptr);
       break;
   }
+}
+
+x86::Mem X64Masm::constant(uint64_t bits, FpWidth width) {
+  Label label;
+  for (const PoolConstant& c : constants_) {
+    if (c.bits == bits) label = c.label;
+  }
+  if (!label.isValid()) {
+    label = new_label();
+    constants_.push_back({bits, label});
+  }
+  return width == FpWidth::F32 ? x86::dword_ptr(label) : x86::qword_ptr(label);
+}
+
+void X64Masm::fp_binop_const(FpBinOp op, Reg dst, uint64_t bits, FpWidth width) {
+  const bool f32 = width == FpWidth::F32;
+  const x86::Xmm d = xmm(dst);
+  const x86::Mem m = constant(bits, width);
+  switch (op) {
+    case FpBinOp::Add:
+      f32 ? assembler_.addss(d, m) : assembler_.addsd(d, m);
+      break;
+    case FpBinOp::Sub:
+      f32 ? assembler_.subss(d, m) : assembler_.subsd(d, m);
+      break;
+    case FpBinOp::Mul:
+      f32 ? assembler_.mulss(d, m) : assembler_.mulsd(d, m);
+      break;
+    case FpBinOp::Div:
+      f32 ? assembler_.divss(d, m) : assembler_.divsd(d, m);
+      break;
+    case FpBinOp::Min:
+    case FpBinOp::Max:
+      errors_.handleError(asmjit::kErrorInvalidInstruction, "fp_binop_const: min/max", nullptr);
+      break;
+  }
+}
+
+void X64Masm::load_fp_const(Reg dst, uint64_t bits, FpWidth width) {
+  const bool f32 = width == FpWidth::F32;
+  if ((f32 ? uint32_t(bits) : bits) == 0) {
+    f32 ? assembler_.xorps(xmm(dst), xmm(dst)) : assembler_.xorpd(xmm(dst), xmm(dst));
+    return;
+  }
+  f32 ? assembler_.movss(xmm(dst), constant(bits, width))
+      : assembler_.movsd(xmm(dst), constant(bits, width));
 }
 
 void X64Masm::fp_unop(FpUnOp op, Reg dst, Reg src, FpWidth width) {

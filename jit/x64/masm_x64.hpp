@@ -90,6 +90,11 @@ class X64Masm {
   void fp_binop(FpBinOp op, Reg dst, Reg lhs, Reg rhs, FpWidth width);
   // dst = dst op [rhs]; add, sub, mul and div only.
   void fp_binop_mem(FpBinOp op, Reg dst, Address rhs, FpWidth width);
+  // dst = dst op constant (raw bits); add, sub, mul and div only.
+  void fp_binop_const(FpBinOp op, Reg dst, uint64_t bits, FpWidth width);
+  // dst = a constant given by its raw bits: +0 by a zeroing idiom, others from the function's
+  // constant pool (RIP-relative, after the code) rather than through a general register.
+  void load_fp_const(Reg dst, uint64_t bits, FpWidth width);
   void fp_unop(FpUnOp op, Reg dst, Reg src, FpWidth width);
   void fp_copysign(Reg dst, Reg lhs, Reg rhs, Reg temp, FpWidth width);     // temp: an FP register
   void fp_set_cond(FpCond cond, Reg dst, Reg lhs, Reg rhs, FpWidth width);  // dst: GP 0/1
@@ -177,6 +182,12 @@ class X64Masm {
   asmjit::CodeHolder code_;
   asmjit::x86::Assembler assembler_;
   std::vector<OutOfLineTrap> out_of_line_traps_;
+  struct PoolConstant {
+    uint64_t bits;
+    Label label;
+  };
+  std::vector<PoolConstant> constants_;  // 8 bytes each (f32: the low 4), emitted by finish()
+  asmjit::x86::Mem constant(uint64_t bits, FpWidth width);
   std::vector<TrapSite> trap_sites_;
   std::vector<CallSite> call_sites_;
   size_t frame_size_patch_offset_ = SIZE_MAX;
