@@ -260,14 +260,14 @@ kiln::Result<std::shared_ptr<const kiln::runtime::Module>> compile_module(
   return engine.compile_with(
       bytes,
       [&](const kiln::wasm::ModuleTypes& types, uint32_t defined_index,
-          kiln::wasm::FuncValidator& scratch,
+          kiln::jit::CompileScratch& scratch,
           const kiln::jit::CompileOptions& options) -> kiln::Result<kiln::jit::CompiledFunction> {
         if (refused.count(types.module().imported_funcs + defined_index)) {
           kiln::jit::CompiledFunction stub;
           stub.code = {0x0f, 0x0b};
           return stub;
         }
-        return kiln::jit::compile_function(types, defined_index, scratch, options);
+        return kiln::jit::compile_function(defined_index, scratch, options);
       });
 }
 
