@@ -890,6 +890,15 @@ TEST_CASE("validate_body's fast paths: memory accesses", "[validator][fast]") {
   CHECK(both_paths(m) == "unknown memory 0");
   m.bodies[0] = cat({{0x00}, addr, addr, addr, {0xFC, 11, 0, 0x0B}});
   CHECK(both_paths(m) == "unknown memory 0");
+  // ... also when the operand is unknown (Bottom, in unreachable code: `select` there leaves
+  // one), which the fast path once took for memory 0's address type (found by the fuzzer).
+  m.bodies[0] = {0x00, 0x00, 0x1B, 0x28, 2, 0, 0x1A, 0x0B};
+  CHECK(both_paths(m) == "unknown memory 0");
+  m.bodies[0] = {0x00, 0x00, 0x1B, 0x41, 0, 0x36, 2, 0, 0x0B};
+  CHECK(both_paths(m) == "unknown memory 0");
+  m.types.push_back(func_type({}, {I32}));
+  m.func(1, {0x02, 0x40, 0x00, 0xD5, 0x00, 0x34, 0x00, 0x0F, 0x0B, 0x41, 0x7F, 0x0B});
+  CHECK(both_paths(m) == "unknown memory 0");
   // memory.fill / memory.copy, one-byte and padded sub-opcodes, and a second memory
   CHECK(both_body({}, {}, cat({addr, addr, addr, {0xFC, 11, 0, 0x0B}})) == "");
   CHECK(both_body({}, {}, cat({addr, addr, addr, {0xFC, 10, 0, 0, 0x0B}})) == "");

@@ -1103,7 +1103,11 @@ Result<void> FuncValidator::validate_body(std::span<const uint8_t> bytes, ByteRa
 
   // Facts that stay put for the whole body, in locals so that stores to the operand stack (whose
   // one-byte kinds may alias anything) do not force them to be reloaded.
-  const ValKind memory0_address = module_.memories.empty() ? ValKind::Bottom
+  // The address type of memory 0, which the fast paths compare operand kinds with. Without a
+  // memory it is a kind no operand has (not Bottom: the unknown operands of unreachable code
+  // are Bottom), so every access goes to the general path, which reports "unknown memory 0".
+  constexpr ValKind kNoMemory = ValKind(0xFF);
+  const ValKind memory0_address = module_.memories.empty()                           ? kNoMemory
                                   : module_.memories[0].index_type == IndexType::I64 ? ValKind::I64
                                                                                      : ValKind::I32;
   const ValType* const locals = locals_.data();
@@ -1460,8 +1464,7 @@ on_MemoryFill:
   after = q + 1;
   goto memory_bulk;
 memory_bulk:
-  if (memory0_address == ValKind::Bottom || stack[size - 3].kind != memory0_address ||
-      stack[size - 1].kind != memory0_address)
+  if (stack[size - 3].kind != memory0_address || stack[size - 1].kind != memory0_address)
     goto general;
   size -= 3;
   KILN_NEXT(after);
