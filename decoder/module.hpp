@@ -3,8 +3,10 @@
 // Indices are module-local (types index `types`, functions include imports first, ...).
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <utility>
 #include <vector>
@@ -218,11 +220,45 @@ struct LocalRun {
   ValType type{};
 };
 
+// A body's local declarations, one run per group of locals of one type. Nine bodies in ten
+// declare at most two runs, so up to two are kept inline: decoding a module then allocates
+// nothing per function for them. A vector in use (size(), [], iteration, a span).
+class LocalRuns {
+ public:
+  static constexpr size_t kInline = 2;
+
+  size_t size() const { return size_; }
+  bool empty() const { return size_ == 0; }
+  const LocalRun* data() const { return size_ <= kInline ? inline_.data() : heap_.data(); }
+  const LocalRun* begin() const { return data(); }
+  const LocalRun* end() const { return data() + size_; }
+  const LocalRun& operator[](size_t i) const { return data()[i]; }
+  operator std::span<const LocalRun>() const { return {data(), size_}; }
+
+  void reserve(size_t capacity) {
+    if (capacity > kInline) heap_.reserve(capacity);
+  }
+  void push_back(const LocalRun& run) {
+    if (size_ < kInline) {
+      inline_[size_] = run;
+    } else {
+      if (size_ == kInline) heap_.assign(inline_.begin(), inline_.end());
+      heap_.push_back(run);
+    }
+    ++size_;
+  }
+
+ private:
+  std::array<LocalRun, kInline> inline_{};  // the runs while there are at most kInline
+  std::vector<LocalRun> heap_;              // all of them beyond that
+  uint32_t size_ = 0;
+};
+
 struct FunctionBody {
-  ByteRange range;               // the whole body entry after its size (locals + code)
-  ByteRange code;                // the operators, ending with the final `end`
-  std::vector<LocalRun> locals;  // declared locals (params are not included)
-  uint64_t local_count = 0;      // total declared locals
+  ByteRange range;           // the whole body entry after its size (locals + code)
+  ByteRange code;            // the operators, ending with the final `end`
+  LocalRuns locals;          // declared locals (params are not included)
+  uint64_t local_count = 0;  // total declared locals
 };
 
 struct CustomSection {

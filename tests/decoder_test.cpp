@@ -789,3 +789,37 @@ TEST_CASE("memory limits flags: bit 3 is a page size only with custom-page-sizes
   decode_fails(module({section(5, {0x01, 0x10, 0x00})}), "malformed limits flags", 11);
   decode_fails(module({section(4, {0x01, 0x70, 0x08, 0x00})}), "malformed limits flags", 12);
 }
+
+TEST_CASE("a body's local runs: inline up to two, then on the heap, copied whole", "[decoder]") {
+  // Five runs: i32 x1, i64 x2, f32 x3, f64 x4, i32 x5.
+  const Bytes body = {0x0C, 0x05, 0x01, 0x7F, 0x02, 0x7E, 0x03, 0x7D, 0x04, 0x7C, 0x05, 0x7F, 0x0B};
+  ModuleInfo info =
+      decode_ok(module({kOneVoidType, kOneFunction, section(10, cat({{0x01}, body}))}));
+  const LocalRuns& runs = info.bodies[0].locals;
+  REQUIRE(runs.size() == 5);
+  const ValType types[] = {ValType::i32(), ValType::i64(), ValType::f32(), ValType::f64(),
+                           ValType::i32()};
+  for (uint32_t i = 0; i < 5; ++i) {
+    CHECK(runs[i].count == i + 1);
+    CHECK(runs[i].type == types[i]);
+  }
+  // A copy and a move keep every run; a span sees them all.
+  FunctionBody copy = info.bodies[0];
+  FunctionBody moved = std::move(info.bodies[0]);
+  std::span<const LocalRun> view = copy.locals;
+  REQUIRE(view.size() == 5);
+  CHECK(view[4].count == 5);
+  REQUIRE(moved.locals.size() == 5);
+  CHECK(moved.locals[3].type == ValType::f64());
+  uint32_t total = 0;
+  for (const LocalRun& run : moved.locals) total += run.count;
+  CHECK(total == 15);
+  // Two runs stay inline; a copy of those too.
+  LocalRuns two;
+  two.push_back({7, ValType::i64()});
+  two.push_back({1, ValType::f32()});
+  LocalRuns two_copy = two;
+  REQUIRE(two_copy.size() == 2);
+  CHECK(two_copy[0].count == 7);
+  CHECK(two_copy[1].type == ValType::f32());
+}
