@@ -1253,3 +1253,39 @@ TEST_CASE("validator limits: locals with parameters, subtyping depth, array.new_
   code.pop_back();
   CHECK(check_body({}, {}, code) == "");
 }
+
+TEST_CASE("segment offsets of the plain `t.const n` shape, and every other shape", "[validator]") {
+  // One page of a 32-bit memory, then a 64-bit one: offsets of each width and length.
+  auto data = [](bool memory64, Bytes offset) {
+    ModuleBytes d;
+    d.memories.push_back({uint8_t(memory64 ? 0x04 : 0x00), 0x01});
+    d.data.push_back(cat({{0x00}, offset, {0x0B, 0x00}}));
+    return check(d);
+  };
+  CHECK(data(false, {0x41, 0x05}) == "");
+  CHECK(data(false, {0x41, 0x80, 0x80, 0x80, 0x01}) == "");        // four bytes: plain
+  CHECK(data(false, {0x41, 0x80, 0x80, 0x80, 0x80, 0x01}) == "");  // five: read and visited
+  CHECK(data(false, {0x41, 0x80, 0x80, 0x80, 0x80, 0x70}) == "integer too large");
+  CHECK(starts_with(data(false, {0x42, 0x05}), "type mismatch"));
+  CHECK(starts_with(data(true, {0x41, 0x05}), "type mismatch"));
+  CHECK(data(true, {0x42, 0x05}) == "");
+  CHECK(data(true, cat({{0x42}, Bytes(8, 0xFF), {0x00}})) == "");  // nine bytes: plain
+  CHECK(data(false, {0x41, 0x01, 0x41, 0x02, 0x6A}) == "");        // extended constants
+  CHECK(data(false, {0x41, 0x01, 0x41, 0x02, 0x6D}) == "constant expression required");
+  CHECK(starts_with(data(false, {0x41, 0x01, 0x41, 0x02}), "type mismatch"));
+  CHECK(starts_with(data(false, {}), "type mismatch"));
+  // A global's initialiser of another type is not taken for a plain constant.
+  ModuleBytes g;
+  g.globals.push_back({F32, 0x00, 0x41, 0x00, 0x0B});
+  CHECK(starts_with(check(g), "type mismatch"));
+  // Element segment offsets, and a ref.func hidden in an offset's immediate (0xD2 as a LEB byte)
+  // that declares nothing.
+  ModuleBytes e;
+  e.types.push_back(func_type({}, {}));
+  e.tables.push_back({FUNCREF, 0x00, 0x01});
+  e.func(0, {0xD2, 0x00, 0x1A, 0x0B});
+  e.elems.push_back({0x00, 0x41, 0xD2, 0x00, 0x0B, 0x00});  // offset 0x52, no functions
+  CHECK(check(e) == "undeclared function reference");
+  e.elems[0] = {0x00, 0x41, 0x00, 0x0B, 0x01, 0x00};  // function 0 in the segment
+  CHECK(check(e) == "");
+}

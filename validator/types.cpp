@@ -1,5 +1,6 @@
 // Type facts: the canonical type registry (iso-recursive rec groups) and per-module subtyping.
 #include <algorithm>
+#include <cstring>
 
 #include "validator/validator.hpp"
 
@@ -347,6 +348,10 @@ constexpr uint32_t kNoOffset = 0;
 void mark_ref_funcs(std::vector<uint8_t>& declared, std::span<const uint8_t> bytes,
                     const ConstExpr& expr) {
   if (expr.range.size == 0 || expr.range.end() > bytes.size()) return;
+  // Without a 0xD2 byte anywhere there is no ref.func to find (most expressions are `i32.const`
+  // segment offsets); with one, the operators are read to tell an opcode from an immediate.
+  constexpr uint8_t kRefFuncOpcode = 0xD2;
+  if (!std::memchr(bytes.data() + expr.range.offset, kRefFuncOpcode, expr.range.size)) return;
   OperatorReader reader(bytes, expr.range);
   Operator op;
   while (!reader.at_end()) {

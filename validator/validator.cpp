@@ -77,12 +77,30 @@ Result<void> check_tag_type(const ModuleInfo& module, const TagType& tag, uint32
   return {};
 }
 
+// `i32.const n end` (or i64) with n short enough to need no range check: the shape nearly every
+// segment offset has, so a module with thousands of segments need not read them all through the
+// operator reader. Anything else is read and visited.
+bool is_plain_constant(std::span<const uint8_t> bytes, const ConstExpr& expr, ValType expected) {
+  if (expected.kind != ValKind::I32 && expected.kind != ValKind::I64) return false;
+  const bool i32 = expected.kind == ValKind::I32;
+  const size_t longest = i32 ? 4 : 9;  // shorter than the longest encoding, whose last byte
+                                       // has range checks of its own
+  const size_t size = expr.range.size;
+  if (size < 3 || size > longest + 2) return false;
+  const uint8_t* p = bytes.data() + expr.range.offset;
+  if (p[0] != (i32 ? 0x41 : 0x42) || p[size - 1] != 0x0B) return false;
+  for (size_t i = 1; i < size - 2; ++i)
+    if (!(p[i] & 0x80)) return false;  // the LEB ends only at its last byte
+  return !(p[size - 2] & 0x80);
+}
+
 Result<void> validate_const_expr(FuncValidator& validator, std::span<const uint8_t> bytes,
                                  const ConstExpr& expr, ValType expected,
                                  uint32_t visible_globals) {
-  validator.reset_const_expr(expected, visible_globals);
   if (uint64_t(expr.range.offset) + expr.range.size > bytes.size())
     return Error("unexpected end", expr.range.offset);
+  if (validator.allows(Proposal::Mvp) && is_plain_constant(bytes, expr, expected)) return {};
+  validator.reset_const_expr(expected, visible_globals);
   OperatorReader reader(bytes, expr.range);
   Operator op;
   while (!reader.at_end()) {

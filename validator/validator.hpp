@@ -260,6 +260,7 @@ class FuncValidator {
     return stack_[stack_.size() - 1 - depth];
   }
   ValType local_type(uint32_t index) const { return locals_[index]; }
+  bool allows(Proposal proposal) const { return enabled_proposals_ >> unsigned(proposal) & 1; }
   uint32_t local_count() const { return uint32_t(locals_.size()); }
   std::span<const ValType> results() const { return func_results_; }
 
