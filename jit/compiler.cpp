@@ -5,7 +5,9 @@
 // The abstract value stack (as in V8's Liftoff and Wasmtime's Winch): each entry is a constant,
 // a register, a lazy reference to a local (`local.get` emits nothing), or a spill slot. Locals
 // live in the frame, and some are also cached in a register (parameters as they arrive, values
-// just stored by local.set/tee) until a merge, a call or register pressure drops the cache. Every
+// just stored by local.set/tee) until a call, register pressure or a merge drops the cache; a
+// loop header keeps the caches it was entered with (back edges put them back) and an else arm
+// starts with those of its if. Every
 // stack depth owns a fixed frame slot, so spilling is one store and rsp never moves inside a
 // body. Control flow merges are canonical (Winch): entering a block, loop or if spills the
 // stack; branch values travel through the target's slots, except the first result of a block
@@ -123,6 +125,9 @@ struct PendingCompare {
   int32_t imm = 0;
   Width width = Width::W32;
   bool rhs_in_memory = false;
+  // A borrowed register is a local's cache: read, never written or released.
+  bool lhs_borrowed = false;
+  bool rhs_borrowed = false;
   // A local's home: only local.set/tee and returns write it, and those materialise the compare
   // first.
   Address memory{};
@@ -158,6 +163,11 @@ class FunctionCompiler {
     // A block's or an if's first result arrives at the end in this register rather than in its
     // slot (every branch and the fallthrough put it there); invalid: all results in slots.
     Reg result_reg{};
+    // The local caches a loop's header keeps (those it was entered with; back edges put them
+    // back), or an if's else arm starts with (those at the branch): [header_caches,
+    // header_caches + header_cache_count) in header_cache_pool_.
+    uint32_t header_caches = 0;
+    uint32_t header_cache_count = 0;
     Label label{};  // loop: header; otherwise: end
     Label else_label{};
   };
@@ -291,7 +301,7 @@ class FunctionCompiler {
     }
   }
   bool evict_cache(RegClass cls) {
-    const uint32_t mask = cache_mask_ & (cls == RegClass::Fp ? 0xFFFF0000u : 0xFFFFu);
+    const uint32_t mask = cache_mask_ & ~pinned_ & (cls == RegClass::Fp ? 0xFFFF0000u : 0xFFFFu);
     if (!mask) return false;
     drop_cache(cache_owner_[std::countr_zero(mask)] - 1);
     return true;
@@ -469,12 +479,14 @@ class FunctionCompiler {
     if (!pending_) return;
     pending_ = false;
     StackValue& v = stack_[pending_depth_];
-    // The compare's register takes the 0/1 result, if it has one (allocating may spill: stores,
-    // which leave the flags alone, but before the compare all the same).
-    const Reg dst = pending_cmp_.lhs.valid() ? pending_cmp_.lhs : alloc(RegClass::Gp);
-    emit_compare(pending_cmp_);
-    release(pending_cmp_.rhs);
-    masm_.set_cond(pending_cmp_.cond, dst);
+    // The compare's own register takes the 0/1 result, if it has one (allocating may spill:
+    // stores, which leave the flags alone, but before the compare all the same).
+    const PendingCompare& c = pending_cmp_;
+    const Reg dst = c.lhs.valid() && !c.lhs_borrowed ? c.lhs : alloc(RegClass::Gp);
+    emit_compare(c);
+    if (!c.rhs_borrowed) release(c.rhs);
+    pinned_ = 0;
+    masm_.set_cond(c.cond, dst);
     v.loc = Loc::Register;
     v.reg = dst;
   }
@@ -494,9 +506,20 @@ class FunctionCompiler {
       pending_ = false;
       stack_.pop_back();
       emit_compare(pending_cmp_);
-      release(pending_cmp_.lhs);
-      release(pending_cmp_.rhs);
+      if (!pending_cmp_.lhs_borrowed) release(pending_cmp_.lhs);
+      if (!pending_cmp_.rhs_borrowed) release(pending_cmp_.rhs);
+      pinned_ = 0;
       return pending_cmp_.cond;
+    }
+    materialize_pending();
+    if (const StackValue& v = stack_.back(); v.loc == Loc::Local) {
+      // A local is tested where it is.
+      if (const Reg r = cached(v.local); r.valid())
+        masm_.test(r, r, Width::W32);
+      else
+        masm_.cmp_mem_imm(local_address(v.local), 0, Width::W32);
+      stack_.pop_back();
+      return IntCond::Ne;
     }
     Reg r = pop_to_reg();
     masm_.test(r, r, Width::W32);
@@ -579,7 +602,7 @@ class FunctionCompiler {
     if (first_in_reg) copy_to_register(target.result_reg, first);
   }
   // Whether the top values already are where the frame's label expects them.
-  bool branch_values_in_place(const Frame& target) const {
+  bool branch_values_in_place(const Frame& target, bool with_caches = true) const {
     const uint32_t count = label_arity(target);
     const uint32_t dest_base = target.kind == FrameKind::Loop ? target.base : target.result_base;
     const uint32_t first = uint32_t(stack_.size()) - count;
@@ -591,7 +614,79 @@ class FunctionCompiler {
                           : first + i == dest_base + i && v.loc == Loc::Slot;
       if (!ok) return false;
     }
+    return !with_caches || target.kind != FrameKind::Loop || header_caches_in_place(target);
+  }
+  // Whether a stack value lives in one of the registers the loop's header keeps a cache in.
+  bool header_registers_hold_values(const Frame& loop) const {
+    uint32_t registers = 0;
+    for (const auto& entry : header_caches(loop)) registers |= 1u << reg_key(entry.second);
+    for (const StackValue& v : stack_)
+      if (v.loc == Loc::Register && (registers >> reg_key(v.reg)) & 1) return true;
+    return false;
+  }
+  // After restore_header_caches on the fallthrough path too: the state says what the registers
+  // now hold (the caches they replaced are gone).
+  void adopt_header_caches(const Frame& loop) {
+    for (const auto& [local, reg] : header_caches(loop)) {
+      if (const uint32_t owner = cache_owner_[reg_key(reg)]; owner && owner - 1 != local)
+        drop_cache(owner - 1);
+    }
+    for (const auto& [local, reg] : header_caches(loop)) {
+      if (cached(local) == reg) continue;
+      drop_cache(local);
+      take(reg);
+      set_cache(local, reg);
+    }
+  }
+  void record_caches(Frame& f) {
+    f.header_caches = uint32_t(header_cache_pool_.size());
+    for (uint32_t m = cache_mask_; m; m &= m - 1) {
+      const uint32_t local = cache_owner_[std::countr_zero(m)] - 1;
+      header_cache_pool_.push_back({local, local_cache_[local]});
+    }
+    f.header_cache_count = uint32_t(header_cache_pool_.size()) - f.header_caches;
+  }
+  std::span<const std::pair<uint32_t, Reg>> header_caches(const Frame& loop) const {
+    return {header_cache_pool_.data() + loop.header_caches, loop.header_cache_count};
+  }
+  bool header_caches_in_place(const Frame& loop) const {
+    for (const auto& [local, reg] : header_caches(loop))
+      if (cached(local) != reg) return false;
     return true;
+  }
+  // On a back edge: puts each local the loop header expects in a register there, from its
+  // current cache or from its home. A parallel move, as for call arguments: in a cycle, one
+  // local is reloaded from its home (always current) instead of its register.
+  void restore_header_caches(const Frame& loop) {
+    const auto entries = header_caches(loop);
+    uint32_t pending = 0, from_home = 0;
+    for (uint32_t i = 0; i < entries.size(); ++i)
+      if (cached(entries[i].first) != entries[i].second) pending |= 1u << i;
+    auto source = [&](uint32_t i) {
+      return from_home & (1u << i) ? Reg{} : cached(entries[i].first);
+    };
+    while (pending) {
+      uint32_t ready = 0;
+      for (uint32_t m = pending; m; m &= m - 1) {
+        const uint32_t i = uint32_t(std::countr_zero(m));
+        bool needed = false;
+        for (uint32_t o = pending & ~(1u << i); o; o &= o - 1)
+          needed |= source(uint32_t(std::countr_zero(o))) == entries[i].second;
+        if (!needed) ready |= 1u << i;
+      }
+      if (!ready) {
+        from_home |= 1u << std::countr_zero(pending);
+        continue;
+      }
+      const uint32_t i = uint32_t(std::countr_zero(ready));
+      const auto [local, reg] = entries[i];
+      const Class cls = local_classes_[local];
+      if (const Reg src = source(i); src.valid())
+        masm_.mov(reg, src, width_of(cls));
+      else
+        masm_.load(reg, local_address(local), load_kind(cls));
+      pending &= ~(1u << i);
+    }
   }
   // Emits the jump of a branch to frame `depth` (values moved first). State is unchanged.
   void emit_branch(uint32_t depth) {
@@ -601,6 +696,7 @@ class FunctionCompiler {
       return;
     }
     store_branch_values(target);
+    if (target.kind == FrameKind::Loop) restore_header_caches(target);
     if (target.kind != FrameKind::Loop) target.label_used = true;
     masm_.jump(target.label);
   }
@@ -715,9 +811,12 @@ class FunctionCompiler {
   std::vector<Frame> frames_;
   std::vector<ValType> type_pool_;
   std::vector<Class> local_classes_;
-  std::vector<Reg> local_cache_;   // per local: its cache register, or invalid
+  std::vector<Reg> local_cache_;  // per local: its cache register, or invalid
+  std::vector<std::pair<uint32_t, Reg>> header_cache_pool_;  // (local, register) per loop
   uint32_t cache_owner_[32] = {};  // per register (reg_key): 1 + the local it caches, or 0
-  uint32_t cache_mask_ = 0;        // the registers that hold caches (reg_key bits)
+  uint32_t cache_mask_ = 0;
+  uint32_t pinned_ = 0;  // caches a pending compare reads (reg_key bits): not to be evicted // the
+                         // registers that hold caches (reg_key bits)
   std::span<const ValType> results_;
   uint32_t free_gp_ = 0, free_fp_ = 0;
   uint32_t param_count_ = 0, declared_locals_ = 0;
@@ -741,11 +840,13 @@ void FunctionCompiler<M>::reset(const CompileOptions& options) {
   frames_.clear();
   type_pool_.clear();
   source_map_.clear();
+  header_cache_pool_.clear();
   max_depth_ = 0;
   outgoing_slots_ = 0;
   reachable_ = true;
   pending_ = false;
   cache_mask_ = 0;
+  pinned_ = 0;
   std::fill(std::begin(cache_owner_), std::end(cache_owner_), 0);
   fatal_.reset();
 }
@@ -880,6 +981,10 @@ void FunctionCompiler<M>::binop(AluOp op, Class cls) {
   if (top_is_imm32()) {
     int32_t imm = int32_t(stack_.back().imm);
     stack_.pop_back();
+    if (op == AluOp::Sub && imm != INT32_MIN) {  // x - c == x + -c: the lea form below
+      op = AluOp::Add;
+      imm = -imm;
+    }
     const StackValue& operand = stack_.back();
     if (operand.loc == Loc::Local && cached(operand.local).valid() &&
         (op == AluOp::Add || op == AluOp::Mul)) {
@@ -964,33 +1069,49 @@ void FunctionCompiler<M>::shiftop(ShiftOp op, Class cls) {
 
 template <typename M>
 void FunctionCompiler<M>::compare(IntCond cond, Class cls) {
+  materialize_pending();  // one pending compare at a time
   PendingCompare c;
   c.cond = cond;
   c.width = width_of(cls);
-  // A local not in a register is compared in memory rather than loaded first (a cached one is
-  // copied: its register could be reallocated before a select consumes the compare).
-  auto uncached_local = [&](const StackValue& v) {
-    return v.loc == Loc::Local && !cached(v.local).valid();
+  // A local is compared where it is: in its cache register (borrowed: pinned until the compare
+  // is emitted, so that no allocation in between, a select's, reuses it) or in memory.
+  auto borrow = [&](const StackValue& v) {
+    const Reg r = v.loc == Loc::Local ? cached(v.local) : Reg{};
+    if (r.valid()) pinned_ |= 1u << reg_key(r);
+    return r;
   };
   if (top_is_imm32()) {
     c.imm = int32_t(stack_.back().imm);
     stack_.pop_back();
-    if (uncached_local(stack_.back())) {
-      c.memory = local_address(stack_.back().local);
+    const StackValue lhs = stack_.back();
+    if (lhs.loc == Loc::Local) {
+      c.lhs = borrow(lhs);
+      c.lhs_borrowed = c.lhs.valid();
+      if (!c.lhs_borrowed) c.memory = local_address(lhs.local);
       stack_.pop_back();
     } else {
       c.lhs = pop_to_reg();
     }
-  } else if (uncached_local(stack_.back())) {
-    c.memory = local_address(stack_.back().local);
-    c.rhs_in_memory = true;
-    stack_.pop_back();
-    c.lhs = pop_to_reg();
   } else {
-    c.rhs = pop_to_reg();
-    c.lhs = pop_to_reg();
+    const StackValue rhs = stack_.back();
+    if (rhs.loc == Loc::Local) {
+      c.rhs = borrow(rhs);
+      c.rhs_borrowed = c.rhs.valid();
+      c.rhs_in_memory = !c.rhs_borrowed;
+      if (c.rhs_in_memory) c.memory = local_address(rhs.local);
+      stack_.pop_back();
+    } else {
+      c.rhs = pop_to_reg();
+    }
+    const StackValue lhs = stack_.back();
+    if (lhs.loc == Loc::Local && cached(lhs.local).valid()) {
+      c.lhs = borrow(lhs);
+      c.lhs_borrowed = true;
+      stack_.pop_back();
+    } else {
+      c.lhs = pop_to_reg();
+    }
   }
-  materialize_pending();
   stack_.push_back({Class::I32, Loc::PendingCompare});
   pending_ = true;
   pending_depth_ = uint32_t(stack_.size() - 1);
@@ -1472,8 +1593,10 @@ Result<void> FunctionCompiler<M>::lower_control(const Operator& op) {
       }
       enter_block(kind);
       if (kind == FrameKind::Loop) {
-        // The header is a merge with the back edges, which arrive with other registers.
-        drop_all_caches();
+        // The header is a merge with the back edges: the caches live on entry stay valid there
+        // because every back edge restores them (restore_header_caches), so a local that is
+        // carried around the loop can stay in its register.
+        record_caches(frames_.back());
         // Back edges write the loop's params into their slots, so inside the loop a param is
         // always a slot, never the constant it happened to be on entry.
         const Frame& loop = frames_.back();
@@ -1517,6 +1640,7 @@ Result<void> FunctionCompiler<M>::lower_control(const Operator& op) {
       Frame& f = frames_.back();
       f.result_base = originals;
       f.else_label = masm_.new_label();
+      record_caches(f);  // the registers are as they are now when the else arm starts
       masm_.branch(negate(cond), f.else_label);
       return {};
     }
@@ -1545,6 +1669,10 @@ Result<void> FunctionCompiler<M>::lower_control(const Operator& op) {
         stack_.push_back(original);
       }
       reset_registers();
+      for (const auto& [local, reg] : header_caches(f)) {
+        take(reg);
+        set_cache(local, reg);
+      }
       reachable_ = true;
       return {};
     }
@@ -1590,6 +1718,16 @@ Result<void> FunctionCompiler<M>::lower_control(const Operator& op) {
       Frame& target = frame(op.index);
       if (target.kind != FrameKind::Function && branch_values_in_place(target)) {
         if (target.kind != FrameKind::Loop) target.label_used = true;
+        masm_.branch(cond, target.label);
+        return {};
+      }
+      if (target.kind == FrameKind::Loop && branch_values_in_place(target, false) &&
+          !header_registers_hold_values(target)) {
+        // Only the loop's caches are out of place, and their registers hold nothing the
+        // fallthrough needs: put them back on both paths (moves and loads leave the flags
+        // alone), then branch straight to the header.
+        restore_header_caches(target);
+        adopt_header_caches(target);
         masm_.branch(cond, target.label);
         return {};
       }

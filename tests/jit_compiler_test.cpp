@@ -330,6 +330,89 @@ TEST_CASE("compiled calls: arguments in registers, shuffled and mixed", "[jit][c
   CHECK(m.call1(4, {3}) == ((0 * 100 + 31) * 100 + 21) * 100 + 11);
 }
 
+TEST_CASE("compiled loops keep locals in registers across back edges", "[jit][compiler]") {
+  // A loop header keeps the local caches it was entered with; every back edge puts them back
+  // (a parallel move: swapping two locals is a cycle). Calls and merges inside the loop drop
+  // the caches, so back edges must also reload locals from their homes.
+  TestModule m(R"(
+    (module
+      ;; Fibonacci by swapping a and b each time around: (a, b) = (b, a + b)
+      (func (param i32) (result i32) (local i32 i32 i32)
+        (local.set 1 (i32.const 0))
+        (local.set 2 (i32.const 1))
+        (local.set 1 (i32.add (local.get 1) (i32.const 0)))  ;; cached on entry
+        (local.set 2 (i32.add (local.get 2) (i32.const 0)))
+        (block $done
+          (loop $l
+            (br_if $done (i32.eqz (local.get 0)))
+            (local.set 3 (i32.add (local.get 1) (local.get 2)))
+            (local.set 1 (local.get 2))
+            (local.set 2 (local.get 3))
+            (local.set 0 (i32.sub (local.get 0) (i32.const 1)))
+            (br $l)))
+        (local.get 1))
+      (func $id (param i32) (result i32) (local.get 0))
+      ;; a call and an if/else inside the loop; the back edge is a br_if
+      (func (param i32) (result i32) (local i32)
+        (local.set 1 (i32.add (local.get 0) (i32.const 0)))
+        (loop $l
+          (local.set 1 (i32.add (local.get 1)
+                                (if (result i32) (i32.and (local.get 0) (i32.const 1))
+                                  (then (call $id (i32.const 3)))
+                                  (else (i32.const 5)))))
+          (local.set 0 (i32.sub (local.get 0) (i32.const 1)))
+          (br_if $l (local.get 0)))
+        (local.get 1))
+      ;; nested loops: the inner one branches to the outer header
+      (func (param i32) (result i64) (local i32 i64)
+        (local.set 2 (i64.extend_i32_u (local.get 0)))
+        (loop $outer
+          (local.set 1 (local.get 0))
+          (loop $inner
+            (local.set 2 (i64.add (i64.mul (local.get 2) (i64.const 3)) (i64.extend_i32_u (local.get 1))))
+            (local.set 1 (i32.sub (local.get 1) (i32.const 1)))
+            (br_if $inner (i32.gt_u (local.get 1) (i32.const 2)))
+            (local.set 0 (i32.sub (local.get 0) (i32.const 1)))
+            (br_if $outer (local.get 0))))
+        (local.get 2))
+    ))");
+  auto fib = [](uint32_t n) {
+    uint32_t a = 0, b = 1;
+    for (; n; --n) {
+      const uint32_t t = a + b;
+      a = b;
+      b = t;
+    }
+    return a;
+  };
+  CHECK(m.call1(0, {0}) == fib(0));
+  CHECK(m.call1(0, {1}) == fib(1));
+  CHECK(m.call1(0, {30}) == fib(30));
+  auto with_call = [](uint32_t n) {
+    uint32_t acc = n;
+    do {
+      acc += (n & 1) ? 3 : 5;
+      --n;
+    } while (n);
+    return acc;
+  };
+  CHECK(m.call1(2, {7}) == with_call(7));
+  CHECK(m.call1(2, {10}) == with_call(10));
+  auto nested = [](uint32_t n) {
+    uint64_t x = n;
+    do {
+      uint32_t i = n;
+      do {
+        x = x * 3 + i;
+        --i;
+      } while (i > 2);
+      --n;
+    } while (n);
+    return x;
+  };
+  CHECK(m.call1(3, {6}) == nested(6));
+}
+
 TEST_CASE("compiled memory accesses and division", "[jit][compiler]") {
   TestModule m(R"(
     (module
