@@ -413,6 +413,54 @@ TEST_CASE("compiled loops keep locals in registers across back edges", "[jit][co
   CHECK(m.call1(3, {6}) == nested(6));
 }
 
+TEST_CASE("compiled local caches under register pressure", "[jit][compiler]") {
+  // Twelve values live on the stack while a select compares two cached locals: the select's
+  // allocations must spill values and drop caches, never reuse the registers the pending compare
+  // reads. A br_table whose arms branch back to a loop restores its caches on each side path.
+  TestModule m(R"(
+    (module
+      (func (param i32 i32) (result i32) (local i32 i32)
+        (local.set 2 (i32.add (local.get 0) (i32.const 0)))
+        (local.set 3 (i32.add (local.get 1) (i32.const 0)))
+        (i32.add (local.get 0) (i32.const 1)) (i32.add (local.get 0) (i32.const 2))
+        (i32.add (local.get 0) (i32.const 3)) (i32.add (local.get 0) (i32.const 4))
+        (i32.add (local.get 0) (i32.const 5)) (i32.add (local.get 0) (i32.const 6))
+        (i32.add (local.get 0) (i32.const 7)) (i32.add (local.get 0) (i32.const 8))
+        (i32.add (local.get 0) (i32.const 9)) (i32.add (local.get 0) (i32.const 10))
+        (i32.add (local.get 0) (i32.const 11)) (i32.add (local.get 0) (i32.const 12))
+        (select (i32.mul (local.get 2) (i32.const 100)) (i32.mul (local.get 3) (i32.const 100))
+                (i32.lt_u (local.get 2) (local.get 3)))
+        (i32.add) (i32.add) (i32.add) (i32.add) (i32.add) (i32.add)
+        (i32.add) (i32.add) (i32.add) (i32.add) (i32.add) (i32.add))
+      (func (param i32) (result i32) (local i32 i32)
+        (local.set 1 (i32.add (local.get 0) (i32.const 0)))
+        (local.set 2 (i32.add (local.get 0) (i32.const 0)))
+        (block $out
+          (loop $l
+            (local.set 1 (i32.sub (local.get 1) (i32.const 1)))
+            (local.set 2 (i32.add (local.get 2) (local.get 1)))
+            (br_table $l $out $l (i32.rem_u (local.get 1) (i32.const 3)))))
+        (local.get 2))
+    ))");
+  auto pressure = [](uint32_t a, uint32_t b) {
+    uint32_t sum = 0;
+    for (uint32_t i = 1; i <= 12; ++i) sum += a + i;
+    return sum + (a < b ? a * 100 : b * 100);
+  };
+  CHECK(m.call1(0, {3, 9}) == pressure(3, 9));
+  CHECK(m.call1(0, {9, 3}) == pressure(9, 3));
+  auto table = [](uint32_t n) {
+    uint32_t a = n, b = n;
+    do {
+      a -= 1;
+      b += a;
+    } while (a % 3 != 1);
+    return b;
+  };
+  CHECK(m.call1(1, {20}) == table(20));
+  CHECK(m.call1(1, {8}) == table(8));
+}
+
 TEST_CASE("compiled memory accesses and division", "[jit][compiler]") {
   TestModule m(R"(
     (module
