@@ -715,11 +715,18 @@ class FunctionCompiler {
         v.reg = r;
       }
     }
-    for (uint32_t i = 0; i < count; ++i) {
+    for (uint32_t i = 1; i < count; ++i) {
       store_value(stack_[first + i], Address::at(M::kFramePointer, 16 + 8 * int32_t(i)), first + i);
     }
-    // The first result also leaves in a register, where a wasm caller takes it from.
-    if (count > 0) copy_to_register(return_register(stack_[first].cls), first);
+    // The first result also leaves in a register, where a wasm caller takes it from: put it
+    // there first (the others are stored: the register may have held one), then store it.
+    if (count > 0) {
+      const StackValue& v = stack_[first];
+      const Reg ret = return_register(v.cls);
+      copy_to_register(ret, first);
+      masm_.store(Address::at(M::kFramePointer, 16), ret,
+                  v.cls == Class::I32 ? StoreKind::I64 : store_kind(v.cls));
+    }
     masm_.leave_frame();
     masm_.ret();
   }
@@ -1526,9 +1533,44 @@ Result<void> FunctionCompiler<M>::lower_memory(const Operator& op) {
       return unsupported(op);
   }
 
+  // Guard pages only catch accesses past the mapped (host-page-rounded) size: a memory whose
+  // pages are smaller than 64 KiB (custom-page-sizes: 1 byte) can end inside a host page, so its
+  // accesses are checked against the exact size.
+  // Without guard pages (Config::memory_guard_size(0)), every access is checked.
+  const bool host_page_granular = memory.page_size_log2 >= 16;
+  const bool checked = !(options_->guard_pages && host_page_granular &&
+                         end <= options_->guard_size && op.memarg.offset <= INT32_MAX);
+  // Operands are used where they are when possible: a constant to store as an immediate, a
+  // cached local's register (borrowed: read only, pinned until the access is emitted so no
+  // allocation here reuses it; not the index of a checked access, which is modified).
+  auto borrow = [&](bool allowed) {
+    const StackValue& v = stack_.back();
+    const Reg r = allowed && v.loc == Loc::Local ? cached(v.local) : Reg{};
+    if (r.valid()) {
+      pinned_ |= 1u << reg_key(r);
+      stack_.pop_back();
+    }
+    return r;
+  };
   Reg value{};
-  if (storing) value = pop_to_reg();
-  Reg index = pop_to_reg();  // i32, zero-extended in its register
+  bool value_borrowed = false, value_is_imm = false;
+  int32_t value_imm = 0;
+  if (storing) {
+    const StackValue& v = stack_.back();
+    const bool wide = store == StoreKind::I64 || store == StoreKind::F64;
+    if (v.loc == Loc::Const && (!wide || (v.imm >= INT32_MIN && v.imm <= INT32_MAX))) {
+      value_is_imm = true;
+      value_imm = int32_t(v.imm);
+      stack_.pop_back();
+    } else if ((value = borrow(true)).valid()) {
+      value_borrowed = true;
+    } else {
+      value = pop_to_reg();
+    }
+  }
+  Reg index = borrow(!checked);  // i32, zero-extended in its register
+  const bool index_borrowed = index.valid();
+  if (!index_borrowed) index = pop_to_reg();
   // Memory 0's base is pinned; another memory's is loaded into a register of its own.
   Reg base = M::kMemory0Base;
   if (op.memarg.memory != 0) {
@@ -1538,13 +1580,7 @@ Result<void> FunctionCompiler<M>::lower_memory(const Operator& op) {
     masm_.load(base, Address::at(base, vm_offsets::kMemoryBase), LoadKind::I64);
   }
   int32_t disp = 0;
-  // Guard pages only catch accesses past the mapped (host-page-rounded) size: a memory whose
-  // pages are smaller than 64 KiB (custom-page-sizes: 1 byte) can end inside a host page, so its
-  // accesses are checked against the exact size.
-  // Without guard pages (Config::memory_guard_size(0)), every access is checked.
-  const bool host_page_granular = memory.page_size_log2 >= 16;
-  if (options_->guard_pages && host_page_granular && end <= options_->guard_size &&
-      op.memarg.offset <= INT32_MAX) {
+  if (!checked) {
     disp = int32_t(op.memarg.offset);
   } else {
     // index + offset, checked against the current size, then used as the index.
@@ -1565,16 +1601,21 @@ Result<void> FunctionCompiler<M>::lower_memory(const Operator& op) {
   }
   const Address address{base, index, 0, disp};
   masm_.record_trap_site(TrapCode::MemoryOutOfBounds, op.offset);
+  pinned_ = 0;
   if (storing) {
-    masm_.store(address, value, store);
-    release(value);
-    release(index);
+    if (value_is_imm)
+      masm_.store_imm(address, value_imm, store);
+    else
+      masm_.store(address, value, store);
+    if (!value_borrowed) release(value);
+    if (!index_borrowed) release(index);
     if (base != M::kMemory0Base) release(base);
   } else {
-    release(index);
+    if (!index_borrowed) release(index);
     if (base != M::kMemory0Base) release(base);
+    // dst may be index or base (released, or a borrowed index whose cache the allocation
+    // dropped): the load reads them before writing dst.
     Reg dst = alloc(is_float(cls) ? RegClass::Fp : RegClass::Gp);
-    // dst may be index or base (just released): the load reads them before writing dst.
     masm_.load(dst, address, load);
     push_reg(cls, dst);
   }

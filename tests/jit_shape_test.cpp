@@ -328,9 +328,12 @@ TEST_CASE("float constants: zero by xorpd, others from the constant pool", "[jit
   auto code = compile_and_disassemble(R"(
     (module (memory 1) (func (param i32 f64) (result f64)
       (f64.store (local.get 0) (f64.const 0))
-      (f64.add (f64.mul (local.get 1) (f64.const 0.5)) (f64.const 0.5))))
+      (f64.add (f64.mul (select (f64.const 0) (local.get 1) (local.get 0)) (f64.const 0.5))
+               (f64.const 0.5))))
   )");
   INFO(listing(code));
+  // Stored, the zero is an immediate; in a register, a zeroing idiom.
+  CHECK(count_containing(code, "mov qword ptr [r15+rdi*1], 0x00") == 1);
   CHECK(count_mnemonic(code, "xorpd") == 1);
   // No constant goes through a general register (mov r11, imm64; movq xmm, r11).
   CHECK(count_containing(code, "r11") == 0);
@@ -378,4 +381,16 @@ TEST_CASE("an else arm starts with the caches of its if", "[jit][shape]") {
   )");
   INFO(listing(code));
   CHECK(count_containing(code, "[rbp+0x18]") == 0);  // parameter 1 only in its register
+}
+
+TEST_CASE("a cached local is a memory access's index and stored value in place", "[jit][shape]") {
+  auto code = compile_and_disassemble(R"(
+    (module (memory 1) (func (param i32 i32) (result i32)
+      (i32.store offset=8 (local.get 0) (local.get 1))
+      (i32.load8_u (local.get 0))))
+  )");
+  INFO(listing(code));
+  CHECK(count_containing(code, "mov [r15+rdi*1+0x08], edx") == 1);
+  CHECK(count_containing(code, "movzx eax, byte ptr [r15+rdi*1]") == 1);
+  CHECK(count_containing(code, ", edi") == 0);  // no copy of the parameter first
 }
