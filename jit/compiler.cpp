@@ -125,9 +125,6 @@ struct PendingCompare {
   int32_t imm = 0;
   Width width = Width::W32;
   bool rhs_in_memory = false;
-  // A borrowed register is a local's cache: read, never written or released.
-  bool lhs_borrowed = false;
-  bool rhs_borrowed = false;
   // A local's home: only local.set/tee and returns write it, and those materialise the compare
   // first.
   Address memory{};
@@ -479,13 +476,12 @@ class FunctionCompiler {
     if (!pending_) return;
     pending_ = false;
     StackValue& v = stack_[pending_depth_];
-    // The compare's own register takes the 0/1 result, if it has one (allocating may spill:
-    // stores, which leave the flags alone, but before the compare all the same).
+    // The compare's register takes the 0/1 result, if it has one (allocating may spill: stores,
+    // which leave the flags alone, but before the compare all the same).
     const PendingCompare& c = pending_cmp_;
-    const Reg dst = c.lhs.valid() && !c.lhs_borrowed ? c.lhs : alloc(RegClass::Gp);
+    const Reg dst = c.lhs.valid() ? c.lhs : alloc(RegClass::Gp);
     emit_compare(c);
-    if (!c.rhs_borrowed) release(c.rhs);
-    pinned_ = 0;
+    release(c.rhs);
     masm_.set_cond(c.cond, dst);
     v.loc = Loc::Register;
     v.reg = dst;
@@ -506,9 +502,8 @@ class FunctionCompiler {
       pending_ = false;
       stack_.pop_back();
       emit_compare(pending_cmp_);
-      if (!pending_cmp_.lhs_borrowed) release(pending_cmp_.lhs);
-      if (!pending_cmp_.rhs_borrowed) release(pending_cmp_.rhs);
-      pinned_ = 0;
+      release(pending_cmp_.lhs);
+      release(pending_cmp_.rhs);
       return pending_cmp_.cond;
     }
     materialize_pending();
@@ -821,9 +816,8 @@ class FunctionCompiler {
   std::vector<Reg> local_cache_;  // per local: its cache register, or invalid
   std::vector<std::pair<uint32_t, Reg>> header_cache_pool_;  // (local, register) per loop
   uint32_t cache_owner_[32] = {};  // per register (reg_key): 1 + the local it caches, or 0
-  uint32_t cache_mask_ = 0;
-  uint32_t pinned_ = 0;  // caches a pending compare reads (reg_key bits): not to be evicted // the
-                         // registers that hold caches (reg_key bits)
+  uint32_t cache_mask_ = 0;        // the registers that hold caches (reg_key bits)
+  uint32_t pinned_ = 0;  // caches a memory access reads in place (reg_key bits): not evicted
   std::span<const ValType> results_;
   uint32_t free_gp_ = 0, free_fp_ = 0;
   uint32_t param_count_ = 0, declared_locals_ = 0;
@@ -1080,44 +1074,30 @@ void FunctionCompiler<M>::compare(IntCond cond, Class cls) {
   PendingCompare c;
   c.cond = cond;
   c.width = width_of(cls);
-  // A local is compared where it is: in its cache register (borrowed: pinned until the compare
-  // is emitted, so that no allocation in between, a select's, reuses it) or in memory.
-  auto borrow = [&](const StackValue& v) {
-    const Reg r = v.loc == Loc::Local ? cached(v.local) : Reg{};
-    if (r.valid()) pinned_ |= 1u << reg_key(r);
-    return r;
+  // A local in no register is compared in memory rather than loaded first. A cached one is
+  // copied into a register of the compare's own: measured, comparing the cache register in
+  // place made fib's run times swing by a third from one process to the next on Zen 4 (a
+  // front-end effect: same work, two bytes less code), for no gain on the other kernels.
+  auto uncached_local = [&](const StackValue& v) {
+    return v.loc == Loc::Local && !cached(v.local).valid();
   };
   if (top_is_imm32()) {
     c.imm = int32_t(stack_.back().imm);
     stack_.pop_back();
-    const StackValue lhs = stack_.back();
-    if (lhs.loc == Loc::Local) {
-      c.lhs = borrow(lhs);
-      c.lhs_borrowed = c.lhs.valid();
-      if (!c.lhs_borrowed) c.memory = local_address(lhs.local);
+    if (uncached_local(stack_.back())) {
+      c.memory = local_address(stack_.back().local);
       stack_.pop_back();
     } else {
       c.lhs = pop_to_reg();
     }
+  } else if (uncached_local(stack_.back())) {
+    c.memory = local_address(stack_.back().local);
+    c.rhs_in_memory = true;
+    stack_.pop_back();
+    c.lhs = pop_to_reg();
   } else {
-    const StackValue rhs = stack_.back();
-    if (rhs.loc == Loc::Local) {
-      c.rhs = borrow(rhs);
-      c.rhs_borrowed = c.rhs.valid();
-      c.rhs_in_memory = !c.rhs_borrowed;
-      if (c.rhs_in_memory) c.memory = local_address(rhs.local);
-      stack_.pop_back();
-    } else {
-      c.rhs = pop_to_reg();
-    }
-    const StackValue lhs = stack_.back();
-    if (lhs.loc == Loc::Local && cached(lhs.local).valid()) {
-      c.lhs = borrow(lhs);
-      c.lhs_borrowed = true;
-      stack_.pop_back();
-    } else {
-      c.lhs = pop_to_reg();
-    }
+    c.rhs = pop_to_reg();
+    c.lhs = pop_to_reg();
   }
   stack_.push_back({Class::I32, Loc::PendingCompare});
   pending_ = true;
