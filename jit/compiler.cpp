@@ -1228,35 +1228,38 @@ void FunctionCompiler<M>::call_arguments(const wasm::FuncType& type, bool regist
   // one goes once no other pending move reads its destination; when all of them wait on one
   // another (a cycle), one argument is taken from the args area instead of its register.
   const uint32_t in_registers = registers_later ? 0 : std::min<uint32_t>(count, M::kRegisterParams);
-  uint32_t from_area = 0;
-  auto source_register = [&](uint32_t i) {
+  constexpr uint8_t kNone = 0xFF;
+  uint8_t source[M::kRegisterParams], target[M::kRegisterParams];  // reg_keys
+  uint32_t pending = 0;
+  for (uint32_t i = 0; i < in_registers; ++i) {
     const StackValue& v = stack_[first + i];
-    if (from_area & (1u << i)) return Reg{};
-    if (v.loc == Loc::Register) return v.reg;
-    if (v.loc == Loc::Local) return cached(v.local);
-    return Reg{};
-  };
+    const Reg from = v.loc == Loc::Register ? v.reg : v.loc == Loc::Local ? cached(v.local) : Reg{};
+    source[i] = from.valid() ? uint8_t(reg_key(from)) : kNone;
+    target[i] = uint8_t(reg_key(param_register(i, v.cls)));
+    if (source[i] != target[i]) pending |= 1u << i;  // else already in place
+  }
   // Into the area first, before any register is overwritten: the arguments past the registers,
   // and those in registers or constant. One read from memory (a local's home, a slot) is
   // instead loaded into its parameter register once and stored from there.
   uint32_t store_later = 0;
   for (uint32_t i = 0; i < count; ++i) {
     const StackValue& v = stack_[first + i];
-    if (i < in_registers && v.loc != Loc::Const && !source_register(i).valid())
+    if (i < in_registers && v.loc != Loc::Const && source[i] == kNone)
       store_later |= 1u << i;
     else
       store_value(v, outgoing_address(i), first + i);
   }
-  uint32_t pending = (1u << in_registers) - 1;
+  uint32_t from_area = 0;
   while (pending) {
+    uint32_t reads = 0;  // the registers pending moves still read
+    for (uint32_t m = pending & ~from_area; m; m &= m - 1) {
+      const uint8_t key = source[std::countr_zero(m)];
+      if (key != kNone) reads |= 1u << key;
+    }
     uint32_t ready = 0;
     for (uint32_t m = pending; m; m &= m - 1) {
       const uint32_t i = uint32_t(std::countr_zero(m));
-      const Reg dst = param_register(i, stack_[first + i].cls);
-      bool needed = false;
-      for (uint32_t o = pending & ~(1u << i); o; o &= o - 1)
-        needed |= source_register(uint32_t(std::countr_zero(o))) == dst;
-      if (!needed) ready |= 1u << i;
+      if (!((reads >> target[i]) & 1)) ready |= 1u << i;
     }
     if (!ready) {
       // Breaks the cycle: it blocks no one now. Its value is in the area (a register source).
