@@ -2,17 +2,16 @@
 // validated by the FuncValidator, and — when reachable or structural — lowered once through the
 // MacroAssembler. Code shape follows docs/jit-abi.md.
 //
-// The abstract value stack (as in V8's Liftoff and Wasmtime's Winch): each entry is a constant,
-// a register, a lazy reference to a local (`local.get` emits nothing), or a spill slot. Locals
-// live in the frame, and some are also cached in a register (parameters as they arrive, values
-// just stored by local.set/tee) until a call, register pressure or a merge drops the cache; a
-// loop header keeps the caches it was entered with (back edges put them back) and an else arm
-// starts with those of its if. Every
-// stack depth owns a fixed frame slot, so spilling is one store and rsp never moves inside a
-// body. Control flow merges are canonical (Winch): entering a block, loop or if spills the
-// stack; branch values travel through the target's slots, except the first result of a block
-// or an if, which travels in the return register of its class (rax or xmm0), as a call's first
-// result does.
+// The abstract value stack (as in V8's Liftoff and Wasmtime's Winch): each entry is a constant, a
+// register, a lazy reference to a local (`local.get` emits nothing), or a spill slot. Locals live
+// in the frame, and some are also cached in a register (parameters as they arrive, values just
+// stored by local.set/tee) until a call, register pressure or a merge drops the cache; a loop
+// header keeps the caches it was entered with (back edges put them back) and an else arm starts
+// with those of its if. Every stack depth owns a fixed frame slot, so spilling is one store and rsp
+// never moves inside a body. Control flow merges are canonical (Winch): entering a block, loop or
+// if spills the stack; branch values travel through the target's slots, except the first result of
+// a block or an if, which travels in the return register of its class (rax or xmm0), as a call's
+// first result does.
 #include "jit/compiler.hpp"
 
 #include <algorithm>
