@@ -51,10 +51,6 @@ Result<std::monostate> Linker::define_instance(Store::Context cx, std::string_vi
   return std::monostate();
 }
 
-Result<std::monostate> Linker::define_wasi() {
-  return Error("Linker::define_wasi: WASI preview1 is not implemented yet");
-}
-
 std::optional<Extern> Linker::resolve(Store::Context cx, const std::string& module,
                                       const std::string& name) {
   auto found = definitions_.find(std::make_pair(module, name));

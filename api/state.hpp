@@ -15,6 +15,10 @@
 #include "kiln/store.hpp"
 #include "runtime/runtime.hpp"
 
+namespace kiln::wasi {
+class WasiCtx;
+}
+
 namespace kiln::detail {
 
 struct EngineState {
@@ -71,6 +75,10 @@ struct StoreState {
   std::vector<std::shared_ptr<RawHostFn>> host_bodies;
 
   std::optional<Trap> pending_host_trap;
+  // WASI (Store::Context::set_wasi), and the status of a proc_exit unwinding to the host
+  // boundary, where it becomes an Error with i32_exit().
+  std::shared_ptr<wasi::WasiCtx> wasi;
+  std::optional<int32_t> pending_exit;
   // externref values, owned by the store (no collector yet).
   std::vector<std::unique_ptr<ExternBox>> extern_boxes;
   std::unordered_map<const void*, uint32_t> extern_index;

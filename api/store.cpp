@@ -132,6 +132,13 @@ TrapError failure_to_trap_error(StoreState& store, runtime::Failure failure) {
     frames.emplace_back(frame.func_index, std::move(func_name), std::move(module_name), func_offset,
                         module_offset);
   }
+  if (store.pending_exit) {
+    // WASI's proc_exit unwound the wasm frames: an exit, not a trap.
+    const int32_t status = *store.pending_exit;
+    store.pending_exit.reset();
+    store.pending_host_trap.reset();
+    return Error::exit(status);
+  }
   if (store.pending_host_trap) {
     // The host function's own trap, with the wasm frames it unwound through.
     Trap host = std::move(*store.pending_host_trap);

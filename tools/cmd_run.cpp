@@ -1,17 +1,20 @@
-// `kiln run [OPTIONS] FILE.wasm|FILE.wat [ARGS...]`: instantiate a module and run it.
-// With --invoke NAME, ARGS are parsed by the export's parameter types and the results are
-// printed one per line, as `wasmtime run --invoke` does. Without it, the module's `_start`
-// export (a command) runs.
+// `kiln run [OPTIONS] FILE.wasm|FILE.wat [ARGS...]`: run a program as `wasmtime run` does.
+//
+// Written on the public API only (include/kiln/), as any embedder would: a Linker with WASI
+// preview1, preloaded modules, then the module's `_start` (a WASI command) or the export named by
+// --invoke. The exit status is the program's proc_exit status; a trap prints its message and a
+// backtrace and exits with 134 (128 + SIGABRT, as Wasmtime on Unix).
 #include <charconv>
 #include <cinttypes>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <string_view>
 #include <vector>
 
-#include "runtime/runtime.hpp"
+#include "kiln/kiln.hpp"
 #include "tools/commands.hpp"
 #include "tools/module_file.hpp"
 
@@ -22,19 +25,46 @@ namespace {
 constexpr const char* kRunUsage =
     "Usage: kiln run [OPTIONS] FILE.wasm|FILE.wat [ARGS...]\n"
     "\n"
-    "Instantiates the module and runs it: the export given by --invoke, with ARGS parsed by its\n"
-    "parameter types (integers in decimal or 0x hex, floats as decimal, hex, inf or nan), or\n"
-    "else the `_start` export. Results are printed one per line. A trap prints its message and\n"
-    "a backtrace and exits with status 134.\n"
+    "Runs a WebAssembly module: a WASI command's `_start` (ARGS become its arguments after\n"
+    "FILE), or the export named by --invoke (ARGS parsed by its parameter types: integers in\n"
+    "decimal or 0x hex, floats as decimal, hex, inf or nan; results printed one per line).\n"
+    "The program gets WASI preview1 with the host's stdin, stdout and stderr; it sees no\n"
+    "directory and no environment variable unless given by --dir and --env.\n"
     "\n"
-    "Options:\n"
-    "  --invoke NAME  Call the export NAME instead of `_start`\n"
-    "  -h, --help     Print this help\n"
+    "Exit status: the program's proc_exit status (0 when _start returns); 134 after a trap,\n"
+    "whose message and backtrace go to stderr; 1 when the module cannot be read, compiled or\n"
+    "linked; 2 for a bad command line.\n"
     "\n"
-    "Not yet available (their issues): WASI (--dir, --env), --preload, --fuel, --wasm, "
-    "--profile.\n";
+    "Options (as `wasmtime run`'s):\n"
+    "  --dir HOST[::GUEST]     Give the program the host directory HOST, named GUEST\n"
+    "                          (default: HOST), with read and write access. Paths are resolved\n"
+    "                          inside it: no `..`, absolute path or symlink leads out\n"
+    "  --env NAME[=VAL]        Set the environment variable NAME to VAL (NAME alone: the\n"
+    "                          host's value)\n"
+    "  --invoke NAME           Call the export NAME instead of `_start`\n"
+    "  --preload NAME=MODULE   Instantiate MODULE (.wasm or .wat) first and make its exports\n"
+    "                          importable under NAME (repeatable)\n"
+    "  --fuel N                Run with N units of fuel\n"
+    "  -W, --wasm FEATURE[=y|n][,...]\n"
+    "                          Enable or disable a proposal: threads, shared-memory,\n"
+    "                          reference-types, simd, relaxed-simd, bulk-memory, multi-value,\n"
+    "                          tail-call, multi-memory, memory64, exceptions,\n"
+    "                          function-references, gc, extended-const, wide-arithmetic,\n"
+    "                          custom-page-sizes, all-proposals; or max-wasm-stack=BYTES\n"
+    "  --profile STRATEGY      perfmap (/tmp/perf-PID.map) or jitdump (/tmp/jit-PID.dump)\n"
+    "  -h, --help              Print this help\n"
+    "\n"
+    "Options take their value as the next argument or after '='. The first argument that is\n"
+    "not an option is FILE; everything after it goes to the program.\n";
 
-constexpr int kTrapExitCode = 134;  // what `wasmtime run` exits with on a trap
+constexpr int kTrapExitCode = 134;  // what `wasmtime run` exits with on a trap (Unix)
+constexpr int kErrorExitCode = 1;
+constexpr int kUsageExitCode = 2;
+
+int usage_error(const std::string& message) {
+  std::fprintf(stderr, "kiln run: %s (see `kiln run --help`)\n", message.c_str());
+  return kUsageExitCode;
+}
 
 bool parse_integer(std::string_view text, bool wide, uint64_t& out) {
   bool negative = !text.empty() && text[0] == '-';
@@ -55,20 +85,11 @@ bool parse_integer(std::string_view text, bool wide, uint64_t& out) {
   return true;
 }
 
-bool parse_float(std::string_view text, bool wide, uint64_t& out) {
+bool parse_double(std::string_view text, double& out) {
   std::string copy(text);
   char* end = nullptr;
-  double value = std::strtod(copy.c_str(), &end);
-  if (copy.empty() || *end != '\0') return false;
-  if (wide) {
-    std::memcpy(&out, &value, 8);
-  } else {
-    float f = float(value);
-    uint32_t bits;
-    std::memcpy(&bits, &f, 4);
-    out = bits;
-  }
-  return true;
+  out = std::strtod(copy.c_str(), &end);
+  return !copy.empty() && *end == '\0';
 }
 
 std::string format_float(double value) {
@@ -79,151 +100,390 @@ std::string format_float(double value) {
   return std::string(buf, ec == std::errc() ? end : buf);
 }
 
-std::string format_value(wasm::ValType type, const uint64_t* slots) {
-  switch (type.kind) {
-    case wasm::ValKind::I32:
-      return std::to_string(int32_t(uint32_t(slots[0])));
-    case wasm::ValKind::I64:
-      return std::to_string(int64_t(slots[0]));
-    case wasm::ValKind::F32: {
-      float f;
-      uint32_t bits = uint32_t(slots[0]);
-      std::memcpy(&f, &bits, 4);
-      char buf[64];
+std::string format_value(const Val& value) {
+  switch (value.kind()) {
+    case ValKind::I32:
+      return std::to_string(value.i32());
+    case ValKind::I64:
+      return std::to_string(value.i64());
+    case ValKind::F32: {
+      const float f = value.f32();
       if (std::isnan(f) || std::isinf(f)) return format_float(f);
+      char buf[64];
       auto [end, ec] = std::to_chars(buf, buf + sizeof buf, f);
       return std::string(buf, ec == std::errc() ? end : buf);
     }
-    case wasm::ValKind::F64: {
-      double d;
-      std::memcpy(&d, &slots[0], 8);
-      return format_float(d);
-    }
-    case wasm::ValKind::V128: {
+    case ValKind::F64:
+      return format_float(value.f64());
+    case ValKind::V128: {
+      const V128 v = value.v128();
+      uint64_t low, high;
+      std::memcpy(&low, v.v128, 8);
+      std::memcpy(&high, v.v128 + 8, 8);
       char buf[64];
-      std::snprintf(buf, sizeof buf, "0x%016" PRIx64 "%016" PRIx64, slots[1], slots[0]);
+      std::snprintf(buf, sizeof buf, "0x%016" PRIx64 "%016" PRIx64, high, low);
       return buf;
     }
+    case ValKind::FuncRef:
+      return value.funcref() ? "<funcref>" : "null";
+    case ValKind::ExternRef:
+      return value.externref() ? "<externref>" : "null";
     default:
-      return slots[0] ? "<ref>" : "null";
+      return "null";
   }
 }
 
-}  // namespace
-
-int cmd_run(Args args) {
-  std::string invoke, path;
-  std::vector<std::string_view> program_args;
-  for (size_t i = 0; i < args.size(); ++i) {
-    std::string_view arg = args[i];
-    if (!path.empty()) {
-      program_args.push_back(arg);
-    } else if (arg == "-h" || arg == "--help") {
-      std::fputs(kRunUsage, stdout);
-      return 0;
-    } else if (arg == "--invoke") {
-      if (i + 1 >= args.size()) {
-        std::fprintf(stderr, "kiln run: --invoke needs a function name\n");
-        return 2;
-      }
-      invoke = args[++i];
-    } else if (arg.rfind("--invoke=", 0) == 0) {
-      invoke = arg.substr(9);
-    } else if (!arg.empty() && arg[0] == '-') {
-      std::fprintf(stderr, "kiln run: unknown or not yet supported option '%.*s' (see --help)\n",
-                   int(arg.size()), arg.data());
-      return 2;
-    } else {
-      path = arg;
+// One `-W`/`--wasm` item: FEATURE, FEATURE=y|n, or max-wasm-stack=N.
+bool apply_wasm_option(Config& config, std::string_view item, std::string& error) {
+  std::string_view name = item, value = "y";
+  if (size_t eq = item.find('='); eq != std::string_view::npos) {
+    name = item.substr(0, eq);
+    value = item.substr(eq + 1);
+  }
+  if (name == "max-wasm-stack") {
+    uint64_t bytes;
+    if (!parse_integer(value, true, bytes) || value.starts_with("-")) {
+      error = "--wasm max-wasm-stack needs a size in bytes, not '" + std::string(value) + "'";
+      return false;
+    }
+    config.max_wasm_stack(size_t(bytes));
+    return true;
+  }
+  bool enable;
+  if (value == "y" || value == "yes" || value == "true") {
+    enable = true;
+  } else if (value == "n" || value == "no" || value == "false") {
+    enable = false;
+  } else {
+    error = "--wasm " + std::string(name) + " takes y or n, not '" + std::string(value) + "'";
+    return false;
+  }
+  struct Feature {
+    std::string_view name;
+    void (Config::*set)(bool);
+  };
+  static constexpr Feature kFeatures[] = {
+      {"threads", &Config::wasm_threads},
+      {"shared-memory", &Config::shared_memory},
+      {"reference-types", &Config::wasm_reference_types},
+      {"simd", &Config::wasm_simd},
+      {"relaxed-simd", &Config::wasm_relaxed_simd},
+      {"bulk-memory", &Config::wasm_bulk_memory},
+      {"multi-value", &Config::wasm_multi_value},
+      {"tail-call", &Config::wasm_tail_call},
+      {"multi-memory", &Config::wasm_multi_memory},
+      {"memory64", &Config::wasm_memory64},
+      {"exceptions", &Config::wasm_exceptions},
+      {"function-references", &Config::wasm_function_references},
+      {"gc", &Config::wasm_gc},
+      {"extended-const", &Config::wasm_extended_const},
+      {"wide-arithmetic", &Config::wasm_wide_arithmetic},
+      {"custom-page-sizes", &Config::wasm_custom_page_sizes},
+      {"component-model", &Config::wasm_component_model},
+  };
+  if (name == "all-proposals") {
+    for (const Feature& feature : kFeatures) {
+      if (feature.name != "component-model") (config.*feature.set)(enable);
+    }
+    return true;
+  }
+  for (const Feature& feature : kFeatures) {
+    if (feature.name == name) {
+      (config.*feature.set)(enable);
+      return true;
     }
   }
-  if (path.empty()) {
-    std::fputs(kRunUsage, stderr);
-    return 2;
+  error = "--wasm: unknown feature '" + std::string(name) + "'";
+  return false;
+}
+
+// A trap as `wasmtime run` prints it: what failed, the wasm backtrace, the trap's message.
+void print_trap(const std::string& path, const Trap& trap) {
+  std::fprintf(stderr, "Error: failed to run main module `%s`\n\nCaused by:\n", path.c_str());
+  int cause = 0;
+  const Trace trace = trap.trace();
+  if (trace.size() > 0) {
+    std::fprintf(stderr, "    %d: error while executing at wasm backtrace:\n", cause++);
+    for (size_t i = 0; i < trace.size(); ++i) {
+      const FrameRef& frame = trace[i];
+      const std::string module(frame.module_name().value_or("<unknown>"));
+      const std::string function =
+          frame.func_name() ? std::string(*frame.func_name())
+                            : "<wasm function " + std::to_string(frame.func_index()) + ">";
+      std::fprintf(stderr, "           %2zu: %#8zx - %s!%s\n", i, frame.module_offset(),
+                   module.c_str(), function.c_str());
+    }
   }
+  std::fprintf(stderr, "    %d: %s\n", cause, trap.message().c_str());
+}
+
+// How a failed call ends the process: an exit status, a trap, or an error.
+int report_failure(const std::string& path, const TrapError& failure) {
+  if (const Error* error = std::get_if<Error>(&failure.data)) {
+    if (std::optional<int32_t> status = error->i32_exit()) return *status;
+    std::fprintf(stderr, "Error: failed to run main module `%s`\n\nCaused by:\n    %s\n",
+                 path.c_str(), error->message().c_str());
+    return kErrorExitCode;
+  }
+  print_trap(path, std::get<Trap>(failure.data));
+  return kTrapExitCode;
+}
+
+Result<Module> load_module(Engine& engine, const std::string& path) {
   auto bytes = read_module_file(path);
-  if (!bytes) {
-    std::fprintf(stderr, "kiln run: %s\n", bytes.err().to_string().c_str());
-    return 1;
+  if (!bytes) return std::move(bytes).err();
+  auto module = Module::compile(engine, Span<const uint8_t>(bytes.ok().data(), bytes.ok().size()));
+  if (!module) return Error(path + ": " + module.err().to_string());
+  return module;
+}
+
+struct Options {
+  std::string invoke, path;
+  std::vector<std::string> program_args;
+  std::vector<std::pair<std::string, std::string>> dirs;  // host, guest
+  std::vector<std::pair<std::string, std::string>> env;
+  std::vector<std::pair<std::string, std::string>> preloads;  // name, file
+  std::optional<uint64_t> fuel;
+  Config config;
+};
+
+// Parses the command line; a non-negative result is the exit status to end with.
+int parse_options(Args args, Options& options) {
+  for (size_t i = 0; i < args.size(); ++i) {
+    std::string_view arg = args[i];
+    if (!options.path.empty()) {
+      options.program_args.emplace_back(arg);
+      continue;
+    }
+    if (arg == "-h" || arg == "--help") {
+      std::fputs(kRunUsage, stdout);
+      return 0;
+    }
+    if (arg == "--") {
+      if (i + 1 >= args.size()) return usage_error("a module file is needed after '--'");
+      options.path = args[++i];
+      continue;
+    }
+    if (arg.empty() || arg[0] != '-') {
+      options.path = arg;
+      continue;
+    }
+    // An option with a value: --name=value or --name value.
+    std::string_view name = arg, value;
+    bool has_value = false;
+    if (size_t eq = arg.find('='); arg.starts_with("--") && eq != std::string_view::npos) {
+      name = arg.substr(0, eq);
+      value = arg.substr(eq + 1);
+      has_value = true;
+    }
+    static constexpr std::string_view kWithValue[] = {
+        "--dir", "--env", "--invoke", "--fuel", "--preload", "--wasm", "-W", "--profile"};
+    bool known = false;
+    for (std::string_view option : kWithValue) known |= option == name;
+    if (!known) return usage_error("unknown option '" + std::string(arg) + "'");
+    if (!has_value) {
+      if (i + 1 >= args.size()) return usage_error(std::string(name) + " needs a value");
+      value = args[++i];
+    }
+    if (name == "--dir") {
+      std::string_view host = value, guest = value;
+      if (size_t sep = value.find("::"); sep != std::string_view::npos) {
+        host = value.substr(0, sep);
+        guest = value.substr(sep + 2);
+      }
+      if (host.empty() || guest.empty()) return usage_error("--dir needs HOST[::GUEST]");
+      options.dirs.emplace_back(host, guest);
+    } else if (name == "--env") {
+      std::string_view var = value, val;
+      if (size_t eq = value.find('='); eq != std::string_view::npos) {
+        var = value.substr(0, eq);
+        val = value.substr(eq + 1);
+      } else {
+        // NAME alone passes the host's value along; an unset variable stays unset.
+        const char* host = std::getenv(std::string(var).c_str());
+        if (host == nullptr) continue;
+        val = host;
+      }
+      if (var.empty()) return usage_error("--env needs NAME[=VAL]");
+      options.env.emplace_back(var, val);
+    } else if (name == "--invoke") {
+      options.invoke = value;
+    } else if (name == "--fuel") {
+      uint64_t fuel;
+      if (!parse_integer(value, true, fuel) || value.starts_with("-"))
+        return usage_error("--fuel needs a non-negative integer, not '" + std::string(value) + "'");
+      options.fuel = fuel;
+    } else if (name == "--preload") {
+      size_t eq = value.find('=');
+      if (eq == std::string_view::npos || eq == 0 || eq + 1 == value.size())
+        return usage_error("--preload needs NAME=MODULE");
+      options.preloads.emplace_back(value.substr(0, eq), value.substr(eq + 1));
+    } else if (name == "--wasm" || name == "-W") {
+      size_t start = 0;
+      while (start <= value.size()) {
+        size_t comma = value.find(',', start);
+        if (comma == std::string_view::npos) comma = value.size();
+        std::string error;
+        if (!apply_wasm_option(options.config, value.substr(start, comma - start), error))
+          return usage_error(error);
+        start = comma + 1;
+      }
+    } else if (name == "--profile") {
+      if (value == "perfmap") {
+        options.config.profiler(ProfilingStrategy::Perfmap);
+      } else if (value == "jitdump") {
+        options.config.profiler(ProfilingStrategy::Jitdump);
+      } else {
+        return usage_error("--profile takes perfmap or jitdump, not '" + std::string(value) + "'");
+      }
+    }
   }
-  runtime::Engine engine;
-  auto module = engine.compile(bytes.ok());
-  if (!module) {
-    std::fprintf(stderr, "kiln run: %s: %s\n", path.c_str(), module.err().to_string().c_str());
-    return 1;
+  if (options.path.empty()) {
+    std::fputs(kRunUsage, stderr);
+    return kUsageExitCode;
   }
-  for (const wasm::Import& import : module.ok()->info().imports) {
-    const bool wasi = import.module.rfind("wasi", 0) == 0;
-    std::fprintf(stderr, "kiln run: %s: cannot satisfy import \"%s\" \"%s\": %s\n", path.c_str(),
-                 import.module.c_str(), import.name.c_str(),
-                 wasi ? "WASI is not implemented yet (issue 9)"
-                      : "no module provides it (--preload is not implemented yet)");
-    return 1;
+  return -1;
+}
+
+// --invoke's arguments, parsed by the export's parameter types.
+int parse_invoke_args(const Options& options, const FuncType& type, std::vector<Val>& out) {
+  if (options.program_args.size() != type.params().size()) {
+    std::fprintf(stderr, "kiln run: '%s' takes %zu arguments, %zu given\n", options.invoke.c_str(),
+                 type.params().size(), options.program_args.size());
+    return kUsageExitCode;
   }
-  runtime::Store store(engine);
-  auto instance = store.instantiate(module.ok(), {});
-  if (!instance) {
-    std::fprintf(stderr, "kiln run: %s\n", instance.err().to_error().to_string().c_str());
-    return instance.err().kind == runtime::Failure::Kind::Trap ? kTrapExitCode : 1;
-  }
-  const std::string name = invoke.empty() ? "_start" : invoke;
-  auto target = instance.ok()->export_named(name);
-  if (!target || target->kind != wasm::ExternKind::Func) {
-    if (invoke.empty() && !target) return 0;  // a module without _start: instantiating ran it
-    std::fprintf(stderr, "kiln run: %s: no exported function named '%s'\n", path.c_str(),
-                 name.c_str());
-    return 1;
-  }
-  const wasm::FuncType& type = *target->func.type;
-  if (program_args.size() != type.params.size()) {
-    std::fprintf(stderr, "kiln run: '%s' takes %zu arguments, %zu given\n", name.c_str(),
-                 type.params.size(), program_args.size());
-    return 2;
-  }
-  std::vector<uint64_t> slots;
-  for (size_t i = 0; i < type.params.size(); ++i) {
-    const wasm::ValType param = type.params[i];
-    uint64_t value = 0;
+  for (size_t i = 0; i < type.params().size(); ++i) {
+    const std::string& text = options.program_args[i];
+    const ValKind kind = type.params()[i].kind();
+    uint64_t bits = 0;
+    double real = 0;
     bool ok = false;
-    switch (param.kind) {
-      case wasm::ValKind::I32:
-        ok = parse_integer(program_args[i], false, value);
+    switch (kind) {
+      case ValKind::I32:
+        if ((ok = parse_integer(text, false, bits))) out.emplace_back(int32_t(uint32_t(bits)));
         break;
-      case wasm::ValKind::I64:
-        ok = parse_integer(program_args[i], true, value);
+      case ValKind::I64:
+        if ((ok = parse_integer(text, true, bits))) out.emplace_back(int64_t(bits));
         break;
-      case wasm::ValKind::F32:
-        ok = parse_float(program_args[i], false, value);
+      case ValKind::F32:
+        if ((ok = parse_double(text, real))) out.emplace_back(float(real));
         break;
-      case wasm::ValKind::F64:
-        ok = parse_float(program_args[i], true, value);
+      case ValKind::F64:
+        if ((ok = parse_double(text, real))) out.emplace_back(real);
         break;
       default:
         break;
     }
     if (!ok) {
-      std::fprintf(stderr, "kiln run: argument %zu ('%.*s') is not a valid %s\n", i + 1,
-                   int(program_args[i].size()), program_args[i].data(),
-                   param.kind == wasm::ValKind::I32   ? "i32"
-                   : param.kind == wasm::ValKind::I64 ? "i64"
-                   : param.kind == wasm::ValKind::F32 ? "f32"
-                   : param.kind == wasm::ValKind::F64 ? "f64"
-                                                      : "command-line value (references and "
-                                                        "v128 cannot be passed)");
-      return 2;
+      const char* expected = kind == ValKind::I32   ? "i32"
+                             : kind == ValKind::I64 ? "i64"
+                             : kind == ValKind::F32 ? "f32"
+                             : kind == ValKind::F64 ? "f64"
+                                                    : "command-line value (references and v128 "
+                                                      "cannot be passed)";
+      std::fprintf(stderr, "kiln run: argument %zu ('%s') is not a valid %s\n", i + 1, text.c_str(),
+                   expected);
+      return kUsageExitCode;
     }
-    slots.push_back(value);
   }
-  auto results = store.call(target->func, slots);
-  if (!results) {
-    std::fprintf(stderr, "kiln run: %s\n", results.err().to_error().to_string().c_str());
-    return results.err().kind == runtime::Failure::Kind::Trap ? kTrapExitCode : 1;
+  return -1;
+}
+
+}  // namespace
+
+int cmd_run(Args args) {
+  Options options;
+  if (int status = parse_options(args, options); status >= 0) return status;
+  if (options.fuel) options.config.consume_fuel(true);
+
+  auto engine = Engine::create(std::move(options.config));
+  if (!engine) {
+    std::fprintf(stderr, "kiln run: %s\n", engine.err().message().c_str());
+    return kErrorExitCode;
   }
-  size_t slot = 0;
-  for (wasm::ValType result : type.results) {
-    std::printf("%s\n", format_value(result, results.ok().data() + slot).c_str());
-    slot += runtime::slot_count(result);
+  auto module = load_module(engine.ok(), options.path);
+  if (!module) {
+    std::fprintf(stderr, "kiln run: %s\n", module.err().to_string().c_str());
+    return kErrorExitCode;
   }
+
+  Store store(engine.ok());
+  if (options.fuel) {
+    if (auto set = store.context().set_fuel(*options.fuel); !set) {
+      std::fprintf(stderr, "kiln run: --fuel: %s\n", set.err().message().c_str());
+      return kErrorExitCode;
+    }
+  }
+  WasiConfig wasi;
+  std::vector<std::string> argv{options.path};
+  if (options.invoke.empty())
+    argv.insert(argv.end(), options.program_args.begin(), options.program_args.end());
+  wasi.argv(argv);
+  wasi.env(options.env);
+  wasi.inherit_stdin();
+  wasi.inherit_stdout();
+  wasi.inherit_stderr();
+  for (const auto& [host, guest] : options.dirs) {
+    if (!wasi.preopen_dir(host, guest)) {
+      std::fprintf(stderr, "kiln run: --dir %s: cannot open the directory: %s\n", host.c_str(),
+                   std::strerror(errno));
+      return kErrorExitCode;
+    }
+  }
+  if (auto set = store.context().set_wasi(std::move(wasi)); !set) {
+    std::fprintf(stderr, "kiln run: %s\n", set.err().message().c_str());
+    return kErrorExitCode;
+  }
+
+  Linker linker(engine.ok());
+  linker.define_wasi().unwrap();  // fails only on a duplicate name: a bug
+  for (const auto& [name, file] : options.preloads) {
+    auto preloaded = load_module(engine.ok(), file);
+    if (!preloaded) {
+      std::fprintf(stderr, "kiln run: --preload %s: %s\n", name.c_str(),
+                   preloaded.err().to_string().c_str());
+      return kErrorExitCode;
+    }
+    if (auto defined = linker.module(store, name, preloaded.ok()); !defined) {
+      std::fprintf(stderr, "kiln run: --preload %s=%s: %s\n", name.c_str(), file.c_str(),
+                   defined.err().message().c_str());
+      return kErrorExitCode;
+    }
+  }
+
+  auto instance = linker.instantiate(store, module.ok());
+  if (!instance) {
+    if (std::holds_alternative<Error>(instance.err().data) &&
+        !std::get<Error>(instance.err().data).i32_exit()) {
+      // Linking failed: one line naming the module and the import.
+      std::fprintf(stderr, "kiln run: %s: %s\n", options.path.c_str(),
+                   instance.err().message().c_str());
+      return kErrorExitCode;
+    }
+    return report_failure(options.path, instance.err());  // the start function trapped or exited
+  }
+
+  const std::string name = options.invoke.empty() ? "_start" : options.invoke;
+  std::optional<Extern> target = instance.ok().get(store, name);
+  const Func* func = target ? std::get_if<Func>(&*target) : nullptr;
+  if (func == nullptr) {
+    if (options.invoke.empty() && !target) return 0;  // no _start: instantiating was the run
+    std::fprintf(stderr, "kiln run: %s: no exported function named '%s'\n", options.path.c_str(),
+                 name.c_str());
+    return kErrorExitCode;
+  }
+  const FuncType type = func->type(store);
+  std::vector<Val> params;
+  if (!options.invoke.empty()) {
+    if (int status = parse_invoke_args(options, type, params); status >= 0) return status;
+  } else if (type.params().size() != 0 || type.results().size() != 0) {
+    std::fprintf(stderr, "kiln run: %s: `_start` must take and return nothing\n",
+                 options.path.c_str());
+    return kErrorExitCode;
+  }
+  auto results = func->call(store, params);
+  if (!results) return report_failure(options.path, results.err());
+  for (const Val& value : results.ok()) std::printf("%s\n", format_value(value).c_str());
   return 0;
 }
 

@@ -23,6 +23,14 @@ class Error {
   const std::string& message() const { return message_; }
   std::optional<uint64_t> offset() const { return offset_; }
 
+  // A WASI program's exit (proc_exit): the status it exited with. (Wasmtime's I32Exit.)
+  static Error exit(int32_t status) {
+    Error error("Exited with i32 exit status " + std::to_string(status));
+    error.exit_status_ = status;
+    return error;
+  }
+  std::optional<int32_t> i32_exit() const { return exit_status_; }
+
   // "message" or "message (at byte offset N)" for diagnostics.
   std::string to_string() const {
     if (!offset_) return message_;
@@ -32,6 +40,7 @@ class Error {
  private:
   std::string message_;
   std::optional<uint64_t> offset_;
+  std::optional<int32_t> exit_status_;
 };
 
 namespace detail {

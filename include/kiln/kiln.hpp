@@ -10,4 +10,5 @@
 #include "kiln/trap.hpp"
 #include "kiln/types.hpp"
 #include "kiln/version.hpp"
+#include "kiln/wasi.hpp"
 #include "kiln/wat.hpp"

@@ -40,6 +40,7 @@ struct ExternBox;
 
 class Caller;
 class Func;
+class WasiConfig;
 class Val;
 template <typename Params, typename Results>
 class TypedFunc;
@@ -84,6 +85,9 @@ class Store {
     std::any& get_data() const;
     // Epochs (Config::epoch_interruption): the deadline, in ticks beyond the current epoch.
     void set_epoch_deadline(uint64_t ticks_beyond_current);
+    // WASI preview1 (kiln/wasi.hpp): the state the imports of Linker::define_wasi read. Consumes
+    // the config; a later call replaces the state (closing what the previous one had open).
+    Result<std::monostate> set_wasi(WasiConfig config);
     // Collects unreachable GC objects and external references. (Objects currently live until
     // their store is dropped; this always succeeds.)
     Result<std::monostate> gc();
