@@ -186,6 +186,15 @@ abi::Errno WasiCtx::lookup(uint32_t fd, uint64_t rights, Descriptor*& out) {
   return abi::kSuccess;
 }
 
+abi::Errno WasiCtx::lookup_dir(uint32_t fd, uint64_t rights, Descriptor*& out) {
+  auto found = fds.find(fd);
+  if (found == fds.end()) return abi::kBadf;
+  if (!found->second.is_directory()) return abi::kNotdir;
+  if ((found->second.rights_base & rights) != rights) return abi::kNotcapable;
+  out = &found->second;
+  return abi::kSuccess;
+}
+
 abi::Errno WasiCtx::insert(Descriptor descriptor, uint32_t& fd) {
   // The lowest number not in use (as POSIX open does): the map is ordered, so walk it.
   uint32_t candidate = 0;

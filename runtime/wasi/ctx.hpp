@@ -53,6 +53,8 @@ class WasiCtx {
 
   // The descriptor `fd`, checked for `rights` (EBADF when absent, ENOTCAPABLE when lacking).
   abi::Errno lookup(uint32_t fd, uint64_t rights, Descriptor*& out);
+  // The same for a directory that paths are resolved from (ENOTDIR for anything else).
+  abi::Errno lookup_dir(uint32_t fd, uint64_t rights, Descriptor*& out);
   // Adds a descriptor under the lowest free number.
   abi::Errno insert(Descriptor descriptor, uint32_t& fd);
 };

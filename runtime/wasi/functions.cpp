@@ -545,8 +545,7 @@ Errno fd_readdir(Call& c) {
 Errno resolve_at(Call& c, uint32_t fd, uint64_t rights, uint32_t ptr, uint32_t len,
                  bool follow_last, ResolvedPath& out) {
   Descriptor* d;
-  if (Errno e = c.ctx.lookup(fd, rights, d)) return e;
-  if (!d->is_directory()) return abi::kNotdir;
+  if (Errno e = c.ctx.lookup_dir(fd, rights, d)) return e;
   std::string path;
   if (Errno e = c.mem.read_string(ptr, len, path)) return e;
   return resolve_path(d->fd(), path, follow_last, out);
@@ -571,31 +570,36 @@ Errno path_open(Call& c) {
   uint64_t needed = R::kPathOpen;
   if (oflags & abi::kOflagCreat) needed |= R::kPathCreateFile;
   if (oflags & abi::kOflagTrunc) needed |= R::kPathFilestatSetSize;
+  // A directory is never created or truncated by path_open.
+  if ((oflags & abi::kOflagDirectory) && (oflags & (abi::kOflagCreat | abi::kOflagTrunc)))
+    return abi::kInval;
   Descriptor* dir;
-  if (Errno e = c.ctx.lookup(dirfd, needed, dir)) return e;
-  if (!dir->is_directory()) return abi::kNotdir;
-  // Rights beyond the directory's inheritable ones are dropped (callers such as Rust's std ask
-  // for more than they need), except writing: a write the preopen forbids fails here.
-  if (base & rights_sets::kWriteIntent & ~dir->rights_inheriting) return abi::kNotcapable;
-  const uint64_t granted = base & dir->rights_inheriting;
-  const uint64_t granted_inheriting = inheriting & dir->rights_inheriting;
+  if (Errno e = c.ctx.lookup_dir(dirfd, needed, dir)) return e;
   if (Errno e = c.mem.check(out, abi::kU32)) return e;
 
   ResolvedPath resolved;
   if (Errno e =
           resolve_at(c, dirfd, 0, path, path_len, lookup & abi::kLookupSymlinkFollow, resolved))
     return e;
+  const bool directory = (oflags & abi::kOflagDirectory) || resolved.trailing_slash;
 
+  // Rights beyond the directory's inheritable ones are dropped (callers such as Rust's std ask
+  // for more than they need), except writing a file: a write the preopen forbids fails here.
+  // Asking to write a directory means nothing: its file rights are dropped below.
+  if (!directory && (base & rights_sets::kWriteIntent & ~dir->rights_inheriting))
+    return abi::kNotcapable;
+  const uint64_t granted = base & dir->rights_inheriting;
+  const uint64_t granted_inheriting = inheriting & dir->rights_inheriting;
   const bool read = granted & (R::kFdRead | R::kFdReaddir);
   const bool write =
-      granted & (R::kFdWrite | R::kFdDatasync | R::kFdAllocate | R::kFdFilestatSetSize);
+      !directory &&
+      (granted & (R::kFdWrite | R::kFdDatasync | R::kFdAllocate | R::kFdFilestatSetSize));
   int flags = O_CLOEXEC | O_NOFOLLOW | O_NOCTTY;
   flags |= read && write ? O_RDWR : write ? O_WRONLY : O_RDONLY;
   if (oflags & abi::kOflagCreat) flags |= O_CREAT;
-  if (oflags & abi::kOflagDirectory) flags |= O_DIRECTORY;
+  if (directory) flags |= O_DIRECTORY;
   if (oflags & abi::kOflagExcl) flags |= O_EXCL;
   if (oflags & abi::kOflagTrunc) flags |= O_TRUNC;
-  if (resolved.trailing_slash) flags |= O_DIRECTORY;
   if (fdflags & abi::kFdflagAppend) flags |= O_APPEND;
   if (fdflags & abi::kFdflagDsync) flags |= O_DSYNC;
   if (fdflags & abi::kFdflagNonblock) flags |= O_NONBLOCK;
@@ -651,7 +655,7 @@ Errno path_filestat_get(Call& c) {
   const uint32_t lookup = c.u32(1), out = c.u32(4);
   if (lookup & ~abi::kLookupflagsAll) return abi::kInval;
   Descriptor* d;
-  if (Errno e = c.ctx.lookup(c.u32(0), R::kPathFilestatGet, d)) return e;
+  if (Errno e = c.ctx.lookup_dir(c.u32(0), R::kPathFilestatGet, d)) return e;
   if (Errno e = c.mem.check(out, abi::kFilestat)) return e;
   ResolvedPath p;
   if (Errno e = resolve_at(c, c.u32(0), R::kPathFilestatGet, c.u32(2), c.u32(3),
@@ -701,7 +705,7 @@ Errno path_link(Call& c) {
 Errno path_readlink(Call& c) {
   const uint32_t buffer = c.u32(3), length = c.u32(4), used_out = c.u32(5);
   Descriptor* d;
-  if (Errno e = c.ctx.lookup(c.u32(0), R::kPathReadlink, d)) return e;
+  if (Errno e = c.ctx.lookup_dir(c.u32(0), R::kPathReadlink, d)) return e;
   if (Errno e = c.mem.check(buffer, length)) return e;
   if (Errno e = c.mem.check(used_out, abi::kU32)) return e;
   ResolvedPath p;
