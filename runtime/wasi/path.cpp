@@ -16,6 +16,9 @@ namespace {
 constexpr int kMaxSymlinks = 40;
 // Longer guest paths are refused before any work (Linux's PATH_MAX is 4096).
 constexpr size_t kMaxPathBytes = 64 * 1024;
+// Each directory entered stays open until the path is resolved (`..` returns to it): a bound
+// keeps a hostile path from holding thousands of host descriptors at once.
+constexpr size_t kMaxDepth = 1024;
 
 }  // namespace
 
@@ -136,6 +139,10 @@ abi::Errno resolve_path(int root, std::string_view path, bool follow_last, Resol
       // An intermediate directory: enter it without following a symlink.
       int fd = ::openat(top(), component.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
       if (fd >= 0) {
+        if (stack.size() == kMaxDepth) {
+          ::close(fd);
+          return abi::kNametoolong;
+        }
         stack.push_back(std::make_unique<HostFd>(fd, true));
         rest = tail;
         continue;

@@ -1,6 +1,7 @@
 // Capability security: a guest reaches only what was preopened. Each test tries one way out
 // (`..`, absolute paths, symlinks made by the host or by the guest, a directory swapped for a
 // symlink while the guest uses it) and checks it is refused and nothing outside changed.
+#include <fcntl.h>
 #include <sys/stat.h>
 
 #include <atomic>
@@ -76,6 +77,30 @@ TEST_CASE("WASI sandbox: `..` and absolute paths", "[wasi][sandbox]") {
     REQUIRE(::stat(s.box.c_str(), &st) == 0);
     CHECK(g.u64(512 + 8) == uint64_t(st.st_ino));
   }
+  // A very deep path is refused before it holds too many host descriptors; `a/..` pairs do not
+  // pile up.
+  std::string deep;
+  for (int i = 0; i < 2000; ++i) deep += "a/../";
+  CHECK(g.open(3, deep + "f") >= 0);
+  std::string chain = "a";
+  for (int i = 0; i < 1100; ++i) chain += "/ina";
+  s.link(".", "a/ina");
+  CHECK(g.open(3, chain + "/f") == -kLoop);  // each ina is a symlink: 40 at most
+  std::string nested = "n";
+  for (int i = 0; i < 1100; ++i) nested += "/n";
+  {
+    // Made one level at a time: the host's own path calls stop at PATH_MAX.
+    int fd = ::open(s.box.c_str(), O_RDONLY | O_DIRECTORY);
+    for (int i = 0; i <= 1100; ++i) {
+      REQUIRE(::mkdirat(fd, "n", 0755) == 0);
+      int next = ::openat(fd, "n", O_RDONLY | O_DIRECTORY);
+      ::close(fd);
+      fd = next;
+    }
+    ::close(fd);
+  }
+  CHECK(g.open(3, nested.substr(0, 2 * 1000) + "/") >= 0);  // 1000 levels
+  CHECK(g.open(3, nested + "/") == -kNametoolong);
   // A descriptor opened below the preopen is a capability of its own: `..` stops there too.
   int32_t a = g.open(3, "a", kOflagDirectory);
   REQUIRE(a >= 0);
