@@ -1272,4 +1272,38 @@ std::string heap_type_name(const HeapType& heap) {
   return "?";
 }
 
+std::string val_type_name(const ValType& type) {
+  switch (type.kind) {
+    case ValKind::I32:
+      return "i32";
+    case ValKind::I64:
+      return "i64";
+    case ValKind::F32:
+      return "f32";
+    case ValKind::F64:
+      return "f64";
+    case ValKind::V128:
+      return "v128";
+    case ValKind::Ref:
+      if (type.nullable && type.heap.kind != HeapKind::Concrete) {
+        switch (type.heap.kind) {
+          case HeapKind::None:
+            return "nullref";
+          case HeapKind::NoFunc:
+            return "nullfuncref";
+          case HeapKind::NoExtern:
+            return "nullexternref";
+          case HeapKind::NoExn:
+            return "nullexnref";
+          default:
+            return heap_type_name(type.heap) + "ref";
+        }
+      }
+      return std::string(type.nullable ? "(ref null " : "(ref ") + heap_type_name(type.heap) + ")";
+    case ValKind::Bottom:
+      return "bot";
+  }
+  return "?";
+}
+
 }  // namespace kiln::wasm

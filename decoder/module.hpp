@@ -79,6 +79,10 @@ struct ValType {
   friend bool operator==(const ValType&, const ValType&) = default;
 };
 
+// The text format's name of a value type: the shorthand for nullable abstract references
+// (funcref, nullref, ...), otherwise (ref null? HEAP); "bot" for the validator's bottom type.
+std::string val_type_name(const ValType& type);
+
 // Field storage: a value type or a packed i8/i16.
 enum class PackedKind : uint8_t { None = 0, I8 = 0x78, I16 = 0x77 };
 

@@ -13,6 +13,7 @@
 #include "decoder/decoder.hpp"
 #include "text/wast.hpp"
 #include "text/wat.hpp"
+#include "tests/validator_reference.hpp"
 #include "validator/validator.hpp"
 
 using namespace kiln;
@@ -26,38 +27,6 @@ std::filesystem::path testsuite() {
   return std::filesystem::path(KILN_SOURCE_ROOT) / ".." / "shared" / "spec-testsuite";
 }
 
-// The reference: one defined function's body through read + visit, with validate_function_body's
-// own checks and wording.
-Result<void> read_and_visit(const ModuleTypes& types, uint32_t defined_index,
-                            FuncValidator& validator) {
-  const ModuleInfo& module = types.module();
-  const FunctionBody& body = module.bodies[defined_index];
-  std::span<const uint8_t> bytes = types.bytes();
-  if (uint64_t(body.code.offset) + body.code.size > bytes.size())
-    return Error("unexpected end", body.code.offset);
-  if (body.range.size > kMaxFunctionSize)
-    return Error("function body too large (at most " + std::to_string(kMaxFunctionSize) + ")",
-                 body.range.offset);
-  if (auto r = validator.reset(module.imported_funcs + defined_index, body.locals); !r)
-    return Error(r.err().message(), body.range.offset);
-  OperatorReader reader(bytes, body.code);
-  Operator op;
-  while (!reader.at_end()) {
-    if (auto r = reader.read(op); !r) {
-      if (r.err().message() == "unexpected end")
-        return Error("unexpected end of section or function", r.err().offset().value_or(0));
-      return r;
-    }
-    if (auto r = validator.visit(op); !r) return r;
-  }
-  return validator.finish(body.code.end());
-}
-
-std::string outcome(const Result<void>& r) {
-  if (r) return "ok";
-  return r.err().to_string();
-}
-
 struct Tally {
   size_t modules = 0;
   size_t bodies = 0;
@@ -66,23 +35,15 @@ struct Tally {
 
 void compare_module(const std::vector<uint8_t>& bytes, const Features& features,
                     const std::string& where, Tally& tally) {
-  auto module = decode_module(bytes, features);
-  if (!module) return;
-  auto types = validate_module_sections(module.ok(), bytes, features);
-  if (!types) return;
-  ++tally.modules;
-  FuncValidator fused(types.ok());
-  FuncValidator general(types.ok());
-  for (uint32_t i = 0; i < module.ok().bodies.size(); ++i) {
-    std::string expected = outcome(read_and_visit(types.ok(), i, general));
-    std::string actual = outcome(validate_function_body(types.ok(), i, fused));
+  bool compared = testing::compare_bodies(bytes, features, [&](const testing::BodyOutcomes& body) {
     ++tally.bodies;
-    if (expected != "ok") ++tally.invalid_bodies;
-    if (actual != expected) {
-      INFO(where << ", defined function " << i);
-      CHECK(actual == expected);
+    if (body.general != "ok") ++tally.invalid_bodies;
+    if (body.fused != body.general) {
+      INFO(where << ", defined function " << body.defined_index);
+      CHECK(body.fused == body.general);
     }
-  }
+  });
+  if (compared) ++tally.modules;
 }
 
 }  // namespace

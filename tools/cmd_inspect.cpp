@@ -53,45 +53,6 @@ std::string_view extern_kind_name(ExternKind kind) {
   return "?";
 }
 
-std::string heap_type_text(const HeapType& heap) {
-  return heap_type_name(heap);
-}
-
-std::string val_type_text(const ValType& type) {
-  switch (type.kind) {
-    case ValKind::I32:
-      return "i32";
-    case ValKind::I64:
-      return "i64";
-    case ValKind::F32:
-      return "f32";
-    case ValKind::F64:
-      return "f64";
-    case ValKind::V128:
-      return "v128";
-    case ValKind::Ref:
-      // The shorthands for nullable abstract references (funcref, externref, ...).
-      if (type.nullable && type.heap.kind != HeapKind::Concrete) {
-        switch (type.heap.kind) {
-          case HeapKind::None:
-            return "nullref";
-          case HeapKind::NoFunc:
-            return "nullfuncref";
-          case HeapKind::NoExtern:
-            return "nullexternref";
-          case HeapKind::NoExn:
-            return "nullexnref";
-          default:
-            return heap_type_text(type.heap) + "ref";
-        }
-      }
-      return std::string(type.nullable ? "(ref null " : "(ref ") + heap_type_text(type.heap) + ")";
-    case ValKind::Bottom:
-      return "bot";
-  }
-  return "?";
-}
-
 std::string func_type_text(const ModuleInfo& info, uint32_t type_index) {
   std::string text = "(type " + std::to_string(type_index) + ")";
   if (type_index >= info.types.size() || info.types[type_index].kind != CompositeKind::Func)
@@ -99,12 +60,12 @@ std::string func_type_text(const ModuleInfo& info, uint32_t type_index) {
   const FuncType& func = info.types[type_index].func;
   if (!func.params.empty()) {
     text += " (param";
-    for (const ValType& type : func.params) text += " " + val_type_text(type);
+    for (const ValType& type : func.params) text += " " + val_type_name(type);
     text += ")";
   }
   if (!func.results.empty()) {
     text += " (result";
-    for (const ValType& type : func.results) text += " " + val_type_text(type);
+    for (const ValType& type : func.results) text += " " + val_type_name(type);
     text += ")";
   }
   return text;
@@ -118,7 +79,7 @@ std::string limits_text(const Limits& limits) {
 
 std::string table_type_text(const TableType& table) {
   std::string text = table.index_type == IndexType::I64 ? "i64 " : "";
-  return text + limits_text(table.limits) + " " + val_type_text(table.element);
+  return text + limits_text(table.limits) + " " + val_type_name(table.element);
 }
 
 std::string memory_type_text(const MemoryType& memory) {
@@ -131,7 +92,7 @@ std::string memory_type_text(const MemoryType& memory) {
 }
 
 std::string global_type_text(const GlobalType& global) {
-  std::string type = val_type_text(global.type);
+  std::string type = val_type_name(global.type);
   return global.mutable_ ? "(mut " + type + ")" : type;
 }
 

@@ -531,35 +531,11 @@ const RuleTable& rule_table() {
   return table;
 }
 
-std::string heap_name(HeapType heap) {
-  return heap_type_name(heap);
-}
-
-std::string type_name(ValType type) {
-  switch (type.kind) {
-    case ValKind::I32:
-      return "i32";
-    case ValKind::I64:
-      return "i64";
-    case ValKind::F32:
-      return "f32";
-    case ValKind::F64:
-      return "f64";
-    case ValKind::V128:
-      return "v128";
-    case ValKind::Bottom:
-      return "bot";
-    case ValKind::Ref:
-      return std::string("(ref ") + (type.nullable ? "null " : "") + heap_name(type.heap) + ")";
-  }
-  return "?";
-}
-
 std::string type_list(std::span<const ValType> types) {
   std::string out;
   for (const ValType& type : types) {
     if (!out.empty()) out += ' ';
-    out += type_name(type);
+    out += val_type_name(type);
   }
   return out;
 }
@@ -596,8 +572,8 @@ FuncValidator::FuncValidator(const ModuleTypes& types)
 }
 
 Error FuncValidator::mismatch(uint32_t offset, ValType expected, const ValType* actual) const {
-  return Error("type mismatch: instruction requires [" + type_name(expected) + "] but stack has [" +
-                   (actual ? type_name(*actual) : std::string()) + "]",
+  return Error("type mismatch: instruction requires [" + val_type_name(expected) + "] but stack has [" +
+                   (actual ? val_type_name(*actual) : std::string()) + "]",
                offset);
 }
 
@@ -697,7 +673,7 @@ Result<ValType> FuncValidator::pop_ref(uint32_t offset) {
   if (!v) return v;
   if (v.ok().kind != ValKind::Ref && v.ok().kind != ValKind::Bottom)
     return Error(
-        "type mismatch: instruction requires a reference but stack has [" + type_name(v.ok()) + "]",
+        "type mismatch: instruction requires a reference but stack has [" + val_type_name(v.ok()) + "]",
         offset);
   return v;
 }

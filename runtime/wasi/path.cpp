@@ -114,18 +114,12 @@ abi::Errno resolve_path(int root, std::string_view path, bool follow_last, Resol
     }
     const bool last = tail.empty();
 
-    if (component == "." || component.empty()) {
-      if (last) {
-        out.name = ".";
-        out.trailing_slash = trailing_slash;
-        break;
+    if (component == "." || component.empty() || component == "..") {
+      if (component == "..") {
+        // Leaving the preopened directory is refused, never resolved on the host.
+        if (stack.empty()) return abi::kNotcapable;
+        stack.pop_back();
       }
-      rest = tail;
-      continue;
-    }
-    if (component == "..") {
-      if (stack.empty()) return abi::kNotcapable;
-      stack.pop_back();
       if (last) {
         out.name = ".";
         out.trailing_slash = trailing_slash;
