@@ -77,6 +77,21 @@ bool WasiConfig::preopen_dir(const std::string& host_path, const std::string& gu
                      WASI_FILE_PERMS_READ | WASI_FILE_PERMS_WRITE);
 }
 
+bool WasiConfig::preopen_socket(uint32_t fd_num, const std::string& host_port) {
+  return bool(preopen_tcp_listener(fd_num, host_port));
+}
+
+Result<uint16_t> WasiConfig::preopen_tcp_listener(uint32_t fd_num, const std::string& host_port) {
+  if (fd_num <= 2)
+    return Error("WASI socket " + host_port + ": descriptor " + std::to_string(fd_num) +
+                 " is a standard stream");
+  auto socket = wasi::listen_tcp(host_port);
+  if (!socket) return socket.err();
+  const uint16_t port = wasi::local_port(*socket.ok());
+  settings_->sockets.push_back({std::move(socket).ok(), fd_num});
+  return port;
+}
+
 std::unique_ptr<wasi::Settings> WasiConfig::take_settings() {
   return std::move(settings_);
 }
@@ -84,7 +99,9 @@ std::unique_ptr<wasi::Settings> WasiConfig::take_settings() {
 Result<std::monostate> Store::Context::set_wasi(WasiConfig config) {
   std::unique_ptr<wasi::Settings> settings = config.take_settings();
   if (!settings) return Error("set_wasi: the WasiConfig was already used");
-  state_->wasi = wasi::make_ctx(std::move(*settings));
+  auto ctx = wasi::make_ctx(std::move(*settings));
+  if (!ctx) return ctx.err();
+  state_->wasi = std::move(ctx).ok();
   return std::monostate();
 }
 

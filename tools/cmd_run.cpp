@@ -41,6 +41,9 @@ constexpr const char* kRunUsage =
     "                          inside it: no `..`, absolute path or symlink leads out\n"
     "  --env NAME[=VAL]        Set the environment variable NAME to VAL (NAME alone: the\n"
     "                          host's value)\n"
+    "  --tcplisten HOST:PORT   Listen on HOST:PORT and give the program the listening socket\n"
+    "                          (sock_accept), as descriptor 3 + the number of --dir's, then\n"
+    "                          the next ones (repeatable)\n"
     "  --invoke NAME           Call the export NAME instead of `_start`\n"
     "  --preload NAME=MODULE   Instantiate MODULE (.wasm or .wat) first and make its exports\n"
     "                          importable under NAME (repeatable)\n"
@@ -241,6 +244,7 @@ struct Options {
   std::string invoke, path;
   std::vector<std::string> program_args;
   std::vector<std::pair<std::string, std::string>> dirs;  // host, guest
+  std::vector<std::string> listeners;  // --tcplisten HOST:PORT
   std::vector<std::pair<std::string, std::string>> env;
   std::vector<std::pair<std::string, std::string>> preloads;  // name, file
   std::optional<uint64_t> fuel;
@@ -277,7 +281,7 @@ int parse_options(Args args, Options& options) {
       has_value = true;
     }
     static constexpr std::string_view kWithValue[] = {
-        "--dir", "--env", "--invoke", "--fuel", "--preload", "--wasm", "-W", "--profile"};
+        "--dir", "--env", "--tcplisten", "--invoke", "--fuel", "--preload", "--wasm", "-W", "--profile"};
     bool known = false;
     for (std::string_view option : kWithValue) known |= option == name;
     if (!known) return usage_error("unknown option '" + std::string(arg) + "'");
@@ -306,6 +310,8 @@ int parse_options(Args args, Options& options) {
       }
       if (var.empty()) return usage_error("--env needs NAME[=VAL]");
       options.env.emplace_back(var, val);
+    } else if (name == "--tcplisten") {
+      options.listeners.emplace_back(value);
     } else if (name == "--invoke") {
       options.invoke = value;
     } else if (name == "--fuel") {
@@ -427,6 +433,15 @@ int cmd_run(Args args) {
     if (!wasi.preopen_dir(host, guest)) {
       std::fprintf(stderr, "kiln run: --dir %s: cannot open the directory: %s\n", host.c_str(),
                    std::strerror(errno));
+      return kErrorExitCode;
+    }
+  }
+  // After the directories, so that wasi-libc, which looks for them from descriptor 3 up and
+  // stops at the first that is not one, finds them all.
+  uint32_t socket_fd = 3 + uint32_t(options.dirs.size());
+  for (const std::string& address : options.listeners) {
+    if (auto bound = wasi.preopen_tcp_listener(socket_fd++, address); !bound) {
+      std::fprintf(stderr, "kiln run: --tcplisten: %s\n", bound.err().message().c_str());
       return kErrorExitCode;
     }
   }

@@ -14,10 +14,13 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <utility>
 #include <vector>
+
+#include "kiln/error.hpp"
 
 // Permissions of preopen_dir, under Wasmtime's C API names (and Kiln's).
 #ifndef WASMTIME_WASI_DIR_PERMS_READ
@@ -70,6 +73,15 @@ class WasiConfig {
                                  size_t dir_perms, size_t file_perms);
   // Older Wasmtime's form: read and write.
   [[nodiscard]] bool preopen_dir(const std::string& host_path, const std::string& guest_path);
+
+  // A TCP listener bound to `host_port` ("127.0.0.1:8080", "[::1]:8080", "localhost:0")
+  // given to the guest as descriptor `fd_num`, where sock_accept takes connections from it.
+  // Bound now: false when that fails. Pick a number past the preopened directories (3 plus
+  // their count, or more): wasi-libc looks for directories from descriptor 3 up and stops at
+  // the first descriptor that is not one.
+  [[nodiscard]] bool preopen_socket(uint32_t fd_num, const std::string& host_port);
+  // The same, saying why it failed, and returning the port bound (useful with port 0).
+  Result<uint16_t> preopen_tcp_listener(uint32_t fd_num, const std::string& host_port);
 
   // Kiln internals: the settings, taken by set_wasi.
   std::unique_ptr<wasi::Settings> take_settings();

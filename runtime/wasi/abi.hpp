@@ -180,9 +180,15 @@ constexpr uint32_t kEventrwflagHangup = 1 << 0;
 constexpr uint32_t kSubclockAbstime = 1 << 0;
 
 // sdflags (u8).
+constexpr uint32_t kSdflagRd = 1 << 0;
+constexpr uint32_t kSdflagWr = 1 << 1;
 constexpr uint32_t kSdflagsAll = 0x3;
-// riflags (u16): recv_peek, recv_waitall.
+// riflags (u16).
+constexpr uint32_t kRiflagRecvPeek = 1 << 0;
+constexpr uint32_t kRiflagRecvWaitall = 1 << 1;
 constexpr uint32_t kRiflagsAll = 0x3;
+// roflags (u16).
+constexpr uint32_t kRoflagRecvDataTruncated = 1 << 0;
 
 // preopentype (u8).
 constexpr uint8_t kPreopentypeDir = 0;

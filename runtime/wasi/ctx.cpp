@@ -1,5 +1,9 @@
 // The WASI state of a store: settings turned into a descriptor table.
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -227,6 +231,64 @@ Result<std::shared_ptr<HostFd>> open_directory(const std::string& path) {
   return std::make_shared<HostFd>(fd, true);
 }
 
+Result<std::shared_ptr<HostFd>> listen_tcp(const std::string& host_port) {
+  const std::string what = "WASI socket " + host_port + ": ";
+  // HOST:PORT, with an IPv6 host in brackets.
+  std::string host, port;
+  if (!host_port.empty() && host_port[0] == '[') {
+    const size_t close = host_port.find(']');
+    if (close == std::string::npos || close + 1 >= host_port.size() || host_port[close + 1] != ':')
+      return Error(what + "expected [IPV6]:PORT");
+    host = host_port.substr(1, close - 1);
+    port = host_port.substr(close + 2);
+  } else {
+    const size_t colon = host_port.rfind(':');
+    if (colon == std::string::npos) return Error(what + "expected HOST:PORT");
+    host = host_port.substr(0, colon);
+    port = host_port.substr(colon + 1);
+  }
+  if (host.empty() || port.empty() || port.find_first_not_of("0123456789") != std::string::npos ||
+      port.size() > 5 || std::stoul(port) > 65535)
+    return Error(what + "expected HOST:PORT with a port from 0 to 65535");
+  struct addrinfo hints {};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+  struct addrinfo* found = nullptr;
+  if (int status = ::getaddrinfo(host.c_str(), port.c_str(), &hints, &found); status != 0)
+    return Error(what + ::gai_strerror(status));
+  std::unique_ptr<struct addrinfo, void (*)(struct addrinfo*)> addresses(found, ::freeaddrinfo);
+  std::string failure = "no address";
+  for (struct addrinfo* a = found; a != nullptr; a = a->ai_next) {
+    int fd = ::socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol);
+    if (fd < 0) {
+      failure = std::strerror(errno);
+      continue;
+    }
+    auto socket = std::make_shared<HostFd>(fd, true);
+    const int on = 1;
+    ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
+    if (::bind(fd, a->ai_addr, a->ai_addrlen) != 0 || ::listen(fd, SOMAXCONN) != 0) {
+      failure = std::strerror(errno);
+      continue;
+    }
+    return socket;
+  }
+  return Error(what + failure);
+}
+
+uint16_t local_port(const HostFd& socket) {
+  struct sockaddr_storage address {};
+  socklen_t length = sizeof address;
+  if (::getsockname(socket.get(), reinterpret_cast<struct sockaddr*>(&address), &length) != 0)
+    return 0;
+  if (address.ss_family == AF_INET)
+    return ntohs(reinterpret_cast<const struct sockaddr_in&>(address).sin_port);
+  if (address.ss_family == AF_INET6)
+    return ntohs(reinterpret_cast<const struct sockaddr_in6&>(address).sin6_port);
+  return 0;
+}
+
 std::vector<std::string> host_args() {
   // The process's own arguments, as the kernel keeps them: NUL-separated.
   std::ifstream in("/proc/self/cmdline", std::ios::binary);
@@ -249,7 +311,7 @@ std::vector<std::string> host_env() {
   return env;
 }
 
-std::shared_ptr<WasiCtx> make_ctx(Settings settings) {
+Result<std::shared_ptr<WasiCtx>> make_ctx(Settings settings) {
   auto ctx = std::make_shared<WasiCtx>();
   ctx->args = std::move(settings.args);
   ctx->env = std::move(settings.env);
@@ -271,6 +333,13 @@ std::shared_ptr<WasiCtx> make_ctx(Settings settings) {
       }
     }
     ctx->fds.emplace(uint32_t(i), stdio_descriptor(std::move(host), i == 0));
+  }
+  // Sockets first: they ask for their numbers; directories fill the free ones.
+  for (Settings::Socket& socket : settings.sockets) {
+    if (ctx->fds.count(socket.guest_fd))
+      return Error("WASI: descriptor " + std::to_string(socket.guest_fd) +
+                   " is given twice (a preopened socket's number is already taken)");
+    ctx->fds.emplace(socket.guest_fd, socket_descriptor(std::move(socket.socket)));
   }
   for (Settings::Preopen& preopen : settings.preopens) {
     Descriptor dir =

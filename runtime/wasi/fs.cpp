@@ -67,6 +67,9 @@ Descriptor stdio_descriptor(std::shared_ptr<HostFd> host, bool input) {
   // wasi-libc's isatty() asks for a character device that cannot seek: give a terminal no
   // seek rights, so a program sees its terminal as one (and line-buffers it).
   if (d.filetype == abi::kFiletypeCharacterDevice) d.rights_base &= ~(kFdSeek | kFdTell);
+  // A stream inherited as a socket (inetd style) can also be shut down, and sock_recv and
+  // sock_send work on it under the read and write rights.
+  if (is_socket(d)) d.rights_base |= kSockShutdown;
   d.host = std::move(host);
   return d;
 }
@@ -86,6 +89,20 @@ Descriptor preopen_descriptor(std::shared_ptr<HostFd> dir, uint32_t dir_perms,
   d.rights_base = dir_rights;
   d.rights_inheriting = dir_rights | file_rights;
   return d;
+}
+
+Descriptor socket_descriptor(std::shared_ptr<HostFd> socket) {
+  Descriptor d;
+  d.filetype = filetype_of(socket->get());
+  d.fdflags = fdflags_of(socket->get());
+  d.rights_base = rights_sets::kSocket;
+  d.rights_inheriting = rights_sets::kSocket;
+  d.host = std::move(socket);
+  return d;
+}
+
+bool is_socket(const Descriptor& d) {
+  return d.filetype == abi::kFiletypeSocketStream || d.filetype == abi::kFiletypeSocketDgram;
 }
 
 }  // namespace kiln::wasi

@@ -27,6 +27,9 @@ constexpr uint64_t kDirWrite =
     kPathRenameTarget | kPathFilestatSetSize | kPathFilestatSetTimes | kFdFilestatSetTimes |
     kPathSymlink | kPathRemoveDirectory | kPathUnlinkFile | kFdSync | kFdDatasync;
 constexpr uint64_t kDirAll = kDirBase | kDirRead | kDirWrite;
+// Sockets: reading and writing (sock_recv and sock_send too), accepting and shutting down.
+constexpr uint64_t kSocket = kFdRead | kFdWrite | kPollFdReadwrite | kFdFdstatSetFlags |
+                             kFdFilestatGet | kSockShutdown | kSockAccept;
 // Rights that mean "this descriptor writes": never granted silently less than asked.
 constexpr uint64_t kWriteIntent = kFdWrite;
 }  // namespace rights_sets
@@ -40,5 +43,8 @@ uint16_t host_fdflags(int fd);
 // Descriptors made at start-up: the three standard streams and preopened directories.
 Descriptor stdio_descriptor(std::shared_ptr<HostFd> host, bool input);
 Descriptor preopen_descriptor(std::shared_ptr<HostFd> dir, uint32_t dir_perms, uint32_t file_perms);
+// A socket: a preopened listener, or a connection sock_accept made.
+Descriptor socket_descriptor(std::shared_ptr<HostFd> socket);
+bool is_socket(const Descriptor& d);
 
 }  // namespace kiln::wasi

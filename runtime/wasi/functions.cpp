@@ -10,6 +10,7 @@
 #include <sched.h>
 #include <sys/ioctl.h>
 #include <sys/random.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <time.h>
@@ -898,12 +899,84 @@ Errno proc_raise(Call&) {
   return abi::kNotsup;
 }
 
-// Sockets: a descriptor is checked, then the operation is not supported (Kiln hands no sockets
-// to guests yet).
-Errno sock_unsupported(Call& c) {
+// Sockets: the guest gets them preopened (WasiConfig::preopen_socket, `kiln run --tcplisten`)
+// or inherited as a standard stream; preview1 has no way to create one.
+
+// The descriptor `fd` with `rights`, which must be a socket (ENOTSOCK otherwise).
+Errno lookup_socket(Call& c, uint32_t fd, uint64_t rights, Descriptor*& d) {
+  if (Errno e = c.ctx.lookup(fd, 0, d)) return e;
+  if (!is_socket(*d)) return abi::kNotsock;
+  return c.ctx.lookup(fd, rights, d);
+}
+
+Errno sock_accept(Call& c) {
+  const uint32_t flags = c.u32(1), result = c.u32(2);
+  // Only NONBLOCK means something for a new connection.
+  if (flags & ~abi::kFdflagNonblock) return abi::kInval;
+  Descriptor* listener;
+  if (Errno e = lookup_socket(c, c.u32(0), R::kSockAccept, listener)) return e;
+  if (Errno e = c.mem.check(result, abi::kU32)) return e;
+  const int host_flags = SOCK_CLOEXEC | (flags & abi::kFdflagNonblock ? SOCK_NONBLOCK : 0);
+  const int fd = retry([&] { return ::accept4(listener->fd(), nullptr, nullptr, host_flags); });
+  if (fd < 0) return host_error();
+  Descriptor connection = socket_descriptor(std::make_shared<HostFd>(fd, true));
+  connection.rights_base &= listener->rights_inheriting;
+  connection.rights_inheriting &= listener->rights_inheriting;
+  uint32_t guest_fd;
+  if (Errno e = c.ctx.insert(std::move(connection), guest_fd)) return e;  // closes the host fd
+  c.mem.store<uint32_t>(result, guest_fd);
+  return abi::kSuccess;
+}
+
+Errno sock_recv(Call& c) {
+  const uint32_t iovs = c.u32(1), count = c.u32(2), flags = c.u32(3);
+  const uint32_t result_length = c.u32(4), result_flags = c.u32(5);
+  if (flags & ~abi::kRiflagsAll) return abi::kInval;
   Descriptor* d;
-  if (Errno e = c.ctx.lookup(c.u32(0), 0, d)) return e;
-  return abi::kNotsup;
+  if (Errno e = lookup_socket(c, c.u32(0), R::kFdRead, d)) return e;
+  if (Errno e = c.mem.check(result_length, abi::kU32)) return e;
+  if (Errno e = c.mem.check(result_flags, abi::kU16)) return e;
+  std::vector<struct iovec> buffers;
+  if (Errno e = gather_iovecs(c, iovs, count, buffers)) return e;
+  struct msghdr message {};
+  message.msg_iov = buffers.data();
+  message.msg_iovlen = buffers.size();
+  const int host_flags = (flags & abi::kRiflagRecvPeek ? MSG_PEEK : 0) |
+                         (flags & abi::kRiflagRecvWaitall ? MSG_WAITALL : 0);
+  const ssize_t got = retry([&] { return ::recvmsg(d->fd(), &message, host_flags); });
+  if (got < 0) return host_error();
+  c.mem.store<uint32_t>(result_length, uint32_t(got));
+  c.mem.store<uint16_t>(result_flags,
+                        uint16_t(message.msg_flags & MSG_TRUNC ? abi::kRoflagRecvDataTruncated : 0));
+  return abi::kSuccess;
+}
+
+Errno sock_send(Call& c) {
+  const uint32_t iovs = c.u32(1), count = c.u32(2), flags = c.u32(3), result = c.u32(4);
+  if (flags != 0) return abi::kInval;  // siflags has no flag defined
+  Descriptor* d;
+  if (Errno e = lookup_socket(c, c.u32(0), R::kFdWrite, d)) return e;
+  if (Errno e = c.mem.check(result, abi::kU32)) return e;
+  std::vector<struct iovec> buffers;
+  if (Errno e = gather_iovecs(c, iovs, count, buffers)) return e;
+  struct msghdr message {};
+  message.msg_iov = buffers.data();
+  message.msg_iovlen = buffers.size();
+  // A peer that went away is EPIPE for the guest, never SIGPIPE for the host process.
+  const ssize_t sent = retry([&] { return ::sendmsg(d->fd(), &message, MSG_NOSIGNAL); });
+  if (sent < 0) return host_error();
+  c.mem.store<uint32_t>(result, uint32_t(sent));
+  return abi::kSuccess;
+}
+
+Errno sock_shutdown(Call& c) {
+  const uint32_t how = c.u32(1);
+  if (how == 0 || (how & ~abi::kSdflagsAll)) return abi::kInval;
+  Descriptor* d;
+  if (Errno e = lookup_socket(c, c.u32(0), R::kSockShutdown, d)) return e;
+  const int host_how = how == abi::kSdflagRd ? SHUT_RD : how == abi::kSdflagWr ? SHUT_WR : SHUT_RDWR;
+  if (::shutdown(d->fd(), host_how) != 0) return host_error();
+  return abi::kSuccess;
 }
 
 using Handler = Errno (*)(Call&);
@@ -957,10 +1030,10 @@ constexpr Function kFunctions[] = {
     {{"proc_raise", "i", true}, proc_raise, false},
     {{"sched_yield", "", true}, sched_yield, false},
     {{"random_get", "ii", true}, random_get, true},
-    {{"sock_accept", "iii", true}, sock_unsupported, true},
-    {{"sock_recv", "iiiiii", true}, sock_unsupported, true},
-    {{"sock_send", "iiiii", true}, sock_unsupported, true},
-    {{"sock_shutdown", "ii", true}, sock_unsupported, false},
+    {{"sock_accept", "iii", true}, sock_accept, true},
+    {{"sock_recv", "iiiiii", true}, sock_recv, true},
+    {{"sock_send", "iiiii", true}, sock_send, true},
+    {{"sock_shutdown", "ii", true}, sock_shutdown, false},
 };
 
 constexpr size_t kFunctionCount = sizeof kFunctions / sizeof kFunctions[0];

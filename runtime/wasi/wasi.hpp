@@ -63,19 +63,32 @@ struct Settings {
     uint32_t file_perms = kPermsRead | kPermsWrite;
   };
   std::vector<Preopen> preopens;
+  // Listening sockets handed to the guest under a chosen descriptor number (sock_accept on
+  // them gives connections).
+  struct Socket {
+    std::shared_ptr<HostFd> socket;
+    uint32_t guest_fd = 0;
+  };
+  std::vector<Socket> sockets;
 };
 
 // Opens `path` for stdin (reading) or stdout/stderr (writing: created or truncated).
 Result<std::shared_ptr<HostFd>> open_stdio_file(const std::string& path, bool for_writing);
 // Opens the host directory `path` to be preopened.
 Result<std::shared_ptr<HostFd>> open_directory(const std::string& path);
+// A TCP socket bound to `host_port` ("127.0.0.1:8080", "[::1]:0", "localhost:8080") and
+// listening, to be preopened; the error names the address and the reason.
+Result<std::shared_ptr<HostFd>> listen_tcp(const std::string& host_port);
+// The port a bound socket listens on (0 when it is not an IP socket).
+uint16_t local_port(const HostFd& socket);
 // The host process's own arguments and environment (for inherit_argv / inherit_env).
 std::vector<std::string> host_args();
 std::vector<std::string> host_env();
 
-// One store's WASI state.
+// One store's WASI state. Fails when two preopened sockets, or a socket and a standard stream,
+// ask for the same descriptor number (directories take the numbers left free after them).
 class WasiCtx;
-std::shared_ptr<WasiCtx> make_ctx(Settings settings);
+Result<std::shared_ptr<WasiCtx>> make_ctx(Settings settings);
 
 // One import of `wasi_snapshot_preview1`: its name and wasm signature (each parameter 'i' for
 // i32 or 'I' for i64; the result is one i32 errno unless the function returns nothing).

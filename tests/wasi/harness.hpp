@@ -24,6 +24,7 @@ namespace wasi_test {
 enum : int32_t {
   kSuccess = 0,
   kAcces = 2,
+  kAgain = 6,
   kBadf = 8,
   kExist = 20,
   kFault = 21,
@@ -33,8 +34,10 @@ enum : int32_t {
   kLoop = 32,
   kNametoolong = 37,
   kNoent = 44,
+  kNotconn = 53,
   kNotdir = 54,
   kNotempty = 55,
+  kNotsock = 57,
   kNotsup = 58,
   kPerm = 63,
   kSpipe = 70,
