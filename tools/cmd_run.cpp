@@ -4,6 +4,7 @@
 // preview1, preloaded modules, then the module's `_start` (a WASI command) or the export named by
 // --invoke. The exit status is the program's proc_exit status; a trap prints its message and a
 // backtrace and exits with 134 (128 + SIGABRT, as Wasmtime on Unix).
+#include <csignal>
 #include <charconv>
 #include <cinttypes>
 #include <cmath>
@@ -398,6 +399,9 @@ int parse_invoke_args(const Options& options, const FuncType& type, std::vector<
 }  // namespace
 
 int cmd_run(Args args) {
+  // A program writing to a pipe or socket whose reader has gone gets EPIPE from fd_write, as
+  // under `wasmtime run`, instead of the whole process dying of SIGPIPE.
+  std::signal(SIGPIPE, SIG_IGN);
   Options options;
   if (int status = parse_options(args, options); status >= 0) return status;
   if (options.fuel) options.config.consume_fuel(true);
