@@ -6,6 +6,7 @@
 // backtrace and exits with 134 (128 + SIGABRT, as Wasmtime on Unix).
 #include <csignal>
 #include <charconv>
+#include <chrono>
 #include <cinttypes>
 #include <cmath>
 #include <cstdio>
@@ -56,6 +57,13 @@ constexpr const char* kRunUsage =
     "                          function-references, gc, extended-const, wide-arithmetic,\n"
     "                          custom-page-sizes, all-proposals; or max-wasm-stack=BYTES\n"
     "  --profile STRATEGY      perfmap (/tmp/perf-PID.map) or jitdump (/tmp/jit-PID.dump)\n"
+    "  --timings FILE          When the run ends, write where its time went to FILE as JSON\n"
+    "                          (seconds, wall clock): compile_seconds (FILE's module),\n"
+    "                          preload_seconds (compiling and instantiating every --preload),\n"
+    "                          instantiate_seconds (FILE's instance, start function included),\n"
+    "                          run_seconds (the call of _start or --invoke's export; null if\n"
+    "                          not reached), total_seconds (from parsing the command line to the\n"
+    "                          end), exit_code. Not a Wasmtime option: for bench/run\n"
     "  -h, --help              Print this help\n"
     "\n"
     "Options take their value as the next argument or after '='. The first argument that is\n"
@@ -249,7 +257,57 @@ struct Options {
   std::vector<std::pair<std::string, std::string>> env;
   std::vector<std::pair<std::string, std::string>> preloads;  // name, file
   std::optional<uint64_t> fuel;
+  std::string timings_path;  // --timings: empty when not asked for
   Config config;
+};
+
+// Where a run's wall-clock time went, for --timings. A phase not reached stays unset (null).
+class PhaseTimings {
+ public:
+  using Clock = std::chrono::steady_clock;
+
+  PhaseTimings() : begin_(Clock::now()) {}
+
+  // Runs `work` and adds its duration to the phase `seconds`; returns what `work` returns.
+  template <typename Work>
+  auto time(std::optional<double>& seconds, Work&& work) {
+    const Clock::time_point start = Clock::now();
+    auto result = work();
+    seconds = seconds.value_or(0) + std::chrono::duration<double>(Clock::now() - start).count();
+    return result;
+  }
+
+  std::optional<double> compile, preload, instantiate, run;
+
+  // Writes the JSON record to `path`; a file that cannot be written is reported, and the run's
+  // own exit status stands.
+  void write(const std::string& path, int exit_code) const {
+    const double total = std::chrono::duration<double>(Clock::now() - begin_).count();
+    std::FILE* out = std::fopen(path.c_str(), "w");
+    if (out == nullptr) {
+      std::fprintf(stderr, "kiln run: --timings %s: %s\n", path.c_str(), std::strerror(errno));
+      return;
+    }
+    auto field = [&](const char* name, const std::optional<double>& value) {
+      if (value) {
+        std::fprintf(out, "\"%s\": %.9f, ", name, *value);
+      } else {
+        std::fprintf(out, "\"%s\": null, ", name);
+      }
+    };
+    std::fputc('{', out);
+    field("compile_seconds", compile);
+    field("preload_seconds", preload);
+    field("instantiate_seconds", instantiate);
+    field("run_seconds", run);
+    field("total_seconds", total);
+    std::fprintf(out, "\"exit_code\": %d}\n", exit_code);
+    if (std::fclose(out) != 0)
+      std::fprintf(stderr, "kiln run: --timings %s: %s\n", path.c_str(), std::strerror(errno));
+  }
+
+ private:
+  Clock::time_point begin_;
 };
 
 // Parses the command line; a non-negative result is the exit status to end with.
@@ -282,7 +340,8 @@ int parse_options(Args args, Options& options) {
       has_value = true;
     }
     static constexpr std::string_view kWithValue[] = {
-        "--dir", "--env", "--tcplisten", "--invoke", "--fuel", "--preload", "--wasm", "-W", "--profile"};
+        "--dir",  "--env", "--tcplisten", "--invoke",  "--fuel",
+        "--preload", "--wasm", "-W", "--profile", "--timings"};
     bool known = false;
     for (std::string_view option : kWithValue) known |= option == name;
     if (!known) return usage_error("unknown option '" + std::string(arg) + "'");
@@ -335,6 +394,9 @@ int parse_options(Args args, Options& options) {
           return usage_error(error);
         start = comma + 1;
       }
+    } else if (name == "--timings") {
+      if (value.empty()) return usage_error("--timings needs a file name");
+      options.timings_path = value;
     } else if (name == "--profile") {
       if (value == "perfmap") {
         options.config.profiler(ProfilingStrategy::Perfmap);
@@ -396,14 +458,9 @@ int parse_invoke_args(const Options& options, const FuncType& type, std::vector<
   return -1;
 }
 
-}  // namespace
 
-int cmd_run(Args args) {
-  // A program writing to a pipe or socket whose reader has gone gets EPIPE from fd_write, as
-  // under `wasmtime run`, instead of the whole process dying of SIGPIPE.
-  std::signal(SIGPIPE, SIG_IGN);
-  Options options;
-  if (int status = parse_options(args, options); status >= 0) return status;
+// The run itself, once the command line is parsed; its result is the exit status.
+int run_program(Options& options, PhaseTimings& timings) {
   if (options.fuel) options.config.consume_fuel(true);
 
   auto engine = Engine::create(std::move(options.config));
@@ -411,7 +468,8 @@ int cmd_run(Args args) {
     std::fprintf(stderr, "kiln run: %s\n", engine.err().message().c_str());
     return kErrorExitCode;
   }
-  auto module = load_module(engine.ok(), options.path);
+  auto module =
+      timings.time(timings.compile, [&] { return load_module(engine.ok(), options.path); });
   if (!module) {
     std::fprintf(stderr, "kiln run: %s\n", module.err().to_string().c_str());
     return kErrorExitCode;
@@ -457,20 +515,23 @@ int cmd_run(Args args) {
   Linker linker(engine.ok());
   linker.define_wasi().unwrap();  // fails only on a duplicate name: a bug
   for (const auto& [name, file] : options.preloads) {
-    auto preloaded = load_module(engine.ok(), file);
+    auto preloaded = timings.time(timings.preload, [&] { return load_module(engine.ok(), file); });
     if (!preloaded) {
       std::fprintf(stderr, "kiln run: --preload %s: %s\n", name.c_str(),
                    preloaded.err().to_string().c_str());
       return kErrorExitCode;
     }
-    if (auto defined = linker.module(store, name, preloaded.ok()); !defined) {
+    if (auto defined = timings.time(timings.preload,
+                                    [&] { return linker.module(store, name, preloaded.ok()); });
+        !defined) {
       std::fprintf(stderr, "kiln run: --preload %s=%s: %s\n", name.c_str(), file.c_str(),
                    defined.err().message().c_str());
       return kErrorExitCode;
     }
   }
 
-  auto instance = linker.instantiate(store, module.ok());
+  auto instance =
+      timings.time(timings.instantiate, [&] { return linker.instantiate(store, module.ok()); });
   if (!instance) {
     if (std::holds_alternative<Error>(instance.err().data) &&
         !std::get<Error>(instance.err().data).i32_exit()) {
@@ -500,10 +561,26 @@ int cmd_run(Args args) {
                  options.path.c_str());
     return kErrorExitCode;
   }
-  auto results = func->call(store, params);
+  auto results = timings.time(timings.run, [&] { return func->call(store, params); });
   if (!results) return report_failure(options.path, results.err());
   for (const Val& value : results.ok()) std::printf("%s\n", format_value(value).c_str());
   return 0;
+}
+
+}  // namespace
+
+int cmd_run(Args args) {
+  // A program writing to a pipe or socket whose reader has gone gets EPIPE from fd_write, as
+  // under `wasmtime run`, instead of the whole process dying of SIGPIPE.
+  std::signal(SIGPIPE, SIG_IGN);
+  PhaseTimings timings;
+  Options options;
+  if (int status = parse_options(args, options); status >= 0) return status;
+  const int status = run_program(options, timings);
+  // The program's own output is flushed first, so the timings cover what it printed.
+  std::fflush(stdout);
+  if (!options.timings_path.empty()) timings.write(options.timings_path, status);
+  return status;
 }
 
 }  // namespace kiln::tools
