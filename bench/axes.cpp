@@ -27,41 +27,19 @@
 #include <string_view>
 #include <vector>
 
+#include "bench_support.hpp"
 #include "kiln/kiln.hpp"
 
 using namespace kiln;
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
+using kiln::bench::Clock;
+using kiln::bench::json_escape;
+using kiln::bench::process_cpu_seconds;
+using kiln::bench::seconds_since;
+
 constexpr int kUnavailable = 3;
-
-double seconds_since(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
-
-double process_cpu_seconds() {
-  timespec now{};
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &now);
-  return double(now.tv_sec) + double(now.tv_nsec) / 1e9;
-}
-
-std::string json_escape(std::string_view text) {
-  std::string out;
-  for (char c : text) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (uint8_t(c) < 0x20) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\u%04x", c);
-      out += buf;
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
 
 [[noreturn]] void unavailable(const std::string& message) {
   std::printf("{\"unavailable\": \"%s\"}\n", json_escape(message).c_str());

@@ -44,46 +44,21 @@
 #include <string_view>
 #include <vector>
 
+#include "bench_support.hpp"
 #include "decoder/decoder.hpp"
 #include "runtime/runtime.hpp"
 #include "tools/module_file.hpp"
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
-double seconds_since(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
-
-// CPU time of the whole process (every thread), as node's process.cpuUsage() counts it: on a
-// machine shared with other work it moves far less than wall time.
-double process_cpu_seconds() {
-  timespec now{};
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &now);
-  return double(now.tv_sec) + double(now.tv_nsec) / 1e9;
-}
+using kiln::bench::Clock;
+using kiln::bench::json_escape;
+using kiln::bench::process_cpu_seconds;
+using kiln::bench::seconds_since;
 
 [[noreturn]] void fail(const std::string& message) {
   std::fprintf(stderr, "kiln-bench-jit: %s\n", message.c_str());
   std::exit(1);
-}
-
-std::string json_escape(std::string_view text) {
-  std::string out;
-  for (char c : text) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (uint8_t(c) < 0x20) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\u%04x", c);
-      out += buf;
-    } else {
-      out += c;
-    }
-  }
-  return out;
 }
 
 std::vector<uint8_t> read_module(const std::string& path) {
