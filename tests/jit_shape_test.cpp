@@ -394,3 +394,17 @@ TEST_CASE("a cached local is a memory access's index and stored value in place",
   CHECK(count_containing(code, "movzx eax, byte ptr [r15+rdi*1]") == 1);
   CHECK(count_containing(code, ", edi") == 0);  // no copy of the parameter first
 }
+
+TEST_CASE("the disassembler goes on after bytes that do not decode", "[jit][shape]") {
+  // 0x16 (push ss) does not exist in 64-bit mode; a jump table can hold it. The `ret` after it
+  // must still be listed.
+  const uint8_t code[] = {0x16, 0x16, 0xC3};
+  auto listed = tools::disassemble_x64(code);
+  INFO(listing(listed));
+  REQUIRE(listed.size() == 3);
+  CHECK(listed[0].text == "(bad)");
+  CHECK(listed[1].text == "(bad)");
+  CHECK(listed[1].offset == 1);
+  CHECK(listed[2].mnemonic == "ret");
+  CHECK(listed[2].offset == 2);
+}

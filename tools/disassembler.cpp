@@ -12,8 +12,11 @@ std::vector<DisassembledInstruction> disassemble_x64(std::span<const uint8_t> co
     if (!ZYAN_SUCCESS(ZydisDisassembleIntel(ZYDIS_MACHINE_MODE_LONG_64, offset,
                                             code.data() + offset, code.size() - offset,
                                             &instruction))) {
+      // Data inside the code (a br_table's jump table) need not decode: one byte is reported
+      // and decoding resumes after it, as objdump does, so the code after the table is listed.
       out.push_back({uint32_t(offset), 1, "(bad)", "(bad)"});
-      break;
+      offset += 1;
+      continue;
     }
     DisassembledInstruction line;
     line.offset = uint32_t(offset);

@@ -16,7 +16,8 @@ struct DisassembledInstruction {
   std::string mnemonic;  // e.g. "add"
 };
 
-// Stops at the first undecodable byte sequence, reporting it as "(bad)".
+// An undecodable byte (data inside the code, such as a jump table) is reported as a one-byte
+// "(bad)" and decoding resumes at the next byte.
 std::vector<DisassembledInstruction> disassemble_x64(std::span<const uint8_t> code);
 
 }  // namespace kiln::tools
