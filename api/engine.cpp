@@ -41,9 +41,6 @@ std::optional<Error> unsupported_setting(const Config::Settings& s) {
         "(OptLevel::Speed)");
   if (s.profiler == ProfilingStrategy::Vtune)
     return Error("Config::profiler: VTune profiling is not supported by Kiln");
-  if (s.consume_fuel) return Error("Config::consume_fuel: fuel metering is not implemented yet");
-  if (s.epoch_interruption)
-    return Error("Config::epoch_interruption: epoch checks are not implemented yet");
   if (s.nan_canonicalization)
     return Error(
         "Config::cranelift_nan_canonicalization: NaN canonicalisation is not "
@@ -62,6 +59,8 @@ std::shared_ptr<detail::EngineState> make_state(const Config& config) {
   rt.compile.guard_pages = s.memory_guard_size > 0 && s.memory_reservation >= (uint64_t(4) << 30);
   rt.compile.guard_size = s.memory_guard_size;
   rt.max_wasm_stack = s.max_wasm_stack;
+  rt.compile.consume_fuel = s.consume_fuel;
+  rt.compile.epoch_interruption = s.epoch_interruption;
   auto state = std::make_shared<detail::EngineState>(s, std::move(rt));
   state->config_error = unsupported_setting(s);
   return state;

@@ -406,16 +406,65 @@ Store::Context::Context(Store* store) : state_(store->state()) {}
 Store::Context::Context(Caller& caller) : state_(caller.state()) {}
 Store::Context::Context(Caller* caller) : state_(caller->state()) {}
 
-Result<std::monostate> Store::Context::set_fuel(uint64_t) {
-  if (!state_->engine->settings.consume_fuel)
-    return Error("fuel is not enabled: use Config::consume_fuel(true)");
-  return Error("fuel metering is not implemented yet");
+namespace {
+// Fuel exists only in engines that compile it in: the error every fuel operation gives otherwise.
+std::optional<Error> fuel_disabled(const detail::StoreState& state) {
+  if (state.engine->settings.consume_fuel) return std::nullopt;
+  return Error("fuel is not enabled: use Config::consume_fuel(true)");
+}
+
+// A callback's Trap unwinds like a host function's: the runtime traps with its code (or
+// `otherwise`), the Trap itself waits in the store for the host boundary.
+TrapCode record_callback_trap(detail::StoreState& state, Trap trap, TrapCode otherwise) {
+  const TrapCode code = trap.code().value_or(otherwise);
+  state.pending_host_trap = std::move(trap);
+  return code;
+}
+}  // namespace
+
+Result<std::monostate> Store::Context::set_fuel(uint64_t fuel) {
+  if (auto disabled = fuel_disabled(*state_)) return *disabled;
+  state_->rt.set_fuel(fuel);
+  return std::monostate();
 }
 
 Result<uint64_t> Store::Context::get_fuel() const {
-  if (!state_->engine->settings.consume_fuel)
-    return Error("fuel is not enabled: use Config::consume_fuel(true)");
-  return Error("fuel metering is not implemented yet");
+  if (auto disabled = fuel_disabled(*state_)) return *disabled;
+  return state_->rt.fuel();
+}
+
+void Store::Context::out_of_fuel_callback(
+    std::function<Result<uint64_t, Trap>(Store::Context)> callback) {
+  detail::StoreState* state = state_;
+  state_->rt.set_out_of_fuel_hook(
+      [state, callback = std::move(callback)](runtime::Store& rt) -> std::optional<TrapCode> {
+        Caller caller(state, nullptr);
+        Result<uint64_t, Trap> more = callback(Store::Context(caller));
+        if (!more) return record_callback_trap(*state, std::move(more).err(), TrapCode::OutOfFuel);
+        rt.add_fuel(more.ok());
+        return std::nullopt;
+      });
+}
+
+void Store::Context::out_of_fuel_trap() {
+  state_->rt.set_out_of_fuel_hook(nullptr);
+}
+
+void Store::Context::epoch_deadline_callback(
+    std::function<Result<uint64_t, Trap>(Store::Context)> callback) {
+  detail::StoreState* state = state_;
+  state_->rt.set_epoch_deadline_hook(
+      [state, callback = std::move(callback)](runtime::Store& rt) -> std::optional<TrapCode> {
+        Caller caller(state, nullptr);
+        Result<uint64_t, Trap> delta = callback(Store::Context(caller));
+        if (!delta) return record_callback_trap(*state, std::move(delta).err(), TrapCode::Interrupt);
+        rt.set_epoch_deadline(delta.ok());
+        return std::nullopt;
+      });
+}
+
+void Store::Context::epoch_deadline_trap() {
+  state_->rt.set_epoch_deadline_hook(nullptr);
 }
 
 void Store::Context::set_data(std::any data) const {
@@ -426,8 +475,7 @@ std::any& Store::Context::get_data() const {
 }
 
 void Store::Context::set_epoch_deadline(uint64_t ticks_beyond_current) {
-  const uint64_t now = *state_->engine->rt.epoch_counter();
-  state_->rt.vm()->epoch_deadline = now + ticks_beyond_current;
+  state_->rt.set_epoch_deadline(ticks_beyond_current);
 }
 
 Result<std::monostate> Store::Context::gc() {

@@ -129,6 +129,50 @@ struct PendingCompare {
   Address memory{};
 };
 
+// Fuel (docs/fuel-epochs.md has the table): one unit per operator, as Wasmtime counts, except
+// the structural ones and those that do nothing at run time.
+uint32_t fuel_cost(Op op) {
+  switch (op) {
+    case Op::Nop:
+    case Op::Drop:
+    case Op::Block:
+    case Op::Loop:
+    case Op::Unreachable:
+    case Op::Return:
+    case Op::Else:
+    case Op::End:
+      return 0;
+    default:
+      return 1;
+  }
+}
+
+// Operators before which the pending fuel is charged: where control may leave the straight
+// line (branches, merges, calls, returns, a trap the program asked for). Between two of them
+// the code is one run, charged once.
+bool ends_fuel_run(Op op) {
+  switch (op) {
+    case Op::Loop:
+    case Op::If:
+    case Op::Else:
+    case Op::End:
+    case Op::Br:
+    case Op::BrIf:
+    case Op::BrTable:
+    case Op::Return:
+    case Op::Unreachable:
+    case Op::Call:
+    case Op::CallIndirect:
+    case Op::ReturnCall:
+    case Op::ReturnCallIndirect:
+    case Op::CallRef:
+    case Op::ReturnCallRef:
+      return true;
+    default:
+      return false;
+  }
+}
+
 enum class FrameKind : uint8_t { Function, Block, Loop, If, Else };
 
 // Compiles the functions of one module, one at a time; its buffers (stacks, the assembler's)
@@ -763,6 +807,60 @@ class FunctionCompiler {
     reset_registers();
   }
 
+  // ---- fuel and epochs (docs/fuel-epochs.md)
+  bool has_interrupt_checks() const {
+    return options_->consume_fuel || options_->epoch_interruption;
+  }
+  // Adds the operators lowered since the last charge to the store's fuel_consumed.
+  void charge_fuel() {
+    if (fuel_pending_ == 0) return;
+    masm_.load(M::kScratch, Address::at(M::kVmctx, vm_offsets::kStore), LoadKind::I64);
+    masm_.add_mem_imm(Address::at(M::kScratch, vm_offsets::kFuelConsumed), int32_t(fuel_pending_),
+                      Width::W64);
+    fuel_pending_ = 0;
+  }
+  // The checks of a function entry or a loop header: no fuel left (fuel_consumed >= 0), the
+  // engine's epoch at or past the store's deadline. Either jumps to a slow path that calls the
+  // runtime (InterruptStub), which preserves every register: the loop's cached locals stay.
+  void emit_interrupt_checks(uint32_t wasm_offset) {
+    InterruptSlowPath path{masm_.new_label(), masm_.new_label(), wasm_offset};
+    masm_.load(M::kScratch, Address::at(M::kVmctx, vm_offsets::kStore), LoadKind::I64);
+    if (options_->consume_fuel) {
+      masm_.cmp_mem_imm(Address::at(M::kScratch, vm_offsets::kFuelConsumed), 0, Width::W64);
+      masm_.branch(IntCond::GeS, path.slow);
+    }
+    if (options_->epoch_interruption) {
+      // The epoch is behind a pointer: a second register, a free one where there is one (there
+      // nearly always is: a header holds only cached locals), else one saved around the check.
+      Reg epoch{};
+      for (Reg r : M::kGpAllocatable)
+        if (is_free(r)) {
+          epoch = r;
+          break;
+        }
+      const bool borrowed = !epoch.valid();
+      if (borrowed) {
+        epoch = M::kGpAllocatable[0];
+        masm_.push(epoch);
+      }
+      masm_.load(epoch, Address::at(M::kVmctx, vm_offsets::kEpochCounter), LoadKind::I64);
+      masm_.load(epoch, Address::at(epoch, 0), LoadKind::I64);
+      masm_.cmp_mem(epoch, Address::at(M::kScratch, vm_offsets::kEpochDeadline), Width::W64);
+      if (borrowed) masm_.pop(epoch);  // pop leaves the flags alone
+      masm_.branch(IntCond::GeU, path.slow);
+    }
+    masm_.bind(path.resume);
+    interrupt_paths_.push_back(path);
+  }
+  void emit_interrupt_slow_paths() {
+    for (const InterruptSlowPath& path : interrupt_paths_) {
+      masm_.bind(path.slow);
+      source_map_.emplace_back(masm_.offset(), path.wasm_offset);
+      call_builtin(Builtin::InterruptStub);
+      masm_.jump(path.resume);
+    }
+  }
+
   void reset(const CompileOptions& options);
   Result<void> lower(const Operator& op);
   Result<void> lower_control(const Operator& op);
@@ -828,6 +926,15 @@ class FunctionCompiler {
   uint32_t pending_depth_ = 0;
   PendingCompare pending_cmp_;
   std::optional<Error> fatal_;
+  // Fuel (docs/fuel-epochs.md): the cost of the operators lowered since the last charge.
+  uint32_t fuel_pending_ = 0;
+  // The slow paths of the fuel and epoch checks, emitted after the body: a failed check jumps to
+  // `slow`, which calls the interrupt stub and comes back to `resume`.
+  struct InterruptSlowPath {
+    Label slow, resume;
+    uint32_t wasm_offset;
+  };
+  std::vector<InterruptSlowPath> interrupt_paths_;
   // (code offset, wasm offset) pairs; copied out at the end so the buffer is reused.
   std::vector<std::pair<uint32_t, uint32_t>> source_map_;
 };
@@ -849,6 +956,8 @@ void FunctionCompiler<M>::reset(const CompileOptions& options) {
   pinned_ = 0;
   std::fill(std::begin(cache_owner_), std::end(cache_owner_), 0);
   fatal_.reset();
+  fuel_pending_ = 0;
+  interrupt_paths_.clear();
 }
 
 template <typename M>
@@ -903,6 +1012,7 @@ Result<CompiledFunction> FunctionCompiler<M>::compile(uint32_t defined_index,
     take(r);
     set_cache(i, r);
   }
+  if (has_interrupt_checks()) emit_interrupt_checks(body.code.offset);
 
   Frame function;
   function.kind = FrameKind::Function;
@@ -923,11 +1033,18 @@ Result<CompiledFunction> FunctionCompiler<M>::compile(uint32_t defined_index,
       last_code_offset = masm_.offset();
     }
     if (frames_.empty()) continue;  // after the final `end`: the validator reports it
+    if (options.consume_fuel && reachable_) {
+      // Charged where control may leave the straight line (docs/fuel-epochs.md), before the
+      // operator's own code (flags of a fused compare are set later, by its lowering).
+      fuel_pending_ += fuel_cost(op.op);
+      if (ends_fuel_run(op.op)) charge_fuel();
+    }
     if (auto lowered = lower(op); !lowered) return std::move(lowered).err();
     if (fatal_) return std::move(*fatal_);
   }
   if (auto finished = validator_.finish(body.code.end()); !finished)
     return std::move(finished).err();
+  emit_interrupt_slow_paths();
 
   // Frame: vmctx, locals, stack slots, then the outgoing args area at rsp.
   masm_.set_frame_size(8 + 8 * declared_locals_ + 8 * max_depth_ + 8 * outgoing_slots_);
@@ -1631,6 +1748,7 @@ Result<void> FunctionCompiler<M>::lower_control(const Operator& op) {
           }
         }
         masm_.bind(loop.label);
+        if (has_interrupt_checks()) emit_interrupt_checks(op.offset);
       }
       return {};
     }

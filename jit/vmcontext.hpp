@@ -35,8 +35,10 @@ struct alignas(16) VMGlobal {
 
 // Per-Store state shared by every instance of the store (fuel, epoch deadline).
 struct VMStoreContext {
-  int64_t fuel_consumed;    // negative; out of fuel once it would become positive
-  uint64_t epoch_deadline;  // compared with *VMContext::epoch_counter
+  // Minus the fuel left (docs/fuel-epochs.md): compiled code adds each block's cost and, at
+  // function entries and loop headers, stops when it is >= 0 (no fuel left).
+  int64_t fuel_consumed;
+  uint64_t epoch_deadline;  // the check stops when *VMContext::epoch_counter >= this
   uintptr_t stack_limit;    // lowest rsp compiled code may use (with a margin for host calls)
 };
 
@@ -71,6 +73,8 @@ inline constexpr int32_t kTypeIds = offsetof(VMContext, type_ids);
 inline constexpr int32_t kBuiltins = offsetof(VMContext, builtins);
 inline constexpr int32_t kStore = offsetof(VMContext, store);
 inline constexpr int32_t kEpochCounter = offsetof(VMContext, epoch_counter);
+inline constexpr int32_t kFuelConsumed = offsetof(VMStoreContext, fuel_consumed);
+inline constexpr int32_t kEpochDeadline = offsetof(VMStoreContext, epoch_deadline);
 inline constexpr int32_t kMemoryBase = offsetof(VMMemory, base);
 inline constexpr int32_t kMemorySize = offsetof(VMMemory, size);
 inline constexpr int32_t kFuncRefCode = offsetof(VMFuncRef, code);
@@ -102,6 +106,14 @@ enum class Builtin : uint32_t {
   // call_indirect's slow path, after the exact type-id compare failed: the callee itself when
   // its type is a declared subtype of `expected` (GC subtyping), otherwise null.
   FuncRefSubtype,  // const VMFuncRef* (VMContext*, const VMFuncRef* callee, uint32_t expected)
+  // The slow path of the fuel and epoch checks (docs/fuel-epochs.md): out of fuel or past the
+  // epoch deadline, runs the store's callback or decides the trap.
+  InterruptCheck,  // uint32_t (VMContext*) -> 0 to continue, or 1 after recording the trap
+  // Not System V: the trampoline compiled code calls at a failed check (with r14 = its
+  // VMContext). It preserves every register compiled code allocates (the check sits at loop
+  // headers, where cached locals are live), calls InterruptCheck and, when that says trap,
+  // executes the host-call stub's deferred-trap ud2.
+  InterruptStub,
   Count,
 };
 

@@ -127,6 +127,14 @@ struct Builtins {
     const wasm::TypeRegistry& registry = instance_of(vmctx).store().engine().registry();
     return registry.is_subtype(callee->type_id, expected) ? callee : nullptr;
   }
+
+  // A fuel or epoch check failed (reached through the interrupt stub): the store decides.
+  static uint32_t interrupt_check(jit::VMContext* vmctx) {
+    std::optional<TrapCode> trap = instance_of(vmctx).store().on_failed_check();
+    if (!trap) return 0;
+    if (Activation* activation = current_activation()) activation->pending_host_trap = *trap;
+    return 1;
+  }
 };
 
 const void* const* builtin_table() {
@@ -142,6 +150,8 @@ const void* const* builtin_table() {
       reinterpret_cast<const void*>(&Builtins::table_init),
       reinterpret_cast<const void*>(&Builtins::elem_drop),
       reinterpret_cast<const void*>(&Builtins::func_ref_subtype),
+      reinterpret_cast<const void*>(&Builtins::interrupt_check),
+      trampolines().interrupt_stub,
   };
   return table;
 }
@@ -207,6 +217,46 @@ Store::Store(const Engine& engine) : engine_(&engine), gc_heap_(engine.config().
 }
 
 Store::~Store() = default;
+
+// ---- Fuel and epochs (docs/fuel-epochs.md)
+
+void Store::set_fuel(uint64_t fuel) {
+  vm_.fuel_consumed = -int64_t(std::min<uint64_t>(fuel, uint64_t(INT64_MAX)));
+}
+
+void Store::add_fuel(uint64_t fuel) {
+  const uint64_t room = uint64_t(vm_.fuel_consumed) - uint64_t(INT64_MIN);  // to INT64_MIN
+  vm_.fuel_consumed -= int64_t(std::min(fuel, room));
+}
+
+uint64_t Store::fuel() const {
+  // Positive once a block's charge went past the last fuel (checks are at function entries and
+  // loop headers only): nothing is left then.
+  return vm_.fuel_consumed < 0 ? uint64_t(-vm_.fuel_consumed) : 0;
+}
+
+void Store::set_epoch_deadline(uint64_t ticks_beyond_current) {
+  const uint64_t now = engine_->current_epoch();
+  vm_.epoch_deadline = now > UINT64_MAX - ticks_beyond_current ? UINT64_MAX
+                                                               : now + ticks_beyond_current;
+}
+
+std::optional<TrapCode> Store::on_failed_check() {
+  const jit::CompileOptions& compiled = engine_->config().compile;
+  if (compiled.consume_fuel && vm_.fuel_consumed >= 0) {
+    if (!out_of_fuel_hook_) return TrapCode::OutOfFuel;
+    if (std::optional<TrapCode> trap = out_of_fuel_hook_(*this)) return trap;
+    if (vm_.fuel_consumed >= 0) return TrapCode::OutOfFuel;
+  }
+  if (compiled.epoch_interruption) {
+    if (engine_->current_epoch() >= vm_.epoch_deadline) {
+      if (!epoch_deadline_hook_) return TrapCode::Interrupt;
+      if (std::optional<TrapCode> trap = epoch_deadline_hook_(*this)) return trap;
+      if (engine_->current_epoch() >= vm_.epoch_deadline) return TrapCode::Interrupt;
+    }
+  }
+  return std::nullopt;
+}
 
 void Store::refresh_stack_limit() {
   uintptr_t limit = thread_stack_limit();

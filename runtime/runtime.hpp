@@ -174,7 +174,8 @@ class Engine {
   wasm::TypeRegistry& registry() const { return wasm::TypeRegistry::global(); }
   const uint64_t* epoch_counter() const { return &epoch_; }
   // One atomic add: safe from any thread while compiled code reads the counter.
-  void increment_epoch() { std::atomic_ref<uint64_t>(epoch_).fetch_add(1); }
+  void increment_epoch() const { std::atomic_ref<uint64_t>(epoch_).fetch_add(1); }
+  uint64_t current_epoch() const { return std::atomic_ref<uint64_t>(epoch_).load(); }
 
   // Decodes, validates and compiles; the result can be instantiated in any store of this
   // engine, from any thread.
@@ -422,6 +423,23 @@ class Store {
   uint64_t grow_memory(Memory& memory, uint64_t delta_pages);
   uint64_t grow_table(Table& table, uint64_t delta, void* init);
 
+  // Fuel (EngineConfig::compile.consume_fuel; docs/fuel-epochs.md): what is left.
+  void set_fuel(uint64_t fuel);
+  uint64_t fuel() const;
+  // Adds to what is left, after what a block overran by (a refill may leave none).
+  void add_fuel(uint64_t fuel);
+  // Epochs (EngineConfig::compile.epoch_interruption): checks stop once the engine's epoch
+  // reaches the current epoch + `ticks_beyond_current`.
+  void set_epoch_deadline(uint64_t ticks_beyond_current);
+  // What a failed check does instead of trapping: the hook may add fuel (set_fuel) or move the
+  // deadline and return nothing to continue, or return the trap to raise. Continuing while
+  // still out of fuel or past the deadline traps all the same (OutOfFuel, Interrupt).
+  using InterruptHook = std::function<std::optional<TrapCode>(Store&)>;
+  void set_out_of_fuel_hook(InterruptHook hook) { out_of_fuel_hook_ = std::move(hook); }
+  void set_epoch_deadline_hook(InterruptHook hook) { epoch_deadline_hook_ = std::move(hook); }
+  // Compiled code's slow path (jit::Builtin::InterruptCheck): continue (nullopt) or trap.
+  std::optional<TrapCode> on_failed_check();
+
  private:
   friend struct InstanceBuilder;
   void refresh_stack_limit();
@@ -432,6 +450,7 @@ class Store {
   const Engine* engine_;
   jit::VMStoreContext vm_{};
   std::shared_ptr<ResourceLimiter> limiter_ = std::make_shared<StoreLimits>();
+  InterruptHook out_of_fuel_hook_, epoch_deadline_hook_;
   // Declared before the objects that may hold references into it, so it outlives them.
   GcHeap gc_heap_;
   std::deque<std::unique_ptr<Instance>> instances_;

@@ -312,6 +312,7 @@ TrampolineHolder* build_trampoline_holder() {
       const_cast<uint8_t*>(base + built.ok().entry_offset));
   holder->code.trap_landing = base + built.ok().trap_landing_offset;
   holder->code.host_stub = base + built.ok().host_stub_offset;
+  holder->code.interrupt_stub = base + built.ok().interrupt_stub_offset;
   holder->info.start = uintptr_t(base);
   holder->info.end = uintptr_t(base + built.ok().code.size());
   holder->info.trap_sites.push_back(

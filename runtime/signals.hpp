@@ -76,7 +76,8 @@ struct Activation {
   static constexpr uint32_t kMaxTrapFrames = 64;
   uintptr_t trap_frames[kMaxTrapFrames];
   uint32_t trap_frame_count = 0;
-  // A host function that fails records its trap here before its stub executes the ud2.
+  // A host function that fails records its trap here before its stub executes the ud2 (and so
+  // does the InterruptCheck builtin before the interrupt stub jumps to that ud2).
   TrapCode pending_host_trap = TrapCode::UnreachableCodeReached;
 };
 static_assert(offsetof(Activation, entry) == 0);
@@ -100,6 +101,7 @@ struct TrampolineCode {
   jit::x64::EntryFunction entry = nullptr;
   const uint8_t* trap_landing = nullptr;
   const uint8_t* host_stub = nullptr;
+  const uint8_t* interrupt_stub = nullptr;  // jit::Builtin::InterruptStub
 };
 const TrampolineCode& trampolines();
 

@@ -3,11 +3,14 @@
 // instructions, values kept in registers instead of spilled).
 #include <catch2/catch.hpp>
 
+#include <cctype>
+#include <cstdio>
 #include <string>
 #include <vector>
 
 #include "decoder/decoder.hpp"
 #include "jit/compiler.hpp"
+#include "jit/vmcontext.hpp"
 #include "text/wat.hpp"
 #include "tools/disassembler.hpp"
 #include "validator/validator.hpp"
@@ -17,7 +20,8 @@ using namespace kiln;
 namespace {
 
 // The disassembly of the body of function 0 of `wat` (prologue and epilogue included).
-std::vector<tools::DisassembledInstruction> compile_and_disassemble(std::string_view wat) {
+std::vector<tools::DisassembledInstruction> compile_and_disassemble(
+    std::string_view wat, const jit::CompileOptions& options = {}) {
   auto binary = text::wat_to_binary(wat);
   REQUIRE(binary);
   auto module = wasm::decode_module(binary.ok());
@@ -26,7 +30,7 @@ std::vector<tools::DisassembledInstruction> compile_and_disassemble(std::string_
       wasm::validate_module_sections(module.ok(), binary.ok(), wasm::Features::all_standard());
   REQUIRE(types);
   wasm::FuncValidator validator(types.ok());
-  auto compiled = jit::compile_function(types.ok(), 0, validator);
+  auto compiled = jit::compile_function(types.ok(), 0, validator, options);
   REQUIRE(compiled);
   return tools::disassemble_x64(compiled.ok().code);
 }
@@ -407,4 +411,59 @@ TEST_CASE("the disassembler goes on after bytes that do not decode", "[jit][shap
   CHECK(listed[1].offset == 1);
   CHECK(listed[2].mnemonic == "ret");
   CHECK(listed[2].offset == 2);
+}
+
+// Fuel and epochs (docs/fuel-epochs.md): each check reads VMContext::store (and, for epochs,
+// VMContext::epoch_counter) through r14. Off, nothing of it is emitted.
+TEST_CASE("Fuel and epoch checks are absent when off, present when on", "[jit][shape]") {
+  constexpr std::string_view kLoop = R"(
+    (module
+      (func (param i32) (result i32)
+        (loop
+          (local.set 0 (i32.sub (local.get 0) (i32.const 1)))
+          (br_if 0 (local.get 0)))
+        (local.get 0)))
+  )";
+  auto mentions = [](const std::vector<tools::DisassembledInstruction>& code, int32_t offset) {
+    char operand[32];
+    std::snprintf(operand, sizeof operand, "r14+0x%X]", unsigned(offset));
+    size_t n = 0;
+    for (const auto& ins : code) {
+      std::string upper = ins.text;
+      for (char& c : upper) c = char(std::toupper(static_cast<unsigned char>(c)));
+      std::string wanted = operand;
+      for (char& c : wanted) c = char(std::toupper(static_cast<unsigned char>(c)));
+      n += upper.find(wanted) != std::string::npos;
+    }
+    return n;
+  };
+  auto off = compile_and_disassemble(kLoop);
+  INFO("off:\n" << listing(off));
+  CHECK(mentions(off, jit::vm_offsets::kStore) == 0);
+  CHECK(mentions(off, jit::vm_offsets::kEpochCounter) == 0);
+  CHECK(mentions(off, jit::vm_offsets::kBuiltins) == 0);
+  // The loop: one conditional jump for the stack check, one for the br_if.
+  CHECK(count_mnemonic(off, "jb") + count_mnemonic(off, "jnz") + count_mnemonic(off, "jz") == 2);
+
+  jit::CompileOptions fuel;
+  fuel.consume_fuel = true;
+  auto fueled = compile_and_disassemble(kLoop, fuel);
+  INFO("fuel:\n" << listing(fueled));
+  // Checks at the entry and the header; charges before the br_if (the back edge) and at the end.
+  CHECK(mentions(fueled, jit::vm_offsets::kStore) == 4);
+  CHECK(count_mnemonic(fueled, "jnl") == 2);
+  CHECK(count_mnemonic(fueled, "add") >= 2);
+  CHECK(mentions(fueled, jit::vm_offsets::kEpochCounter) == 0);
+  // Each check's slow path calls the interrupt stub through the builtins table.
+  CHECK(mentions(fueled, jit::vm_offsets::kBuiltins) == 2);
+
+  jit::CompileOptions epochs;
+  epochs.epoch_interruption = true;
+  auto interrupted = compile_and_disassemble(kLoop, epochs);
+  INFO("epochs:\n" << listing(interrupted));
+  CHECK(mentions(interrupted, jit::vm_offsets::kEpochCounter) == 2);
+  CHECK(mentions(interrupted, jit::vm_offsets::kStore) == 2);
+  CHECK(count_mnemonic(interrupted, "jnb") == 2);
+  CHECK(mentions(interrupted, jit::vm_offsets::kBuiltins) == 2);
+  CHECK(off.size() < interrupted.size());
 }

@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <limits>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -55,7 +56,8 @@ constexpr const char* kRunUsage =
     "                          reference-types, simd, relaxed-simd, bulk-memory, multi-value,\n"
     "                          tail-call, multi-memory, memory64, exceptions,\n"
     "                          function-references, gc, extended-const, wide-arithmetic,\n"
-    "                          custom-page-sizes, all-proposals; or max-wasm-stack=BYTES\n"
+    "                          custom-page-sizes, all-proposals; epoch-interruption (checks\n"
+    "                          compiled in, deadline never reached); or max-wasm-stack=BYTES\n"
     "  --profile STRATEGY      perfmap (/tmp/perf-PID.map) or jitdump (/tmp/jit-PID.dump)\n"
     "  --timings FILE          When the run ends, write where its time went to FILE as JSON\n"
     "                          (seconds, wall clock): compile_seconds (FILE's module),\n"
@@ -177,6 +179,9 @@ bool apply_wasm_option(Config& config, std::string_view item, std::string& error
   static constexpr Feature kFeatures[] = {
       {"threads", &Config::wasm_threads},
       {"shared-memory", &Config::shared_memory},
+      // Wasmtime's -W epoch-interruption: the checks are compiled in; `kiln run` never ticks the
+      // epoch (there is no -W timeout), so the deadline never passes: it measures their cost.
+      {"epoch-interruption", &Config::epoch_interruption},
       {"reference-types", &Config::wasm_reference_types},
       {"simd", &Config::wasm_simd},
       {"relaxed-simd", &Config::wasm_relaxed_simd},
@@ -195,7 +200,9 @@ bool apply_wasm_option(Config& config, std::string_view item, std::string& error
   };
   if (name == "all-proposals") {
     for (const Feature& feature : kFeatures) {
-      if (feature.name != "component-model") (config.*feature.set)(enable);
+      // Proposals only: not the component model (unsupported) nor the epoch checks.
+      if (feature.name != "component-model" && feature.name != "epoch-interruption")
+        (config.*feature.set)(enable);
     }
     return true;
   }
@@ -482,6 +489,9 @@ int run_program(Options& options, PhaseTimings& timings) {
       return kErrorExitCode;
     }
   }
+  // Nothing ticks the epoch here: a deadline that is never reached (see -W epoch-interruption).
+  if (engine.ok().settings().epoch_interruption)
+    store.context().set_epoch_deadline(std::numeric_limits<uint64_t>::max());
   WasiConfig wasi;
   std::vector<std::string> argv{options.path};
   if (options.invoke.empty())

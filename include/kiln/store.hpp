@@ -77,14 +77,29 @@ class Store {
     Context(Caller& caller);
     Context(Caller* caller);
 
-    // Fuel (Config::consume_fuel): the fuel left. An error when fuel is not enabled.
+    // Fuel (Config::consume_fuel; docs/fuel-epochs.md): the fuel left. Compiled code charges
+    // each operator's cost and, at function entries and loop headers, traps with
+    // TrapCode::OutOfFuel once none is left. An error when fuel is not enabled.
     Result<std::monostate> set_fuel(uint64_t fuel);
     Result<uint64_t> get_fuel() const;
+    // Instead of trapping when fuel runs out: the callback returns more fuel to go on with
+    // (cooperative scheduling: yield to the host, then refill), or a Trap to stop. Replaces any
+    // earlier callback; out_of_fuel_trap() goes back to trapping (the default).
+    void out_of_fuel_callback(std::function<Result<uint64_t, Trap>(Store::Context)> callback);
+    void out_of_fuel_trap();
     // The embedder's data: one value of any type per store.
     void set_data(std::any data) const;
     std::any& get_data() const;
     // Epochs (Config::epoch_interruption): the deadline, in ticks beyond the current epoch.
+    // Compiled code compares Engine::increment_epoch's counter with it at function entries and
+    // loop headers; once reached, it traps with TrapCode::Interrupt, or runs the callback below.
+    // The deadline of a new store is 0: set one before calling wasm.
     void set_epoch_deadline(uint64_t ticks_beyond_current);
+    // Wasmtime's epoch_deadline_callback: when the deadline is reached, the callback returns a
+    // new deadline (ticks beyond the current epoch) to go on with, or a Trap to stop.
+    // epoch_deadline_trap() goes back to trapping (the default).
+    void epoch_deadline_callback(std::function<Result<uint64_t, Trap>(Store::Context)> callback);
+    void epoch_deadline_trap();
     // WASI preview1 (kiln/wasi.hpp): the state the imports of Linker::define_wasi read. Consumes
     // the config; a later call replaces the state (closing what the previous one had open).
     Result<std::monostate> set_wasi(WasiConfig config);

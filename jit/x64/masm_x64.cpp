@@ -492,6 +492,9 @@ void X64Masm::cmp_mem(Reg lhs, Address rhs, Width width) {
 void X64Masm::cmp_mem_imm(Address lhs, int32_t imm, Width width) {
   assembler_.cmp(mem(lhs, width == Width::W64 ? 8 : 4), Imm(imm));
 }
+void X64Masm::add_mem_imm(Address target, int32_t imm, Width width) {
+  assembler_.add(mem(target, width == Width::W64 ? 8 : 4), Imm(imm));
+}
 void X64Masm::cmp_stack_pointer(Address limit) {
   assembler_.cmp(x86::rsp, mem(limit, 8));
 }

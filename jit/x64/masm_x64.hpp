@@ -74,6 +74,7 @@ class X64Masm {
   void alu(AluOp op, Reg dst, Reg lhs, Reg rhs, Width width);
   void alu_imm(AluOp op, Reg dst, Reg lhs, int32_t imm, Width width);
   void alu_mem(AluOp op, Reg dst, Address rhs, Width width);  // dst = dst op [rhs]
+  void add_mem_imm(Address target, int32_t imm, Width width);  // [target] += imm (sets flags)
   // Shifts by a register: the count must be in rcx unless BMI2 is available (the compiler
   // asks `shift_count_register()` which register to put it in).
   void shift(ShiftOp op, Reg dst, Reg lhs, Reg count, Width width);

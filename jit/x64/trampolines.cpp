@@ -1,5 +1,6 @@
 #include "jit/x64/trampolines.hpp"
 
+#include "jit/vmcontext.hpp"
 #include "jit/x64/masm_x64.hpp"
 
 namespace kiln::jit::x64 {
@@ -119,6 +120,34 @@ Result<Trampolines> build_trampolines() {
   m.bind(failed);
   out.host_stub_trap_offset = m.offset();
   m.trap(TrapCode::UnreachableCodeReached, 0);  // the runtime substitutes the recorded code
+
+  // ---- interrupt stub: called from a fuel or epoch check with r14 = the caller's VMContext and
+  // rsp 16-byte aligned at the call. Every register compiled code may hold a value in is saved:
+  // the general-purpose ones the System V callee may clobber, and the low 64 bits of each xmm
+  // (the JIT keeps only f32/f64 there). A frame like the host-call stub's, so backtraces walk
+  // through it to the wasm caller.
+  out.interrupt_stub_offset = m.offset();
+  static constexpr Reg kSaved[] = {rax, rcx, rdx, rsi, rdi, r8, r9, r10, r11};
+  constexpr uint32_t kXmmCount = 16;
+  // After push rbp, 9 pushes (72 bytes) + 136 keep rsp 16-byte aligned for the call.
+  constexpr int32_t kXmmArea = 8 * kXmmCount + 8;
+  m.push(rbp);
+  m.mov(rbp, rsp, Width::W64);
+  for (Reg r : kSaved) m.push(r);
+  m.alu_imm(AluOp::Sub, rsp, rsp, kXmmArea, Width::W64);
+  for (uint8_t i = 0; i < kXmmCount; ++i)
+    m.store(Address::at(rsp, 8 * i), Reg::fp(i), StoreKind::F64);
+  m.mov(rdi, r14, Width::W64);
+  m.load(rax, Address::at(r14, vm_offsets::kBuiltins), LoadKind::I64);
+  m.call_mem(Address::at(rax, 8 * int32_t(Builtin::InterruptCheck)));
+  m.test(rax, rax, Width::W32);
+  m.branch(IntCond::Ne, failed);
+  for (uint8_t i = 0; i < kXmmCount; ++i)
+    m.load(Reg::fp(i), Address::at(rsp, 8 * i), LoadKind::F64);
+  m.alu_imm(AluOp::Add, rsp, rsp, kXmmArea, Width::W64);
+  for (size_t i = std::size(kSaved); i-- > 0;) m.pop(kSaved[i]);
+  m.pop(rbp);
+  m.ret();
 
   auto bytes = m.finish();
   if (!bytes) return std::move(bytes.err());

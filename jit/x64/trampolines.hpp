@@ -15,6 +15,10 @@
 //                      `uint32_t data->callback(VMContext* caller, void* data, uint64_t* args)`
 //                      and returns; a non-zero result means "trap" and executes a ud2 whose
 //                      trap code the runtime recorded before returning.
+//   interrupt stub     what a failed fuel or epoch check calls (jit::Builtin::InterruptStub),
+//                      with r14 = the caller's VMContext: saves every register compiled code
+//                      allocates, calls the InterruptCheck builtin and either returns with them
+//                      restored or, when it says trap, executes the host-call stub's ud2.
 //
 // The code is position-independent; the runtime copies it into executable memory once.
 #pragma once
@@ -45,6 +49,7 @@ struct Trampolines {
   uint32_t trap_landing_offset = 0;
   uint32_t host_stub_offset = 0;
   uint32_t host_stub_trap_offset = 0;  // the ud2 a failing host call executes
+  uint32_t interrupt_stub_offset = 0;
 };
 
 using EntryFunction = int (*)(const uint8_t* code, void* vmctx, uint64_t* values,
