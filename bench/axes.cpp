@@ -8,6 +8,10 @@
 //       Config::epoch_interruption (epoch: a deadline that never passes) or neither (plain),
 //       instantiates it and calls EXPORT(ARG) once (ARG an i32; one i32 or i64 result). Prints
 //       {"compile_seconds", "instantiate_seconds", "run_seconds", "run_cpu_seconds", "result"}.
+//   kiln-bench-axes epoch-latency [REPS]
+//       An infinite loop with epoch interruption on; a second thread increments the epoch past the
+//       store's deadline once the loop runs. Times the increment to the call's return with the
+//       Interrupt trap, REPS times (default 20). Prints {"median_seconds", "max_seconds"}.
 //   kiln-bench-axes cache FILE.wasm [REPS]
 //       Compiles FILE, serializes it and times Module::deserialize of those bytes, best of REPS
 //       (default 5) after a warm-up. Prints {"compile_seconds", "serialized_bytes",
@@ -16,6 +20,7 @@
 // When Kiln refuses (an Engine setting it lacks, serialization not implemented, ...) it prints
 // {"unavailable": "<Kiln's message>"} and exits with status 3; any other failure exits with 1.
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -25,6 +30,7 @@
 #include <limits>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include "bench_support.hpp"
@@ -143,6 +149,45 @@ int cache(const std::string& path, int reps) {
   return 0;
 }
 
+int epoch_latency(int reps) {
+  Config config;
+  config.epoch_interruption(true);
+  auto engine = Engine::create(config);
+  if (!engine) unavailable(engine.err().to_string());
+  auto module = Module::compile(engine.ok(), std::string_view(R"((module
+    (global $spins (export "spins") (mut i64) (i64.const 0))
+    (func (export "forever")
+      (loop (global.set $spins (i64.add (global.get $spins) (i64.const 1))) (br 0)))))"));
+  if (!module) fail(module.err().to_string());
+  std::vector<double> latencies;
+  for (int rep = 0; rep < reps; ++rep) {
+    Store store(engine.ok());
+    auto instance = Instance::create(store, module.ok(), {});
+    if (!instance) fail(instance.err().message());
+    Func forever = std::get<Func>(*instance.ok().get(store, "forever"));
+    store.context().set_epoch_deadline(1);
+    std::atomic<Clock::rep> ticked{0};
+    std::atomic<bool> calling = false;
+    std::thread ticker([&] {
+      // Long enough after the call starts that the loop runs when the epoch moves.
+      while (!calling.load()) std::this_thread::yield();
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      ticked = Clock::now().time_since_epoch().count();
+      engine.ok().increment_epoch();
+    });
+    calling = true;
+    auto result = forever.call(store, {});
+    const Clock::rep returned = Clock::now().time_since_epoch().count();
+    ticker.join();
+    if (result) fail("the loop returned");
+    latencies.push_back(std::chrono::duration<double>(Clock::duration(returned - ticked)).count());
+  }
+  std::sort(latencies.begin(), latencies.end());
+  std::printf("{\"median_seconds\": %.9f, \"max_seconds\": %.9f}\n",
+              latencies[latencies.size() / 2], latencies.back());
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -150,11 +195,15 @@ int main(int argc, char** argv) {
   if (command == "run" && argc == 6) {
     return run(argv[2], argv[3], argv[4], int32_t(std::strtol(argv[5], nullptr, 10)));
   }
+  if (command == "epoch-latency" && (argc == 2 || argc == 3)) {
+    return epoch_latency(argc == 3 ? std::max(1, std::atoi(argv[2])) : 20);
+  }
   if (command == "cache" && (argc == 3 || argc == 4)) {
     return cache(argv[2], argc == 4 ? std::max(1, std::atoi(argv[3])) : 5);
   }
   std::fprintf(stderr,
                "usage: kiln-bench-axes run plain|fuel|epoch FILE.wasm EXPORT ARG\n"
+               "       kiln-bench-axes epoch-latency [REPS]\n"
                "       kiln-bench-axes cache FILE.wasm [REPS]\n");
   return 2;
 }

@@ -48,6 +48,12 @@ std::optional<TrapCode> trap_code(const TrapError& error) {
   return trap ? trap->code() : std::nullopt;
 }
 
+// The call trapped with `code`.
+void expect_trap(const TrapResult<std::vector<Val>>& result, TrapCode code) {
+  REQUIRE_FALSE(result);
+  CHECK(trap_code(result.err()) == code);
+}
+
 // Costs below follow the table of docs/fuel-epochs.md: 1 per operator; nop, drop, block, loop,
 // unreachable, return, else and end are free.
 constexpr std::string_view kCosted = R"((module
@@ -118,13 +124,11 @@ TEST_CASE("Fuel: a completed call costs what the table says", "[api][fuel]") {
   // Traps: `unreachable` charges what ran before it; a fault ends a run that was not charged.
   REQUIRE(store.context().set_fuel(1000));
   auto trapped = func(store, instance, "unreachable").call(store, {});
-  REQUIRE_FALSE(trapped);
-  CHECK(trap_code(trapped.err()) == TrapCode::UnreachableCodeReached);
+  expect_trap(trapped, TrapCode::UnreachableCodeReached);
   CHECK(fuel_of(store) == 1000 - 2);
   REQUIRE(store.context().set_fuel(1000));
   auto faulted = func(store, instance, "fault").call(store, {});
-  REQUIRE_FALSE(faulted);
-  CHECK(trap_code(faulted.err()) == TrapCode::MemoryOutOfBounds);
+  expect_trap(faulted, TrapCode::MemoryOutOfBounds);
   CHECK(fuel_of(store) == 1000);
 }
 
@@ -214,8 +218,7 @@ TEST_CASE("Fuel: the out-of-fuel callback refuels or stops", "[api][fuel]") {
   store.context().out_of_fuel_trap();
   REQUIRE(store.context().set_fuel(5));
   auto trapped = func(store, instance.ok(), "spin").call(store, {});
-  REQUIRE_FALSE(trapped);
-  CHECK(trap_code(trapped.err()) == TrapCode::OutOfFuel);
+  expect_trap(trapped, TrapCode::OutOfFuel);
 }
 
 TEST_CASE("Epochs: the deadline traps, moves, and the callback extends it", "[api][epoch]") {
@@ -232,8 +235,7 @@ TEST_CASE("Epochs: the deadline traps, moves, and the callback extends it", "[ap
 
   // A new store's deadline is 0: the first check traps.
   auto first = answer.call(store, {});
-  REQUIRE_FALSE(first);
-  CHECK(trap_code(first.err()) == TrapCode::Interrupt);
+  expect_trap(first, TrapCode::Interrupt);
   CHECK(contains(first.err().message(), "interrupt"));
 
   // Relative to the current epoch.
@@ -241,8 +243,7 @@ TEST_CASE("Epochs: the deadline traps, moves, and the callback extends it", "[ap
   REQUIRE(answer.call(store, {}));
   engine.increment_epoch();
   auto passed = answer.call(store, {});
-  REQUIRE_FALSE(passed);
-  CHECK(trap_code(passed.err()) == TrapCode::Interrupt);
+  expect_trap(passed, TrapCode::Interrupt);
   store.context().set_epoch_deadline(1);
   auto again = answer.call(store, {});
   REQUIRE(again);
@@ -262,8 +263,7 @@ TEST_CASE("Epochs: the deadline traps, moves, and the callback extends it", "[ap
 
   store.context().epoch_deadline_trap();
   auto trapped = func(store, instance.ok(), "ticking").call(store, {});
-  REQUIRE_FALSE(trapped);
-  CHECK(trap_code(trapped.err()) == TrapCode::Interrupt);
+  expect_trap(trapped, TrapCode::Interrupt);
 }
 
 TEST_CASE("Epochs: a second thread interrupts an infinite loop", "[api][epoch]") {
@@ -283,8 +283,7 @@ TEST_CASE("Epochs: a second thread interrupts an infinite loop", "[api][epoch]")
   entered = true;
   auto result = func(store, instance.ok(), "forever").call(store, {});
   interrupter.join();
-  REQUIRE_FALSE(result);
-  CHECK(trap_code(result.err()) == TrapCode::Interrupt);
+  expect_trap(result, TrapCode::Interrupt);
 }
 
 TEST_CASE("Fuel and epochs together: calls, recursion, indirect and host calls", "[api][fuel][epoch]") {
@@ -326,8 +325,7 @@ TEST_CASE("Fuel and epochs together: calls, recursion, indirect and host calls",
   // Out of fuel deep in the recursion, then the store goes on once refuelled.
   REQUIRE(store.context().set_fuel(cost / 2));
   auto starved = fib.call(store, {Val(int32_t(15))});
-  REQUIRE_FALSE(starved);
-  CHECK(trap_code(starved.err()) == TrapCode::OutOfFuel);
+  expect_trap(starved, TrapCode::OutOfFuel);
   REQUIRE(store.context().set_fuel(cost));
   auto refuelled = fib.call(store, {Val(int32_t(15))});
   REQUIRE(refuelled);
@@ -353,10 +351,51 @@ TEST_CASE("Fuel and epochs together: calls, recursion, indirect and host calls",
   Func ticking_fib = func(store, ticking_instance.ok(), "fib");
   store.context().set_epoch_deadline(10);
   auto interrupted = ticking_fib.call(store, {Val(int32_t(15))});
-  REQUIRE_FALSE(interrupted);
-  CHECK(trap_code(interrupted.err()) == TrapCode::Interrupt);
+  expect_trap(interrupted, TrapCode::Interrupt);
   store.context().set_epoch_deadline(100'000);
   auto resumed = ticking_fib.call(store, {Val(int32_t(15))});
   REQUIRE(resumed);
   CHECK(resumed.ok()[0].i32() == 610);
+}
+
+TEST_CASE("Fuel and epochs: the slow path keeps every register a loop holds", "[api][fuel][epoch]") {
+  // Twelve integer and four float locals live across the loop: the header keeps what it can in
+  // registers (the epoch check then borrows one), and refuelling every few iterations runs the
+  // interrupt stub with all of them live.
+  Engine engine = engine_with(true, true);
+  Store store(engine);
+  Module module = compile(engine, R"((module
+    (func (export "many") (param $n i32) (result i64)
+      (local $a i64) (local $b i64) (local $c i64) (local $d i64) (local $e i64) (local $f i64)
+      (local $g i64) (local $h i64) (local $i i64) (local $j i64) (local $k i64) (local $l i64)
+      (local $x f64) (local $y f64) (local $z f64) (local $w f64) (local $acc i64)
+      (local.set $a (i64.const 1)) (local.set $b (i64.const 2)) (local.set $c (i64.const 4))
+      (local.set $d (i64.const 8)) (local.set $e (i64.const 16)) (local.set $f (i64.const 32))
+      (local.set $g (i64.const 64)) (local.set $h (i64.const 128)) (local.set $i (i64.const 256))
+      (local.set $j (i64.const 512)) (local.set $k (i64.const 1024)) (local.set $l (i64.const 2048))
+      (local.set $x (f64.const 0.5)) (local.set $y (f64.const 0.25)) (local.set $z (f64.const 2))
+      (local.set $w (f64.const 4))
+      (loop $again
+        (local.set $acc (i64.add (local.get $acc)
+          (i64.add (i64.add (i64.add (local.get $a) (local.get $b)) (i64.add (local.get $c) (local.get $d)))
+          (i64.add (i64.add (i64.add (local.get $e) (local.get $f)) (i64.add (local.get $g) (local.get $h)))
+                   (i64.add (i64.add (local.get $i) (local.get $j)) (i64.add (local.get $k) (local.get $l)))))))
+        (local.set $acc (i64.add (local.get $acc) (i64.trunc_f64_u
+          (f64.mul (f64.add (local.get $x) (local.get $y)) (f64.add (local.get $z) (local.get $w))))))
+        (br_if $again (local.tee $n (i32.sub (local.get $n) (i32.const 1)))))
+      (local.get $acc))))");
+  auto instance = Instance::create(store, module, {});
+  REQUIRE(instance);
+  store.context().set_epoch_deadline(1'000'000);
+  int refills = 0;
+  store.context().out_of_fuel_callback([&refills](Store::Context) -> Result<uint64_t, Trap> {
+    ++refills;
+    return uint64_t(45);  // an iteration costs 42: a refill must cover the overrun and one more
+  });
+  REQUIRE(store.context().set_fuel(45));
+  auto result = func(store, instance.ok(), "many").call(store, {Val(int32_t(100))});
+  if (!result) FAIL(result.err().message());
+  // Per iteration: 4095 from the integers, trunc(0.75 * 6) = 4 from the floats.
+  CHECK(result.ok()[0].i64() == 100 * (4095 + 4));
+  CHECK(refills > 50);
 }
