@@ -173,6 +173,11 @@ bool ends_fuel_run(Op op) {
   }
 }
 
+bool is_call(Op op) {
+  return op == Op::Call || op == Op::CallIndirect || op == Op::ReturnCall ||
+         op == Op::ReturnCallIndirect || op == Op::CallRef || op == Op::ReturnCallRef;
+}
+
 enum class FrameKind : uint8_t { Function, Block, Loop, If, Else };
 
 // Compiles the functions of one module, one at a time; its buffers (stacks, the assembler's)
@@ -308,6 +313,7 @@ class FunctionCompiler {
     free_fp_ = 0;
     for (Reg r : M::kGpAllocatable) free_gp_ |= 1u << r.id;
     for (Reg r : M::kFpAllocatable) free_fp_ |= 1u << r.id;
+    if (options_->consume_fuel) free_gp_ &= ~(1u << M::kFuel.id);  // holds the fuel counter
     for (const StackValue& v : stack_)
       if (v.loc == Loc::Register) take(v.reg);
   }
@@ -765,6 +771,7 @@ class FunctionCompiler {
       masm_.store(Address::at(M::kFramePointer, 16), ret,
                   v.cls == Class::I32 ? StoreKind::I64 : store_kind(v.cls));
     }
+    store_fuel();  // leaves the return register alone
     masm_.leave_frame();
     masm_.ret();
   }
@@ -811,25 +818,37 @@ class FunctionCompiler {
   bool has_interrupt_checks() const {
     return options_->consume_fuel || options_->epoch_interruption;
   }
-  // Adds the operators lowered since the last charge to the store's fuel_consumed.
+  // Fuel lives in a register (M::kFuel) for the whole function: charging is one add to it, the
+  // check one compare, with no memory traffic on a loop's back edge. VMStoreContext::fuel_consumed
+  // is current only at the sync points: before calls (callees and host functions start from it),
+  // after them (reloaded: a host function may have changed it), at returns, before `unreachable`
+  // and around the slow path of a failed check.
   void charge_fuel() {
     if (fuel_pending_ == 0) return;
-    masm_.load(M::kScratch, Address::at(M::kVmctx, vm_offsets::kStore), LoadKind::I64);
-    masm_.add_mem_imm(Address::at(M::kScratch, vm_offsets::kFuelConsumed), int32_t(fuel_pending_),
-                      Width::W64);
+    masm_.alu_imm(AluOp::Add, M::kFuel, M::kFuel, int32_t(fuel_pending_), Width::W64);
     fuel_pending_ = 0;
+  }
+  void store_fuel() {
+    if (!options_->consume_fuel) return;
+    masm_.load(M::kScratch, Address::at(M::kVmctx, vm_offsets::kStore), LoadKind::I64);
+    masm_.store(Address::at(M::kScratch, vm_offsets::kFuelConsumed), M::kFuel, StoreKind::I64);
+  }
+  void load_fuel() {
+    if (!options_->consume_fuel) return;
+    masm_.load(M::kScratch, Address::at(M::kVmctx, vm_offsets::kStore), LoadKind::I64);
+    masm_.load(M::kFuel, Address::at(M::kScratch, vm_offsets::kFuelConsumed), LoadKind::I64);
   }
   // The checks of a function entry or a loop header: no fuel left (fuel_consumed >= 0), the
   // engine's epoch at or past the store's deadline. Either jumps to a slow path that calls the
   // runtime (InterruptStub), which preserves every register: the loop's cached locals stay.
   void emit_interrupt_checks(uint32_t wasm_offset) {
     InterruptSlowPath path{masm_.new_label(), masm_.new_label(), wasm_offset};
-    masm_.load(M::kScratch, Address::at(M::kVmctx, vm_offsets::kStore), LoadKind::I64);
     if (options_->consume_fuel) {
-      masm_.cmp_mem_imm(Address::at(M::kScratch, vm_offsets::kFuelConsumed), 0, Width::W64);
+      masm_.test(M::kFuel, M::kFuel, Width::W64);
       masm_.branch(IntCond::GeS, path.slow);
     }
     if (options_->epoch_interruption) {
+      masm_.load(M::kScratch, Address::at(M::kVmctx, vm_offsets::kStore), LoadKind::I64);
       // The epoch is behind a pointer: a second register, a free one where there is one (there
       // nearly always is: a header holds only cached locals), else one saved around the check.
       Reg epoch{};
@@ -856,7 +875,9 @@ class FunctionCompiler {
     for (const InterruptSlowPath& path : interrupt_paths_) {
       masm_.bind(path.slow);
       source_map_.emplace_back(masm_.offset(), path.wasm_offset);
+      store_fuel();
       call_builtin(Builtin::InterruptStub);
+      load_fuel();  // a refuel callback may have added some
       masm_.jump(path.resume);
     }
   }
@@ -1012,6 +1033,7 @@ Result<CompiledFunction> FunctionCompiler<M>::compile(uint32_t defined_index,
     take(r);
     set_cache(i, r);
   }
+  load_fuel();
   if (has_interrupt_checks()) emit_interrupt_checks(body.code.offset);
 
   Frame function;
@@ -1038,8 +1060,11 @@ Result<CompiledFunction> FunctionCompiler<M>::compile(uint32_t defined_index,
       // operator's own code (flags of a fused compare are set later, by its lowering).
       fuel_pending_ += fuel_cost(op.op);
       if (ends_fuel_run(op.op)) charge_fuel();
+      if (op.op == Op::Unreachable || is_call(op.op)) store_fuel();
     }
+    const bool call_runs = options.consume_fuel && reachable_ && is_call(op.op);
     if (auto lowered = lower(op); !lowered) return std::move(lowered).err();
+    if (call_runs) load_fuel();
     if (fatal_) return std::move(*fatal_);
   }
   if (auto finished = validator_.finish(body.code.end()); !finished)

@@ -32,6 +32,9 @@ class X64Masm {
   static constexpr Reg kFpScratch = Reg::fp(15);
   // Memory 0's base, pinned in every function of a module that has a memory (docs/jit-abi.md).
   static constexpr Reg kMemory0Base = gp::r15;
+  // The fuel counter of the running function when fuel is on (docs/fuel-epochs.md): taken out of
+  // the allocatable set then. Callee-saved in System V, so builtins preserve it.
+  static constexpr Reg kFuel = gp::r13;
   static constexpr Reg kGpAllocatable[] = {gp::rax, gp::rcx, gp::rdx, gp::rbx, gp::rsi, gp::rdi,
                                            gp::r8,  gp::r9,  gp::r10, gp::r12, gp::r13};
   static constexpr Reg kFpAllocatable[] = {Reg::fp(0),  Reg::fp(1),  Reg::fp(2),  Reg::fp(3),
