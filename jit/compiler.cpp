@@ -314,6 +314,7 @@ class FunctionCompiler {
     for (Reg r : M::kGpAllocatable) free_gp_ |= 1u << r.id;
     for (Reg r : M::kFpAllocatable) free_fp_ |= 1u << r.id;
     if (options_->consume_fuel) free_gp_ &= ~(1u << M::kFuel.id);  // holds the fuel counter
+    if (options_->epoch_interruption) free_gp_ &= ~(1u << M::kEpochDeadline.id);
     for (const StackValue& v : stack_)
       if (v.loc == Loc::Register) take(v.reg);
   }
@@ -838,6 +839,15 @@ class FunctionCompiler {
     masm_.load(M::kScratch, Address::at(M::kVmctx, vm_offsets::kStore), LoadKind::I64);
     masm_.load(M::kFuel, Address::at(M::kScratch, vm_offsets::kFuelConsumed), LoadKind::I64);
   }
+  // The epoch deadline is read-only to wasm: kept in M::kEpochDeadline for the function, loaded
+  // in the prologue and again wherever the host may have moved it (after calls, after the slow
+  // path), so a check is the engine's epoch compared with a register.
+  void load_epoch_deadline() {
+    if (!options_->epoch_interruption) return;
+    masm_.load(M::kScratch, Address::at(M::kVmctx, vm_offsets::kStore), LoadKind::I64);
+    masm_.load(M::kEpochDeadline, Address::at(M::kScratch, vm_offsets::kEpochDeadline),
+               LoadKind::I64);
+  }
   // The checks of a function entry or a loop header: no fuel left (fuel_consumed >= 0), the
   // engine's epoch at or past the store's deadline. Either jumps to a slow path that calls the
   // runtime (InterruptStub), which preserves every register: the loop's cached locals stay.
@@ -848,25 +858,10 @@ class FunctionCompiler {
       masm_.branch(IntCond::GeS, path.slow);
     }
     if (options_->epoch_interruption) {
-      masm_.load(M::kScratch, Address::at(M::kVmctx, vm_offsets::kStore), LoadKind::I64);
-      // The epoch is behind a pointer: a second register, a free one where there is one (there
-      // nearly always is: a header holds only cached locals), else one saved around the check.
-      Reg epoch{};
-      for (Reg r : M::kGpAllocatable)
-        if (is_free(r)) {
-          epoch = r;
-          break;
-        }
-      const bool borrowed = !epoch.valid();
-      if (borrowed) {
-        epoch = M::kGpAllocatable[0];
-        masm_.push(epoch);
-      }
-      masm_.load(epoch, Address::at(M::kVmctx, vm_offsets::kEpochCounter), LoadKind::I64);
-      masm_.load(epoch, Address::at(epoch, 0), LoadKind::I64);
-      masm_.cmp_mem(epoch, Address::at(M::kScratch, vm_offsets::kEpochDeadline), Width::W64);
-      if (borrowed) masm_.pop(epoch);  // pop leaves the flags alone
-      masm_.branch(IntCond::GeU, path.slow);
+      // Past the deadline once deadline <= epoch.
+      masm_.load(M::kScratch, Address::at(M::kVmctx, vm_offsets::kEpochCounter), LoadKind::I64);
+      masm_.cmp_mem(M::kEpochDeadline, Address::at(M::kScratch, 0), Width::W64);
+      masm_.branch(IntCond::LeU, path.slow);
     }
     masm_.bind(path.resume);
     interrupt_paths_.push_back(path);
@@ -878,6 +873,7 @@ class FunctionCompiler {
       store_fuel();
       call_builtin(Builtin::InterruptStub);
       load_fuel();  // a refuel callback may have added some
+      load_epoch_deadline();  // a deadline callback may have moved it
       masm_.jump(path.resume);
     }
   }
@@ -1034,6 +1030,7 @@ Result<CompiledFunction> FunctionCompiler<M>::compile(uint32_t defined_index,
     set_cache(i, r);
   }
   load_fuel();
+  load_epoch_deadline();
   if (has_interrupt_checks()) emit_interrupt_checks(body.code.offset);
 
   Frame function;
@@ -1062,9 +1059,12 @@ Result<CompiledFunction> FunctionCompiler<M>::compile(uint32_t defined_index,
       if (ends_fuel_run(op.op)) charge_fuel();
       if (op.op == Op::Unreachable || is_call(op.op)) store_fuel();
     }
-    const bool call_runs = options.consume_fuel && reachable_ && is_call(op.op);
+    const bool call_runs = has_interrupt_checks() && reachable_ && is_call(op.op);
     if (auto lowered = lower(op); !lowered) return std::move(lowered).err();
-    if (call_runs) load_fuel();
+    if (call_runs) {
+      load_fuel();
+      load_epoch_deadline();
+    }
     if (fatal_) return std::move(*fatal_);
   }
   if (auto finished = validator_.finish(body.code.end()); !finished)

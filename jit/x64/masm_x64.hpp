@@ -35,6 +35,8 @@ class X64Masm {
   // The fuel counter of the running function when fuel is on (docs/fuel-epochs.md): taken out of
   // the allocatable set then. Callee-saved in System V, so builtins preserve it.
   static constexpr Reg kFuel = gp::r13;
+  // The store's epoch deadline, likewise, when epoch interruption is on.
+  static constexpr Reg kEpochDeadline = gp::r12;
   static constexpr Reg kGpAllocatable[] = {gp::rax, gp::rcx, gp::rdx, gp::rbx, gp::rsi, gp::rdi,
                                            gp::r8,  gp::r9,  gp::r10, gp::r12, gp::r13};
   static constexpr Reg kFpAllocatable[] = {Reg::fp(0),  Reg::fp(1),  Reg::fp(2),  Reg::fp(3),
