@@ -829,6 +829,12 @@ class FunctionCompiler {
     masm_.alu_imm(AluOp::Add, M::kFuel, M::kFuel, int32_t(fuel_pending_), Width::W64);
     fuel_pending_ = 0;
   }
+  // Whether the `end` about to be lowered only falls through: a block or loop no branch
+  // leaves through it (a loop's label is its header). Then the run goes on past it, uncharged.
+  bool end_continues_run() const {
+    const Frame& f = frames_.back();
+    return f.kind == FrameKind::Loop || (f.kind == FrameKind::Block && !f.label_used);
+  }
   void store_fuel() {
     if (!options_->consume_fuel) return;
     masm_.load(M::kScratch, Address::at(M::kVmctx, vm_offsets::kStore), LoadKind::I64);
@@ -1056,7 +1062,7 @@ Result<CompiledFunction> FunctionCompiler<M>::compile(uint32_t defined_index,
       // Charged where control may leave the straight line (docs/fuel-epochs.md), before the
       // operator's own code (flags of a fused compare are set later, by its lowering).
       fuel_pending_ += fuel_cost(op.op);
-      if (ends_fuel_run(op.op)) charge_fuel();
+      if (ends_fuel_run(op.op) && !(op.op == Op::End && end_continues_run())) charge_fuel();
       if (op.op == Op::Unreachable || is_call(op.op)) store_fuel();
     }
     const bool call_runs = has_interrupt_checks() && reachable_ && is_call(op.op);
