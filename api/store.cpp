@@ -433,34 +433,38 @@ Result<uint64_t> Store::Context::get_fuel() const {
   return state_->rt.fuel();
 }
 
-void Store::Context::out_of_fuel_callback(
-    std::function<Result<uint64_t, Trap>(Store::Context)> callback) {
-  detail::StoreState* state = state_;
+namespace {
+using StoreCallback = std::function<Result<uint64_t, Trap>(Store::Context)>;
+
+// The runtime's hook for an embedder's callback: its number goes to `apply` (more fuel, a new
+// deadline) and the check continues; its Trap stops wasm with that trap (or `otherwise`).
+runtime::Store::InterruptHook hook_for(detail::StoreState* state, StoreCallback callback,
+                                       void (runtime::Store::*apply)(uint64_t),
+                                       TrapCode otherwise) {
+  return [state, callback = std::move(callback), apply,
+          otherwise](runtime::Store& rt) -> std::optional<TrapCode> {
+    Caller caller(state, nullptr);
+    Result<uint64_t, Trap> decided = callback(Store::Context(caller));
+    if (!decided) return record_callback_trap(*state, std::move(decided).err(), otherwise);
+    (rt.*apply)(decided.ok());
+    return std::nullopt;
+  };
+}
+}  // namespace
+
+void Store::Context::out_of_fuel_callback(StoreCallback callback) {
   state_->rt.set_out_of_fuel_hook(
-      [state, callback = std::move(callback)](runtime::Store& rt) -> std::optional<TrapCode> {
-        Caller caller(state, nullptr);
-        Result<uint64_t, Trap> more = callback(Store::Context(caller));
-        if (!more) return record_callback_trap(*state, std::move(more).err(), TrapCode::OutOfFuel);
-        rt.add_fuel(more.ok());
-        return std::nullopt;
-      });
+      hook_for(state_, std::move(callback), &runtime::Store::add_fuel, TrapCode::OutOfFuel));
 }
 
 void Store::Context::out_of_fuel_trap() {
   state_->rt.set_out_of_fuel_hook(nullptr);
 }
 
-void Store::Context::epoch_deadline_callback(
-    std::function<Result<uint64_t, Trap>(Store::Context)> callback) {
-  detail::StoreState* state = state_;
-  state_->rt.set_epoch_deadline_hook(
-      [state, callback = std::move(callback)](runtime::Store& rt) -> std::optional<TrapCode> {
-        Caller caller(state, nullptr);
-        Result<uint64_t, Trap> delta = callback(Store::Context(caller));
-        if (!delta) return record_callback_trap(*state, std::move(delta).err(), TrapCode::Interrupt);
-        rt.set_epoch_deadline(delta.ok());
-        return std::nullopt;
-      });
+void Store::Context::epoch_deadline_callback(StoreCallback callback) {
+  state_->rt.set_epoch_deadline_hook(hook_for(state_, std::move(callback),
+                                              &runtime::Store::set_epoch_deadline,
+                                              TrapCode::Interrupt));
 }
 
 void Store::Context::epoch_deadline_trap() {
