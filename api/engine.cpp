@@ -1,5 +1,14 @@
 // Config and Engine.
+#include <pwd.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <iterator>
+
+#include "api/cache_config_file.hpp"
 #include "api/state.hpp"
+#include "runtime/compile_cache.hpp"
 
 namespace kiln {
 
@@ -35,10 +44,6 @@ std::optional<Error> unsupported_setting(const Config::Settings& s) {
                  " compiler is not available in Kiln; use Strategy::Auto or "
                  "Strategy::SinglePass (Kiln's single-pass JIT)");
   }
-  if (s.opt_level != OptLevel::Speed)
-    return Error(
-        "Config::cranelift_opt_level: Kiln's single-pass JIT has one level so far "
-        "(OptLevel::Speed)");
   if (s.profiler == ProfilingStrategy::Vtune)
     return Error("Config::profiler: VTune profiling is not supported by Kiln");
   if (s.nan_canonicalization)
@@ -46,8 +51,15 @@ std::optional<Error> unsupported_setting(const Config::Settings& s) {
         "Config::cranelift_nan_canonicalization: NaN canonicalisation is not "
         "implemented");
   if (s.component_model) return Error("Config::wasm_component_model: not supported by Kiln");
-  if (s.cache_directory)
-    return Error("Config::cache: the compiled-code cache is not implemented yet");
+  if (s.cache_directory) {
+    if (s.cache_directory->empty()) {
+      return Error(
+          "Config::cache: no default cache directory (neither XDG_CACHE_HOME nor HOME is set); "
+          "give one with Config::cache(directory)");
+    }
+    if (auto prepared = runtime::CompileCache::prepare(*s.cache_directory); !prepared)
+      return std::move(prepared.err());
+  }
   return std::nullopt;
 }
 
@@ -58,9 +70,14 @@ std::shared_ptr<detail::EngineState> make_state(const Config& config) {
   // Guard pages elide bounds checks only when the whole 32-bit index space is reserved.
   rt.compile.guard_pages = s.memory_guard_size > 0 && s.memory_reservation >= (uint64_t(4) << 30);
   rt.compile.guard_size = s.memory_guard_size;
+  rt.compile.opt_level = s.opt_level == OptLevel::None    ? jit::OptLevel::None
+                         : s.opt_level == OptLevel::Speed ? jit::OptLevel::Speed
+                                                          : jit::OptLevel::SpeedAndSize;
+  rt.parallel_compilation = s.parallel_compilation;
   rt.max_wasm_stack = s.max_wasm_stack;
   rt.compile.consume_fuel = s.consume_fuel;
   rt.compile.epoch_interruption = s.epoch_interruption;
+  if (s.cache_directory && !s.cache_directory->empty()) rt.cache_directory = s.cache_directory;
   auto state = std::make_shared<detail::EngineState>(s, std::move(rt));
   state->config_error = unsupported_setting(s);
   return state;
@@ -68,24 +85,53 @@ std::shared_ptr<detail::EngineState> make_state(const Config& config) {
 
 }  // namespace
 
+namespace {
+
+// $XDG_CACHE_HOME/kiln (an absolute XDG_CACHE_HOME only, as the XDG spec says), else
+// $HOME/.cache/kiln, else the password database's home; "" when there is none.
+std::string default_cache_directory() {
+  if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg && xdg[0] == '/')
+    return std::string(xdg) + "/kiln";
+  if (const char* home = std::getenv("HOME"); home && home[0] == '/')
+    return std::string(home) + "/.cache/kiln";
+  std::vector<char> buffer(16384);
+  passwd entry{};
+  passwd* found = nullptr;
+  if (getpwuid_r(geteuid(), &entry, buffer.data(), buffer.size(), &found) == 0 && found &&
+      found->pw_dir && found->pw_dir[0] == '/')
+    return std::string(found->pw_dir) + "/.cache/kiln";
+  return "";
+}
+
+}  // namespace
+
 Result<std::monostate> Config::cache_load_default() {
-  const char* home = std::getenv("HOME");
-  settings_.cache_directory = std::string(home ? home : ".") + "/.cache/kiln";
-  return Error("Config::cache_load_default: the compiled-code cache is not implemented yet");
+  cache(true);
+  return std::monostate();
 }
 
 Result<std::monostate> Config::cache_load(const std::string& path) {
-  settings_.cache_directory = path;
-  return Error("Config::cache_load: the compiled-code cache is not implemented yet");
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Error("Config::cache_load: cannot open " + path);
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  auto file = detail::parse_cache_config_file(text, path);
+  if (!file) return std::move(file).err();
+  if (!file.ok().enabled) {
+    cache(false);
+  } else if (file.ok().directory) {
+    cache(*file.ok().directory);
+  } else {
+    cache(true);
+  }
+  return std::monostate();
 }
 
 void Config::cache(bool enable) {
-  if (!enable) {
+  if (enable) {
+    settings_.cache_directory = default_cache_directory();
+  } else {
     settings_.cache_directory.reset();
-    return;
   }
-  const char* home = std::getenv("HOME");
-  settings_.cache_directory = std::string(home ? home : ".") + "/.cache/kiln";
 }
 
 void Config::cache(const std::string& directory) {
@@ -108,6 +154,18 @@ void Engine::increment_epoch() const {
 
 const Config::Settings& Engine::settings() const {
   return state_->settings;
+}
+
+EngineStatistics Engine::statistics() const {
+  const runtime::CompileStatistics counts = state_->rt.statistics();
+  EngineStatistics statistics;
+  statistics.modules_compiled = counts.modules_compiled;
+  statistics.functions_compiled = counts.functions_compiled;
+  statistics.cache_hits = counts.cache_hits;
+  statistics.cache_misses = counts.cache_misses;
+  statistics.cache_entries_refused = counts.cache_entries_refused;
+  statistics.cache_writes = counts.cache_writes;
+  return statistics;
 }
 
 }  // namespace kiln

@@ -13,9 +13,15 @@
 //       store's deadline once the loop runs. Times the increment to the call's return with the
 //       Interrupt trap, REPS times (default 20). Prints {"median_seconds", "max_seconds"}.
 //   kiln-bench-axes cache FILE.wasm [REPS]
-//       Compiles FILE, serializes it and times Module::deserialize of those bytes, best of REPS
-//       (default 5) after a warm-up. Prints {"compile_seconds", "serialized_bytes",
-//       "deserialize_seconds"}.
+//       Compiles FILE, serializes it and times Module::deserialize of those bytes; then, with
+//       Config::cache in a fresh directory, a compile that misses (compiles and writes the entry)
+//       and one that hits (loads it); each best of REPS (default 5) after a warm-up. Prints
+//       {"compile_seconds", "serialized_bytes", "deserialize_seconds", "cache_miss_seconds",
+//       "cache_hit_seconds"}.
+//   kiln-bench-axes parallel FILE.wasm [REPS]
+//       Module::compile with Config::parallel_compilation off and on, interleaved, best of REPS:
+//       {"serial_seconds", "parallel_seconds", "serial_cpu_seconds", "parallel_cpu_seconds",
+//       "threads"} (threads: the CPUs the pool uses).
 //
 // When Kiln refuses (an Engine setting it lacks, serialization not implemented, ...) it prints
 // {"unavailable": "<Kiln's message>"} and exits with status 3; any other failure exits with 1.
@@ -25,6 +31,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <limits>
@@ -120,32 +127,100 @@ int run(std::string_view mode, const std::string& path, const std::string& name,
   return 0;
 }
 
+// The best (lowest) of `reps` timings of `action`, after one untimed run.
+template <typename Action>
+double best_of(int reps, Action&& action) {
+  action();
+  double best = std::numeric_limits<double>::infinity();
+  for (int rep = 0; rep < reps; ++rep) {
+    const auto start = Clock::now();
+    action();
+    best = std::min(best, seconds_since(start));
+  }
+  return best;
+}
+
 int cache(const std::string& path, int reps) {
   Engine engine;
   const std::vector<uint8_t> bytes = read_file(path);
-  auto start = Clock::now();
-  auto module = Module::compile(engine, Span<const uint8_t>(bytes.data(), bytes.size()));
-  const double compile_seconds = seconds_since(start);
+  const Span<const uint8_t> wasm(bytes.data(), bytes.size());
+  auto module = Module::compile(engine, wasm);
   if (!module) fail(path + ": " + module.err().to_string());
+  const double compile_seconds = best_of(reps, [&] {
+    if (!Module::compile(engine, wasm)) fail(path + ": compile failed");
+  });
   auto serialized = module.ok().serialize();
   if (!serialized) unavailable(serialized.err().to_string());
   const std::vector<uint8_t>& image = serialized.ok();
 
-  auto load = [&] {
+  const double deserialize_seconds = best_of(reps, [&] {
     auto loaded = Module::deserialize(engine, Span<const uint8_t>(image.data(), image.size()));
     if (!loaded) unavailable(loaded.err().to_string());
+  });
+
+  // Config::cache in a fresh directory: a miss compiles and writes the entry, a hit loads it.
+  char pattern[] = "/tmp/kiln-bench-cache-XXXXXX";
+  if (!mkdtemp(pattern)) fail("cannot make a temporary directory");
+  const std::string directory = pattern;
+  Config config;
+  config.cache(directory);
+  auto cached = Engine::create(config);
+  if (!cached) unavailable(cached.err().to_string());
+  auto compile_cached = [&] {
+    auto compiled = Module::compile(cached.ok(), wasm);
+    if (!compiled) fail(path + ": " + compiled.err().to_string());
   };
-  load();  // warm-up
-  std::vector<double> times;
-  for (int rep = 0; rep < reps; ++rep) {
-    start = Clock::now();
-    load();
-    times.push_back(seconds_since(start));
+  // Each miss starts from an empty directory (emptied untimed); the hits find the last entry.
+  double miss_seconds = std::numeric_limits<double>::infinity();
+  for (int rep = 0; rep <= reps; ++rep) {
+    for (const auto& entry : std::filesystem::directory_iterator(directory))
+      std::filesystem::remove(entry.path());
+    const auto misses = cached.ok().statistics().cache_misses;
+    const auto start_miss = Clock::now();
+    compile_cached();
+    if (rep > 0) miss_seconds = std::min(miss_seconds, seconds_since(start_miss));
+    if (cached.ok().statistics().cache_misses != misses + 1) fail("the cache did not miss");
   }
-  std::sort(times.begin(), times.end());
+  const auto hits_before = cached.ok().statistics().cache_hits;
+  const double hit_seconds = best_of(reps, compile_cached);
+  const auto hits = cached.ok().statistics().cache_hits - hits_before;
+  std::filesystem::remove_all(directory);
+  if (hits != uint64_t(reps) + 1) fail("the cache missed where it should have hit");
   std::printf(
-      "{\"compile_seconds\": %.9f, \"serialized_bytes\": %zu, \"deserialize_seconds\": %.9f}\n",
-      compile_seconds, image.size(), times.front());
+      "{\"compile_seconds\": %.9f, \"serialized_bytes\": %zu, \"deserialize_seconds\": %.9f, "
+      "\"cache_miss_seconds\": %.9f, \"cache_hit_seconds\": %.9f}\n",
+      compile_seconds, image.size(), deserialize_seconds, miss_seconds, hit_seconds);
+  return 0;
+}
+
+// Config::parallel_compilation off vs on: wall and process CPU time of Module::compile, best of
+// REPS each, interleaved.
+int parallel(const std::string& path, int reps) {
+  const std::vector<uint8_t> bytes = read_file(path);
+  const Span<const uint8_t> wasm(bytes.data(), bytes.size());
+  Config serial_config, parallel_config;
+  serial_config.parallel_compilation(false);
+  parallel_config.parallel_compilation(true);
+  Engine serial(serial_config), threaded(parallel_config);
+  double wall[2] = {std::numeric_limits<double>::infinity(),
+                    std::numeric_limits<double>::infinity()};
+  double cpu[2] = {wall[0], wall[1]};
+  for (int rep = 0; rep <= reps; ++rep) {
+    for (int mode = 0; mode < 2; ++mode) {
+      const double cpu_start = process_cpu_seconds();
+      const auto start = Clock::now();
+      auto module = Module::compile(mode == 0 ? serial : threaded, wasm);
+      const double elapsed = seconds_since(start), used = process_cpu_seconds() - cpu_start;
+      if (!module) fail(path + ": " + module.err().to_string());
+      if (rep == 0) continue;  // warm-up
+      wall[mode] = std::min(wall[mode], elapsed);
+      cpu[mode] = std::min(cpu[mode], used);
+    }
+  }
+  std::printf(
+      "{\"serial_seconds\": %.9f, \"parallel_seconds\": %.9f, \"serial_cpu_seconds\": %.9f, "
+      "\"parallel_cpu_seconds\": %.9f, \"threads\": %u}\n",
+      wall[0], wall[1], cpu[0], cpu[1], std::thread::hardware_concurrency());
   return 0;
 }
 
@@ -201,9 +276,13 @@ int main(int argc, char** argv) {
   if (command == "cache" && (argc == 3 || argc == 4)) {
     return cache(argv[2], argc == 4 ? std::max(1, std::atoi(argv[3])) : 5);
   }
+  if (command == "parallel" && (argc == 3 || argc == 4)) {
+    return parallel(argv[2], argc == 4 ? std::max(1, std::atoi(argv[3])) : 5);
+  }
   std::fprintf(stderr,
                "usage: kiln-bench-axes run plain|fuel|epoch FILE.wasm EXPORT ARG\n"
                "       kiln-bench-axes epoch-latency [REPS]\n"
-               "       kiln-bench-axes cache FILE.wasm [REPS]\n");
+               "       kiln-bench-axes cache FILE.wasm [REPS]\n"
+               "       kiln-bench-axes parallel FILE.wasm [REPS]\n");
   return 2;
 }

@@ -329,6 +329,12 @@ class FunctionCompiler {
   Reg cached(uint32_t local) const { return local_cache_[local]; }
   void set_cache(uint32_t local, Reg r) {  // r: taken, owned by no one else
     drop_cache(local);
+    if (options_->opt_level == OptLevel::None) {
+      // Homes are written through, so a cache is only ever an extra copy: without one, every
+      // read of the local loads its home.
+      release(r);
+      return;
+    }
     local_cache_[local] = r;
     cache_owner_[reg_key(r)] = local + 1;
     cache_mask_ |= 1u << reg_key(r);

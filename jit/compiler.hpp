@@ -13,11 +13,18 @@
 
 namespace kiln::jit {
 
+// Config::cranelift_opt_level as the single-pass JIT reads it (docs/embedding.md, "Optimisation
+// levels"). None: locals are never cached in registers (every read of a local loads its frame
+// slot). Speed: the default code. SpeedAndSize: Speed's code, with functions laid out back to
+// back instead of 16-byte aligned (the runtime's layout, runtime/runtime.cpp).
+enum class OptLevel : uint8_t { None = 0, Speed = 1, SpeedAndSize = 2 };
+
 struct CompileOptions {
   bool guard_pages = true;  // 32-bit memories are 4 GiB reservations + guard: no bounds checks
   uint64_t guard_size = 32ull << 20;  // accesses with static offset + width beyond it are checked
   bool consume_fuel = false;
   bool epoch_interruption = false;
+  OptLevel opt_level = OptLevel::Speed;
 };
 
 // One function's machine code, position-independent, with what the runtime needs to place it.

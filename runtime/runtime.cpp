@@ -9,6 +9,8 @@
 
 #include "decoder/decoder.hpp"
 #include "jit/jit.hpp"
+#include "runtime/compile_cache.hpp"
+#include "runtime/compile_functions.hpp"
 
 namespace kiln::runtime {
 
@@ -143,13 +145,45 @@ std::string Module::function_name(uint32_t func_index) const {
 
 Engine::Engine(EngineConfig config) : config_(std::move(config)) {
   install_signal_handlers();
+  if (config_.cache_directory) cache_ = std::make_shared<CompileCache>(*config_.cache_directory);
 }
 
 Result<std::shared_ptr<const Module>> Engine::compile(std::span<const uint8_t> bytes) const {
-  return compile_with(bytes, [](const wasm::ModuleTypes&, uint32_t defined_index,
-                                jit::CompileScratch& scratch, const jit::CompileOptions& options) {
-    return jit::compile_function(defined_index, scratch, options);
-  });
+  auto jit = [&] {
+    return compile_with(
+        bytes, [](const wasm::ModuleTypes&, uint32_t defined_index, jit::CompileScratch& scratch,
+                  const jit::CompileOptions& options) {
+          return jit::compile_function(defined_index, scratch, options);
+        });
+  };
+  if (!cache_) return jit();
+  const CompileCache::Key key = CompileCache::key(bytes, code_settings());
+  if (std::optional<std::vector<uint8_t>> artifact = cache_->load(key)) {
+    // deserialize checks the entry as any artifact (checksum, build, CPU, settings): a refused
+    // one is compiled again and replaced, never run and never an error.
+    if (auto loaded = deserialize(*artifact)) {
+      cache_hits_.fetch_add(1, std::memory_order_relaxed);
+      return loaded;
+    }
+    cache_entries_refused_.fetch_add(1, std::memory_order_relaxed);
+  }
+  cache_misses_.fetch_add(1, std::memory_order_relaxed);
+  auto compiled = jit();
+  if (compiled && cache_->store(key, compiled.ok()->serialize())) {
+    cache_writes_.fetch_add(1, std::memory_order_relaxed);
+  }
+  return compiled;
+}
+
+CompileStatistics Engine::statistics() const {
+  CompileStatistics statistics;
+  statistics.modules_compiled = modules_compiled_.load(std::memory_order_relaxed);
+  statistics.functions_compiled = functions_compiled_.load(std::memory_order_relaxed);
+  statistics.cache_hits = cache_hits_.load(std::memory_order_relaxed);
+  statistics.cache_misses = cache_misses_.load(std::memory_order_relaxed);
+  statistics.cache_entries_refused = cache_entries_refused_.load(std::memory_order_relaxed);
+  statistics.cache_writes = cache_writes_.load(std::memory_order_relaxed);
+  return statistics;
 }
 
 CodeSettings Engine::code_settings() const {
@@ -192,20 +226,26 @@ Result<std::shared_ptr<const Module>> Engine::compile_with(std::span<const uint8
 
   const wasm::ModuleInfo& info = module->info_;
   const uint32_t defined = uint32_t(info.bodies.size());
-  std::vector<jit::CompiledFunction> functions;
-  functions.reserve(defined);
-  jit::CompileScratch scratch(*module->types_);
+  const CompileThreads threads{config_.parallel_compilation, config_.compile_threads,
+                               config_.parallel_min_body_bytes};
+  auto compiled = compile_functions(*module->types_, compiler, config_.compile, threads);
+  if (!compiled) return std::move(compiled.err());
+  const std::vector<jit::CompiledFunction>& functions = compiled.ok();
+  modules_compiled_.fetch_add(1, std::memory_order_relaxed);
+  functions_compiled_.fetch_add(defined, std::memory_order_relaxed);
+
+  // Functions start 16-byte aligned (instruction fetch works in aligned 16-byte blocks), except
+  // at OptLevel::SpeedAndSize, where they follow each other without padding.
+  const size_t alignment = config_.compile.opt_level == jit::OptLevel::SpeedAndSize ? 1 : 16;
   size_t total = 0;
-  for (uint32_t i = 0; i < defined; ++i) {
-    auto compiled = compiler(*module->types_, i, scratch, config_.compile);
-    if (!compiled) return std::move(compiled.err());
-    total = (total + 15) & ~size_t(15);
-    if (total + compiled.ok().code.size() > UINT32_MAX) {
+  module->function_offsets_.reserve(defined);
+  for (const jit::CompiledFunction& function : functions) {
+    total = (total + alignment - 1) & ~(alignment - 1);
+    if (total + function.code.size() > UINT32_MAX) {
       return Error("the module's compiled code exceeds 4 GiB");
     }
     module->function_offsets_.push_back(uint32_t(total));
-    total += compiled.ok().code.size();
-    functions.push_back(std::move(compiled.ok()));
+    total += function.code.size();
   }
 
   auto memory = CodeMemory::allocate(total);

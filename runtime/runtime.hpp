@@ -37,6 +37,7 @@ namespace kiln::runtime {
 
 class Engine;
 class Store;
+class CompileCache;
 class Instance;
 
 struct EngineConfig {
@@ -49,6 +50,26 @@ struct EngineConfig {
   // Bytes of GC objects one store may hold. There is no collector yet (runtime/gc_heap.hpp):
   // allocating beyond this traps with AllocationTooLarge.
   uint64_t max_gc_heap_bytes = uint64_t(1) << 30;
+  // Config::parallel_compilation: a module's functions compile on up to `compile_threads`
+  // threads (0: one per CPU), unless their bodies total less than `parallel_min_body_bytes`,
+  // where starting threads would cost more than it saves (runtime/compile_functions.hpp).
+  bool parallel_compilation = true;
+  unsigned compile_threads = 0;
+  uint64_t parallel_min_body_bytes = 32 * 1024;
+  // Config::cache: Engine::compile stores what it compiles in this directory and loads it from
+  // there when the same bytes come again (runtime/compile_cache.hpp).
+  std::optional<std::string> cache_directory;
+};
+
+// What an engine has compiled, counted since it was made (read with relaxed loads: each count
+// is exact, a snapshot of several is not atomic).
+struct CompileStatistics {
+  uint64_t modules_compiled = 0;    // modules whose functions the JIT compiled
+  uint64_t functions_compiled = 0;  // their defined functions
+  // The compiled-code cache (EngineConfig::cache_directory): Engine::compile's lookups that
+  // loaded an entry, those that did not (then compiled), the entries among the latter that were
+  // there but refused (corrupt, another build's, not this user's: replaced), entries written.
+  uint64_t cache_hits = 0, cache_misses = 0, cache_entries_refused = 0, cache_writes = 0;
 };
 
 // ---- Failures
@@ -115,7 +136,8 @@ struct CodeSettings {
 };
 
 // Produces one defined function's code. The default is the JIT (jit::compile_function); tests
-// pass hand-written code.
+// pass hand-written code. With parallel compilation it is called from several threads at once
+// (each with a scratch of its own).
 using FunctionCompiler = std::function<Result<jit::CompiledFunction>(
     const wasm::ModuleTypes& types, uint32_t defined_index, jit::CompileScratch& scratch,
     const jit::CompileOptions& options)>;
@@ -178,7 +200,8 @@ class Engine {
   uint64_t current_epoch() const { return std::atomic_ref<uint64_t>(epoch_).load(); }
 
   // Decodes, validates and compiles; the result can be instantiated in any store of this
-  // engine, from any thread.
+  // engine, from any thread. With a cache directory, the code of bytes compiled before (by any
+  // process of this build with these settings) is loaded from the cache instead.
   Result<std::shared_ptr<const Module>> compile(std::span<const uint8_t> bytes) const;
   Result<std::shared_ptr<const Module>> compile_with(std::span<const uint8_t> bytes,
                                                      const FunctionCompiler& compiler) const;
@@ -188,6 +211,7 @@ class Engine {
   Result<std::shared_ptr<const Module>> deserialize(std::span<const uint8_t> artifact) const;
   // The settings this engine compiles with (the host's CPU features included).
   CodeSettings code_settings() const;
+  CompileStatistics statistics() const;
 
  private:
   // A module with its sections decoded (not the function bodies), the module-level rules
@@ -197,6 +221,9 @@ class Engine {
 
   EngineConfig config_;
   alignas(8) mutable uint64_t epoch_ = 0;
+  std::shared_ptr<const CompileCache> cache_;  // when EngineConfig::cache_directory is set
+  mutable std::atomic<uint64_t> modules_compiled_{0}, functions_compiled_{0}, cache_hits_{0},
+      cache_misses_{0}, cache_entries_refused_{0}, cache_writes_{0};
 };
 
 // ---- Store objects

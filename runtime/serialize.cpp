@@ -110,6 +110,18 @@ std::string yes_no(bool value) {
   return value ? "on" : "off";
 }
 
+std::string opt_level_name(jit::OptLevel level) {
+  switch (level) {
+    case jit::OptLevel::None:
+      return "None";
+    case jit::OptLevel::Speed:
+      return "Speed";
+    case jit::OptLevel::SpeedAndSize:
+      return "SpeedAndSize";
+  }
+  return "level " + std::to_string(int(level));
+}
+
 // The sizes of one payload section's entries. Trap sites and source-map checkpoints have the
 // layout of the runtime's structs (padding written as zeros), so loading them is one copy.
 constexpr size_t kBodyEntry = 16, kFunctionEntry = 12, kTrapSiteEntry = 12, kCheckpointEntry = 12;
@@ -176,7 +188,27 @@ std::vector<uint8_t> strip_function_bodies(std::span<const uint8_t> bytes,
   return out;
 }
 
+// The header's fields after its fixed part: everything the code depends on besides the module.
+void write_header_fields(Writer& out, const CodeSettings& settings) {
+  out.string(KILN_VERSION);
+  out.string(kiln_build_id());
+  out.string(jit::target_name());
+  out.u64(settings.cpu_features);
+  out.u64(feature_bits(settings.features));
+  out.u64(settings.compile.guard_size);
+  out.u8(settings.compile.guard_pages);
+  out.u8(settings.compile.consume_fuel);
+  out.u8(settings.compile.epoch_interruption);
+  out.u8(uint8_t(settings.compile.opt_level));
+}
+
 }  // namespace
+
+std::vector<uint8_t> artifact_header_fields(const CodeSettings& settings) {
+  Writer out(128);
+  write_header_fields(out, settings);
+  return out.take();
+}
 
 std::string_view kiln_build_id() {
   return KILN_BUILD_ID;
@@ -217,16 +249,7 @@ std::vector<uint8_t> Module::serialize() const {
   out.u32(kArtifactFormatVersion);
   out.u32(0);  // header size, patched below
   out.u64(0);  // artifact size, patched below
-  out.string(KILN_VERSION);
-  out.string(kiln_build_id());
-  out.string(jit::target_name());
-  out.u64(settings_.cpu_features);
-  out.u64(feature_bits(settings_.features));
-  out.u64(settings_.compile.guard_size);
-  out.u8(settings_.compile.guard_pages);
-  out.u8(settings_.compile.consume_fuel);
-  out.u8(settings_.compile.epoch_interruption);
-  out.u8(0);
+  write_header_fields(out, settings_);
   out.align8();
   out.patch32(12, uint32_t(out.size()));
 
@@ -345,21 +368,23 @@ Result<ArtifactHeader> read_artifact_header(std::span<const uint8_t> artifact) {
 
   Reader fields(artifact.first(header.header_size), kFixedHeaderSize);
   uint64_t features = 0;
-  uint8_t guard_pages = 0, consume_fuel = 0, epoch_interruption = 0, reserved = 0;
+  uint8_t guard_pages = 0, consume_fuel = 0, epoch_interruption = 0, opt_level = 0;
   if (!fields.string(header.kiln_version) || !fields.string(header.build_id) ||
       !fields.string(header.isa) || !fields.u64(header.settings.cpu_features) ||
       !fields.u64(features) || !fields.u64(header.settings.compile.guard_size) ||
       !fields.u8(guard_pages) || !fields.u8(consume_fuel) || !fields.u8(epoch_interruption) ||
-      !fields.u8(reserved)) {
+      !fields.u8(opt_level)) {
     return malformed("header fields overrun the header", fields.at());
   }
-  if (features >> 32 || guard_pages > 1 || consume_fuel > 1 || epoch_interruption > 1) {
+  if (features >> 32 || guard_pages > 1 || consume_fuel > 1 || epoch_interruption > 1 ||
+      opt_level > uint8_t(jit::OptLevel::SpeedAndSize)) {
     return malformed("header settings out of range", fields.at());
   }
   header.settings.features = features_from_bits(features);
   header.settings.compile.guard_pages = guard_pages;
   header.settings.compile.consume_fuel = consume_fuel;
   header.settings.compile.epoch_interruption = epoch_interruption;
+  header.settings.compile.opt_level = jit::OptLevel(opt_level);
   return header;
 }
 
@@ -412,6 +437,8 @@ Result<void> check_artifact_compatible(const ArtifactHeader& header, const CodeS
          yes_no(engine.compile.consume_fuel));
   differ("epoch interruption", yes_no(module_options.epoch_interruption),
          yes_no(engine.compile.epoch_interruption));
+  differ("the optimisation level (cranelift_opt_level)", opt_level_name(module_options.opt_level),
+         opt_level_name(engine.compile.opt_level));
   if (!differences.empty()) {
     return Error("serialized module was compiled with other settings than this engine's: " +
                  differences + " (compile it again with this engine)");

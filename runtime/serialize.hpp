@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "kiln/error.hpp"
 #include "runtime/runtime.hpp"
@@ -19,7 +20,7 @@ namespace kiln::runtime {
 // "\0kilnaot": the NUL keeps an artifact from being taken for the text format.
 inline constexpr std::array<uint8_t, 8> kArtifactMagic = {0x00, 'k', 'i', 'l', 'n', 'a', 'o', 't'};
 // Bumped whenever the layout below changes.
-inline constexpr uint32_t kArtifactFormatVersion = 1;
+inline constexpr uint32_t kArtifactFormatVersion = 2;
 
 // The Kiln release and the commit this build was made from ("" when built outside git).
 std::string_view kiln_build_id();
@@ -43,6 +44,11 @@ Result<ArtifactHeader> read_artifact_header(std::span<const uint8_t> artifact);
 // feature the code assumes (`engine.cpu_features` is the host's), and the engine's code settings.
 // The error names each difference.
 Result<void> check_artifact_compatible(const ArtifactHeader& header, const CodeSettings& engine);
+
+// The header's fields after its fixed part, as an artifact of code compiled with `settings` by
+// this build holds them: Kiln version and build id, ISA, CPU features and every code setting.
+// What the code depends on besides the module's bytes (the compile cache's key covers it).
+std::vector<uint8_t> artifact_header_fields(const CodeSettings& settings);
 
 // Proposals as bits (bit i = wasm::Proposal i), as the header stores them.
 uint64_t feature_bits(const wasm::Features& features);

@@ -7,6 +7,7 @@
 #include <system_error>
 #include <vector>
 
+#include "spec-tests/jit_backend.hpp"
 #include "spec-tests/runner.hpp"
 
 #ifndef KILN_SOURCE_ROOT
@@ -43,6 +44,8 @@ constexpr const char* kHelp =
     "  --timeout SECONDS         Each file runs in a child process: one that crashes or runs\n"
     "                            longer than this (default 30; 0: no limit) fails the command\n"
     "                            it was running, and the rest of that file is not run\n"
+    "  --opt-level LEVEL         Compile at none, speed (the default) or speed_and_size\n"
+    "                            (Config::cranelift_opt_level; docs/embedding.md)\n"
     "  --no-isolate              Run every file in this process (for a debugger)\n"
     "  -v, --verbose             Print every command, not only the failing ones\n"
     "  -h, --help                Print this help\n";
@@ -169,6 +172,17 @@ int wast_main(std::span<const char* const> args, std::string_view program) {
         return usage_error("--timeout needs a number of seconds (at most 86400)");
       }
       timeout_seconds = unsigned(seconds);
+    } else if (arg == "--opt-level") {
+      const std::string_view given = value() ?: "";
+      if (given == "none") {
+        set_jit_opt_level(jit::OptLevel::None);
+      } else if (given == "speed") {
+        set_jit_opt_level(jit::OptLevel::Speed);
+      } else if (given == "speed_and_size") {
+        set_jit_opt_level(jit::OptLevel::SpeedAndSize);
+      } else {
+        return usage_error("--opt-level needs none, speed or speed_and_size");
+      }
     } else if (arg == "--no-isolate") {
       isolate = false;
     } else if (arg == "--parse-only") {

@@ -18,9 +18,15 @@ using runtime::Function;
 using wasm::ValKind;
 using wasm::ValType;
 
+jit::OptLevel opt_level = jit::OptLevel::Speed;
+
 // One engine for every script: it only holds configuration and compiled-code bookkeeping.
 const runtime::Engine& shared_engine() {
-  static const runtime::Engine engine;
+  static const runtime::Engine engine([] {
+    runtime::EngineConfig config;
+    config.compile.opt_level = opt_level;
+    return config;
+  }());
   return engine;
 }
 
@@ -401,6 +407,10 @@ class JitBackend final : public ExecutionBackend {
 };
 
 }  // namespace
+
+void set_jit_opt_level(jit::OptLevel level) {
+  opt_level = level;
+}
 
 std::unique_ptr<ExecutionBackend> new_jit_backend() {
   return std::make_unique<JitBackend>();

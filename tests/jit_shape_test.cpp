@@ -477,3 +477,29 @@ TEST_CASE("Fuel and epoch checks are absent when off, present when on", "[jit][s
   CHECK(mentions(interrupted, jit::vm_offsets::kBuiltins) == 2);
   CHECK(off.size() < interrupted.size());
 }
+
+TEST_CASE("OptLevel::None reads locals from their homes, never from a register copy",
+          "[jit][shape][opt-level]") {
+  constexpr std::string_view kWat = R"(
+    (module (func (param i32 i32) (result i32) (local i32)
+      (local.set 2 (i32.add (local.get 0) (local.get 1)))
+      (i32.mul (local.get 2) (local.get 0))))
+  )";
+  jit::CompileOptions none;
+  none.opt_level = jit::OptLevel::None;
+  auto plain = compile_and_disassemble(kWat, none);
+  auto speed = compile_and_disassemble(kWat);
+  INFO("None:\n" << listing(plain) << "Speed:\n" << listing(speed));
+  // Speed takes the parameters from the registers they arrive in (rdi, rdx) and local 2 from the
+  // register local.set left it in; None loads each from its home at every read: parameters at
+  // rbp+0x10 and +0x18, local 2 at rbp-0x10. (Both write the result to rbp+0x10 and zero and
+  // store local 2.)
+  CHECK(count_containing(speed, "[rbp+0x10]") == 1);
+  CHECK(count_containing(speed, "[rbp+0x18]") == 0);
+  CHECK(count_containing(speed, "[rbp-0x10]") == 2);
+  CHECK(count_containing(plain, "[rbp+0x10]") == 3);
+  CHECK(count_containing(plain, "[rbp+0x18]") == 1);
+  CHECK(count_containing(plain, "[rbp-0x10]") == 3);
+  CHECK(count_containing(plain, "edi") == 0);
+  CHECK(count_containing(plain, "edx") == 0);
+}

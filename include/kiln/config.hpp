@@ -47,7 +47,8 @@ class Config {
     uint64_t memory_guard_size = uint64_t(32) << 20;
     uint64_t memory_reservation_for_growth = uint64_t(2) << 30;
     bool memory_may_move = true;
-    std::optional<std::string> cache_directory;  // compiled-code cache, when enabled
+    // The compiled-code cache's directory, when enabled ("": no default directory was found).
+    std::optional<std::string> cache_directory;
   };
 
   Config() = default;
@@ -76,6 +77,8 @@ class Config {
   void wasm_component_model(bool enable) { settings_.component_model = enable; }
 
   void strategy(Strategy strategy) { settings_.strategy = strategy; }
+  // Kiln's single-pass JIT: None never keeps locals in registers, Speed (the default) does,
+  // SpeedAndSize is Speed without alignment padding between functions (docs/embedding.md).
   void cranelift_opt_level(OptLevel level) { settings_.opt_level = level; }
   void cranelift_nan_canonicalization(bool enable) { settings_.nan_canonicalization = enable; }
   void cranelift_debug_verifier(bool) {}  // Cranelift's own checks: nothing to verify here
@@ -83,6 +86,8 @@ class Config {
   void debug_info(bool enable) { settings_.debug_info = enable; }
   void consume_fuel(bool enable) { settings_.consume_fuel = enable; }
   void epoch_interruption(bool enable) { settings_.epoch_interruption = enable; }
+  // On (the default): a module's functions compile on one thread per CPU, into the same code
+  // as serially; small modules compile on the calling thread.
   void parallel_compilation(bool enable) { settings_.parallel_compilation = enable; }
   void max_wasm_stack(size_t bytes) { settings_.max_wasm_stack = bytes; }
   void memory_reservation(uint64_t bytes) { settings_.memory_reservation = bytes; }
@@ -92,8 +97,13 @@ class Config {
   }
   void memory_may_move(bool enable) { settings_.memory_may_move = enable; }
 
-  // The compiled-code cache: Wasmtime's names (the default directory, or a cache config file
-  // path) and the seed's shape (`cache(true)`, or a directory).
+  // The compiled-code cache (docs/cache.md): modules compiled by an engine with the cache on are
+  // stored on disk, and compiling the same bytes again with the same build and code settings, in
+  // any process, loads them instead. Wasmtime's names: cache_load_default() turns it on in the
+  // default directory ($XDG_CACHE_HOME/kiln, else ~/.cache/kiln); cache_load(path) reads a
+  // Wasmtime cache config file (TOML: its [cache] table's `enabled` and `directory`; another
+  // setting is an error naming it). The seed's shape: cache(true) (the default directory),
+  // cache(false), cache(directory).
   Result<std::monostate> cache_load_default();
   Result<std::monostate> cache_load(const std::string& path);
   void cache(bool enable);
@@ -103,6 +113,17 @@ class Config {
 
  private:
   Settings settings_;
+};
+
+// Kiln: what an engine has compiled, and what its compiled-code cache did, since it was made.
+struct EngineStatistics {
+  uint64_t modules_compiled = 0;       // modules the JIT compiled (cache misses included)
+  uint64_t functions_compiled = 0;     // their defined functions
+  uint64_t cache_hits = 0;             // compiles answered from the cache (nothing compiled)
+  uint64_t cache_misses = 0;           // compiles that found no usable entry, and compiled
+  uint64_t cache_entries_refused = 0;  // entries found but not used (corrupt, another build's,
+                                       // …; counted in cache_misses too, and replaced)
+  uint64_t cache_writes = 0;           // entries written
 };
 
 // A compilation environment: settings, the type registry modules share, the epoch counter.
@@ -119,6 +140,8 @@ class Engine {
   // Kiln compiles to native code (never to Pulley, Wasmtime's interpreter).
   bool is_pulley() const { return false; }
   const Config::Settings& settings() const;
+  // Kiln: counts since the engine was made (shared by its copies).
+  EngineStatistics statistics() const;
 
   std::shared_ptr<detail::EngineState> state() const { return state_; }
 
