@@ -85,6 +85,12 @@ std::filesystem::path fresh_directory(const std::string& name) {
   return dir;
 }
 
+EngineConfig cache_in(const std::filesystem::path& dir) {
+  EngineConfig config;
+  config.cache_directory = dir.string();
+  return config;
+}
+
 std::vector<uint8_t> read_file(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
   return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
@@ -178,8 +184,7 @@ TEST_CASE("SHA-256 matches the standard's examples", "[runtime][cache]") {
 TEST_CASE("the cache: a second compile is a hit; other bytes or settings are misses",
           "[runtime][cache]") {
   const std::filesystem::path dir = fresh_directory("cache");
-  EngineConfig config;
-  config.cache_directory = dir.string();
+  const EngineConfig config = cache_in(dir);
   std::vector<uint8_t> bytes = binary(many_functions(20));
   {
     Engine engine(config);
@@ -251,8 +256,7 @@ TEST_CASE("the cache: a second compile is a hit; other bytes or settings are mis
 TEST_CASE("the cache: a corrupt, foreign or misplaced entry is a miss and is replaced",
           "[runtime][cache]") {
   const std::filesystem::path dir = fresh_directory("cache-corrupt");
-  EngineConfig config;
-  config.cache_directory = dir.string();
+  const EngineConfig config = cache_in(dir);
   const std::vector<uint8_t> bytes = binary(many_functions(10));
   Engine engine(config);
   REQUIRE(engine.compile(bytes));
@@ -315,8 +319,7 @@ TEST_CASE("the cache: a corrupt, foreign or misplaced entry is a miss and is rep
 TEST_CASE("the cache: concurrent compiles of the same bytes never see a torn entry",
           "[runtime][cache]") {
   const std::filesystem::path dir = fresh_directory("cache-race");
-  EngineConfig config;
-  config.cache_directory = dir.string();
+  const EngineConfig config = cache_in(dir);
   const std::vector<uint8_t> bytes = binary(many_functions(40));
   Engine engine(config);
   std::vector<std::jthread> threads;
