@@ -146,9 +146,11 @@ bool CompileCache::store(const Key& key, std::span<const uint8_t> artifact) cons
   if (!prepare(directory_)) return false;
   static std::atomic<uint64_t> counter{0};
   const std::filesystem::path final_path = entry_path(key);
-  const std::filesystem::path temporary =
-      directory_ / ("." + to_hex(key) + ".tmp." + std::to_string(getpid()) + "." +
-                    std::to_string(counter.fetch_add(1)));
+  // Appended piece by piece: GCC 12 warns falsely (-Wrestrict) about "." + std::string.
+  std::string name = ".";
+  name += to_hex(key);
+  name += ".tmp." + std::to_string(getpid()) + "." + std::to_string(counter.fetch_add(1));
+  const std::filesystem::path temporary = directory_ / name;
   const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0) return false;
   const bool written = write_all(fd, kEntryMagic) && write_all(fd, key) && write_all(fd, artifact);

@@ -1,5 +1,8 @@
 #include "runtime/sha256.hpp"
 
+#include <cpuid.h>
+#include <immintrin.h>
+
 #include <bit>
 #include <cstring>
 
@@ -21,13 +24,7 @@ uint32_t load_be32(const uint8_t* p) {
   return uint32_t(p[0]) << 24 | uint32_t(p[1]) << 16 | uint32_t(p[2]) << 8 | uint32_t(p[3]);
 }
 
-}  // namespace
-
-Sha256::Sha256()
-    : state_{0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
-             0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19} {}
-
-void Sha256::compress(const uint8_t* block) {
+void compress_portable(std::array<uint32_t, 8>& state, const uint8_t* block) {
   uint32_t w[64];
   for (int i = 0; i < 16; ++i) w[i] = load_be32(block + 4 * i);
   for (int i = 16; i < 64; ++i) {
@@ -35,8 +32,8 @@ void Sha256::compress(const uint8_t* block) {
     const uint32_t s1 = std::rotr(w[i - 2], 17) ^ std::rotr(w[i - 2], 19) ^ (w[i - 2] >> 10);
     w[i] = w[i - 16] + s0 + w[i - 7] + s1;
   }
-  uint32_t a = state_[0], b = state_[1], c = state_[2], d = state_[3], e = state_[4], f = state_[5],
-           g = state_[6], h = state_[7];
+  uint32_t a = state[0], b = state[1], c = state[2], d = state[3], e = state[4], f = state[5],
+           g = state[6], h = state[7];
   for (int i = 0; i < 64; ++i) {
     const uint32_t s1 = std::rotr(e, 6) ^ std::rotr(e, 11) ^ std::rotr(e, 25);
     const uint32_t choose = (e & f) ^ (~e & g);
@@ -53,14 +50,84 @@ void Sha256::compress(const uint8_t* block) {
     b = a;
     a = t1 + t2;
   }
-  state_[0] += a;
-  state_[1] += b;
-  state_[2] += c;
-  state_[3] += d;
-  state_[4] += e;
-  state_[5] += f;
-  state_[6] += g;
-  state_[7] += h;
+  state[0] += a;
+  state[1] += b;
+  state[2] += c;
+  state[3] += d;
+  state[4] += e;
+  state[5] += f;
+  state[6] += g;
+  state[7] += h;
+}
+
+// The same rounds with the SHA extensions (sha256rnds2 does two rounds, sha256msg1/msg2 extend
+// the message schedule), four rounds per step. The state is kept as the instructions want it:
+// one register holding A, B, E, F and one holding C, D, G, H.
+[[gnu::target("sha,sse4.1,ssse3")]] void compress_hardware(std::array<uint32_t, 8>& state,
+                                                           const uint8_t* blocks, size_t count) {
+  const __m128i byte_swap = _mm_set_epi64x(0x0c0d0e0f08090a0bLL, 0x0405060700010203LL);
+  __m128i dcba = _mm_loadu_si128(reinterpret_cast<const __m128i*>(state.data()));
+  __m128i hgfe = _mm_loadu_si128(reinterpret_cast<const __m128i*>(state.data() + 4));
+  const __m128i cdab = _mm_shuffle_epi32(dcba, 0xB1);
+  const __m128i efgh = _mm_shuffle_epi32(hgfe, 0x1B);
+  __m128i abef = _mm_alignr_epi8(cdab, efgh, 8);
+  __m128i cdgh = _mm_blend_epi16(efgh, cdab, 0xF0);
+  for (; count > 0; --count, blocks += 64) {
+    const __m128i abef_before = abef, cdgh_before = cdgh;
+    __m128i message[4];
+    for (int step = 0; step < 16; ++step) {
+      __m128i& words = message[step % 4];
+      if (step < 4) {
+        words = _mm_shuffle_epi8(
+            _mm_loadu_si128(reinterpret_cast<const __m128i*>(blocks + 16 * step)), byte_swap);
+      }
+      __m128i sum = _mm_add_epi32(
+          words, _mm_loadu_si128(reinterpret_cast<const __m128i*>(kRoundConstants + 4 * step)));
+      cdgh = _mm_sha256rnds2_epu32(cdgh, abef, sum);
+      if (step >= 3) {  // the words of step + 1, from those of steps - 3 .. 0
+        __m128i& next = message[(step + 1) % 4];
+        next = _mm_add_epi32(next, _mm_alignr_epi8(words, message[(step + 3) % 4], 4));
+        next = _mm_sha256msg2_epu32(next, words);
+      }
+      sum = _mm_shuffle_epi32(sum, 0x0E);
+      abef = _mm_sha256rnds2_epu32(abef, cdgh, sum);
+      if (step >= 1) {
+        __m128i& previous = message[(step + 3) % 4];
+        previous = _mm_sha256msg1_epu32(previous, words);
+      }
+    }
+    abef = _mm_add_epi32(abef, abef_before);
+    cdgh = _mm_add_epi32(cdgh, cdgh_before);
+  }
+  const __m128i feba = _mm_shuffle_epi32(abef, 0x1B);
+  const __m128i dchg = _mm_shuffle_epi32(cdgh, 0xB1);
+  dcba = _mm_blend_epi16(feba, dchg, 0xF0);
+  hgfe = _mm_alignr_epi8(dchg, feba, 8);
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(state.data()), dcba);
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(state.data() + 4), hgfe);
+}
+
+bool cpu_has_sha_extensions() {
+  static const bool has = [] {
+    unsigned eax, ebx, ecx, edx;
+    if (!__get_cpuid(1, &eax, &ebx, &ecx, &edx)) return false;
+    const bool ssse3 = ecx >> 9 & 1, sse41 = ecx >> 19 & 1;
+    if (!__get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx)) return false;
+    return ssse3 && sse41 && (ebx >> 29 & 1);  // leaf 7, EBX bit 29: SHA
+  }();
+  return has;
+}
+
+}  // namespace
+
+Sha256::Sha256(Implementation implementation)
+    : hardware_(implementation == Implementation::Hardware && cpu_has_sha_extensions()),
+      state_{0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
+             0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19} {}
+
+void Sha256::compress(const uint8_t* blocks, size_t count) {
+  if (hardware_) return compress_hardware(state_, blocks, count);
+  for (; count > 0; --count, blocks += 64) compress_portable(state_, blocks);
 }
 
 void Sha256::update(std::span<const uint8_t> bytes) {
@@ -72,10 +139,12 @@ void Sha256::update(std::span<const uint8_t> bytes) {
     buffered_ += take;
     at = take;
     if (buffered_ < buffer_.size()) return;
-    compress(buffer_.data());
+    compress(buffer_.data(), 1);
     buffered_ = 0;
   }
-  for (; bytes.size() - at >= 64; at += 64) compress(bytes.data() + at);
+  const size_t whole = (bytes.size() - at) / 64;
+  compress(bytes.data() + at, whole);
+  at += whole * 64;
   std::memcpy(buffer_.data(), bytes.data() + at, bytes.size() - at);
   buffered_ = bytes.size() - at;
 }

@@ -12,13 +12,18 @@ namespace kiln::runtime {
 
 class Sha256 {
  public:
-  Sha256();
+  // Hardware: the x86 SHA extensions when the CPU has them (about 5 times faster: a cache hit
+  // hashes the whole module), else the portable code. Portable: always the portable code.
+  enum class Implementation { Hardware, Portable };
+
+  explicit Sha256(Implementation implementation = Implementation::Hardware);
   void update(std::span<const uint8_t> bytes);
   // The digest of everything given so far; the hasher is spent afterwards.
   std::array<uint8_t, 32> finish();
 
  private:
-  void compress(const uint8_t* block);
+  void compress(const uint8_t* blocks, size_t count);
+  bool hardware_;
   std::array<uint32_t, 8> state_;
   std::array<uint8_t, 64> buffer_{};
   size_t buffered_ = 0;
