@@ -64,12 +64,12 @@ std::optional<Extern> Linker::materialize(Store::Context cx, const Definition& d
     if (item->store_id != store->id) return std::nullopt;  // defined for another store
     return item->item;
   }
-  const auto& host = std::get<std::shared_ptr<HostDefinition>>(definition);
-  auto key = std::make_pair(static_cast<const HostDefinition*>(host.get()), store->id);
-  auto made = materialized_.find(key);
-  if (made != materialized_.end()) return made->second;
-  Func func = detail::new_host_func(cx, host->type, host->body);
-  materialized_.emplace(key, func);
+  HostDefinition& host = *std::get<std::shared_ptr<HostDefinition>>(definition);
+  std::lock_guard<std::mutex> lock(host.made_lock);
+  auto made = host.made.find(store->id);
+  if (made != host.made.end()) return made->second;
+  Func func = detail::new_host_func(cx, host.type, host.body);
+  host.made.emplace(store->id, func);
   return func;
 }
 
@@ -106,14 +106,14 @@ Result<InstancePre> Linker::instantiate_pre(const Module& module) {
     }
     definitions.push_back(found->second);
   }
-  return InstancePre(this, module, std::move(definitions));
+  return InstancePre(module, std::move(definitions));
 }
 
 TrapResult<Instance> InstancePre::instantiate(Store::Context cx) const {
   std::vector<Extern> imports;
   imports.reserve(definitions_.size());
   for (const Linker::Definition& definition : definitions_) {
-    auto item = linker_->materialize(cx, definition);
+    auto item = Linker::materialize(cx, definition);
     if (!item) return Error("an import of the pre-instantiated module belongs to another store");
     imports.push_back(*item);
   }
@@ -137,31 +137,30 @@ Result<std::monostate> Linker::module(Store::Context cx, std::string_view name,
     }
     return define_instance(cx, name, instance.ok());
   }
-  // A command: each exported function instantiates the module afresh when called.
+  // A command: each exported function instantiates the module afresh when called, from the
+  // imports resolved now (the wrappers share them, not the linker, which may move or go away).
+  auto pre = instantiate_pre(module);
+  if (!pre) return std::move(pre).err();
+  auto shared_pre = std::make_shared<const InstancePre>(std::move(pre).ok());
   for (const ExportType& export_ : exports) {
     const FuncType* type = std::get_if<FuncType>(&export_.type());
     if (type == nullptr) continue;
     std::string export_name(export_.name());
-    Module copy = module;
-    Linker* self = this;
+    auto run_fresh = [shared_pre, export_name](Caller caller, Span<const Val> params,
+                                               Span<Val> results) -> Result<std::monostate, Trap> {
+      Store::Context cx(caller);
+      auto instance = shared_pre->instantiate(cx);
+      if (!instance) return Trap(instance.err().message());
+      auto item = instance.ok().get(cx, export_name);
+      auto called =
+          std::get<Func>(*item).call(cx, std::vector<Val>(params.begin(), params.end()));
+      if (!called) return Trap(called.err().message());
+      for (size_t i = 0; i < results.size(); ++i) results[i] = called.ok()[i];
+      return std::monostate();
+    };
     auto defined = insert(name, export_name,
-                          std::make_shared<HostDefinition>(HostDefinition{
-                              *type, detail::make_untyped_body(
-                                         *type,
-                                         [self, copy, export_name](
-                                             Caller caller, Span<const Val> params,
-                                             Span<Val> results) -> Result<std::monostate, Trap> {
-                                           Store::Context cx(caller);
-                                           auto instance = self->instantiate(cx, copy);
-                                           if (!instance) return Trap(instance.err().message());
-                                           auto item = instance.ok().get(cx, export_name);
-                                           auto called = std::get<Func>(*item).call(
-                                               cx, std::vector<Val>(params.begin(), params.end()));
-                                           if (!called) return Trap(called.err().message());
-                                           for (size_t i = 0; i < results.size(); ++i)
-                                             results[i] = called.ok()[i];
-                                           return std::monostate();
-                                         })}));
+                          std::make_shared<HostDefinition>(
+                              *type, detail::make_untyped_body(*type, std::move(run_fresh))));
     if (!defined) return defined;
   }
   return std::monostate();

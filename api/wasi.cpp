@@ -144,8 +144,8 @@ Result<std::monostate> Linker::define_wasi() {
       return std::nullopt;
     };
     auto defined = insert(kWasiModule, import.name,
-                          std::make_shared<HostDefinition>(HostDefinition{
-                              FuncType(std::move(params), std::move(results)), std::move(body)}));
+                          std::make_shared<HostDefinition>(
+                              FuncType(std::move(params), std::move(results)), std::move(body)));
     if (!defined) return defined;
   }
   return std::monostate();

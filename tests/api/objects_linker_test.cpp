@@ -297,6 +297,53 @@ TEST_CASE("InstancePre: imports resolved once, instantiated in many stores", "[a
   CHECK(contains(missing.err().message(), "env::missing"));
 }
 
+TEST_CASE("InstancePre and command wrappers outlive a moved and destroyed linker",
+          "[api][linker]") {
+  Engine engine;
+  Module command = compile(engine, R"((module
+    (import "env" "base" (func $base (result i32)))
+    (func (export "_start"))
+    (func (export "next") (result i32) (i32.add (call $base) (i32.const 1)))))");
+  std::optional<InstancePre> pre;
+  Store store(engine);
+  std::optional<Func> next;
+  {
+    auto linker = std::make_unique<Linker>(engine);
+    REQUIRE(linker->func_wrap("env", "base", [] { return int32_t(41); }));
+    REQUIRE(linker->module(store, "cmd", command));
+    pre.emplace(linker->instantiate_pre(command).unwrap());
+    next = std::get<Func>(*linker->get(store, "cmd", "next"));
+    // Moved twice, then destroyed: neither the wrappers nor the InstancePre point into it.
+    Linker moved(std::move(*linker));
+    linker.reset();
+    Linker again = std::move(moved);
+  }
+  CHECK(next->call(store, {}).ok()[0].i32() == 42);
+  Store fresh(engine);
+  auto instance = pre->instantiate(fresh);
+  REQUIRE(instance);
+  CHECK(std::get<Func>(*instance.ok().get(fresh, "next")).call(fresh, {}).ok()[0].i32() == 42);
+}
+
+TEST_CASE("Linker: a shadowed host function is never confused with its replacement",
+          "[api][linker]") {
+  Engine engine;
+  Store store(engine);
+  Linker linker(engine);
+  linker.allow_shadowing(true);
+  Module module = compile(engine, R"((module
+    (import "env" "value" (func $value (result i32)))
+    (func (export "run") (result i32) (call $value))))");
+  // Each definition replaces the previous one, which is freed: a cache keyed by the freed
+  // definition's address could hand the old function out for the new definition.
+  for (int32_t i = 0; i < 8; ++i) {
+    REQUIRE(linker.func_wrap("env", "value", [i] { return i; }));
+    auto instance = linker.instantiate(store, module);
+    REQUIRE(instance);
+    CHECK(std::get<Func>(*instance.ok().get(store, "run")).call(store, {}).ok()[0].i32() == i);
+  }
+}
+
 TEST_CASE("Tag: host-made tags, their types, identity", "[api][tag]") {
   Engine engine;
   Store store(engine);
