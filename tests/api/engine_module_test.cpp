@@ -2,14 +2,11 @@
 #include <catch2/catch.hpp>
 
 #include "kiln/kiln.hpp"
+#include "tests/api/api_test_support.hpp"
 
 using namespace kiln;
-
-namespace {
-bool contains(const std::string& text, std::string_view part) {
-  return text.find(part) != std::string::npos;
-}
-}  // namespace
+using test::compile;
+using test::contains;
 
 TEST_CASE("Engine: defaults, copies, epochs", "[api][engine]") {
   Engine engine;

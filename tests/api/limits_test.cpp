@@ -3,18 +3,13 @@
 #include <catch2/catch.hpp>
 
 #include "kiln/kiln.hpp"
+#include "tests/api/api_test_support.hpp"
 
 using namespace kiln;
+using test::compile;
+using test::contains;
 
 namespace {
-bool contains(const std::string& text, std::string_view part) {
-  return text.find(part) != std::string::npos;
-}
-Module compile(Engine& engine, std::string_view wat) {
-  auto module = Module::compile(engine, wat);
-  if (!module) FAIL(module.err().message());
-  return module.ok();
-}
 const char* kGrower = R"((module
   (memory (export "memory") 1)
   (table (export "table") 1 funcref)

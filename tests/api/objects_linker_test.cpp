@@ -2,20 +2,11 @@
 #include <catch2/catch.hpp>
 
 #include "kiln/kiln.hpp"
+#include "tests/api/api_test_support.hpp"
 
 using namespace kiln;
-
-namespace {
-bool contains(const std::string& text, std::string_view part) {
-  return text.find(part) != std::string::npos;
-}
-
-Module compile(Engine& engine, std::string_view wat) {
-  auto module = Module::compile(engine, wat);
-  if (!module) FAIL(module.err().message());
-  return module.ok();
-}
-}  // namespace
+using test::compile;
+using test::contains;
 
 TEST_CASE("Memory: size, data, grow, bounds-checked access", "[api][memory]") {
   Engine engine;

@@ -13,14 +13,13 @@
 #include "api/code_observers.hpp"
 #include "api/state.hpp"
 #include "kiln/kiln.hpp"
+#include "tests/api/api_test_support.hpp"
 
 using namespace kiln;
+using test::compile;
+using test::contains;
 
 namespace {
-
-bool contains(const std::string& text, std::string_view part) {
-  return text.find(part) != std::string::npos;
-}
 
 // Direct calls (rel32 within the code), call_indirect through a table, a br_table (a jump table
 // of relative offsets), memory, a global, a host import and traps: what must survive a move of
@@ -52,10 +51,8 @@ constexpr std::string_view kModule = R"((module $calc
     (i32.load (local.get 0))))
 )";
 
-Module compile(Engine& engine, std::string_view wat = kModule) {
-  auto module = Module::compile(engine, wat);
-  if (!module) FAIL(module.err().message());
-  return module.ok();
+Module compile(Engine& engine) {
+  return test::compile(engine, kModule);
 }
 
 std::vector<uint8_t> serialize(const Module& module) {
