@@ -38,6 +38,13 @@ Result<std::monostate> Linker::define(Store::Context cx, std::string_view module
   return insert(module, name, StoreItem{id, item});
 }
 
+Result<std::monostate> Linker::define(Store::Context, std::string_view module,
+                                      std::string_view name, const SharedMemory& memory) {
+  if (memory.state()->engine != engine_)
+    return Error("a shared memory of another engine than the linker's");
+  return insert(module, name, memory);
+}
+
 Result<std::monostate> Linker::define_instance(Store::Context cx, std::string_view name,
                                                Instance instance) {
   auto checked = detail::checked_store(cx, instance.store_id());
@@ -63,6 +70,11 @@ std::optional<Extern> Linker::materialize(Store::Context cx, const Definition& d
   if (const StoreItem* item = std::get_if<StoreItem>(&definition)) {
     if (item->store_id != store->id) return std::nullopt;  // defined for another store
     return item->item;
+  }
+  if (const SharedMemory* shared = std::get_if<SharedMemory>(&definition)) {
+    auto memory = shared->memory(cx);
+    if (!memory) return std::nullopt;  // (the linker checked the engine when it was defined)
+    return memory.ok();
   }
   HostDefinition& host = *std::get<std::shared_ptr<HostDefinition>>(definition);
   std::lock_guard<std::mutex> lock(host.made_lock);

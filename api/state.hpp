@@ -49,6 +49,13 @@ struct ExternBox {
   std::any data;
 };
 
+// A shared memory outside any store: the runtime memory (shared with every store that uses it)
+// and the engine whose code settings (guard pages) it was made for.
+struct SharedMemoryState {
+  std::shared_ptr<EngineState> engine;
+  std::shared_ptr<runtime::Memory> memory;
+};
+
 struct StoreState {
   uint64_t id;
   std::shared_ptr<EngineState> engine;

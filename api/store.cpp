@@ -563,15 +563,27 @@ TrapResult<std::vector<Val>> Func::call(Store::Context cx,
 
 // ---- Memory
 
-Result<Memory> Memory::create(Store::Context cx, const MemoryType& type) {
-  detail::StoreState& store = *cx.state();
+namespace {
+wasm::MemoryType wasm_memory_type(const MemoryType& type) {
   wasm::MemoryType rt;
   rt.limits.min = type.min();
   rt.limits.max = type.max();
   rt.index_type = type.is_64() ? wasm::IndexType::I64 : wasm::IndexType::I32;
   rt.shared = type.is_shared();
   rt.page_size_log2 = type.page_size_log2();
-  auto memory = store.rt.new_memory(rt);
+  return rt;
+}
+
+Error grow_failed(const runtime::Memory& memory, uint64_t delta) {
+  return Error("failed to grow memory by " + std::to_string(delta) + " pages (size " +
+               std::to_string(memory.pages()) + ", maximum " +
+               std::to_string(memory.max_pages()) + ")");
+}
+}  // namespace
+
+Result<Memory> Memory::create(Store::Context cx, const MemoryType& type) {
+  detail::StoreState& store = *cx.state();
+  auto memory = store.rt.new_memory(wasm_memory_type(type));
   if (!memory) return std::move(memory).err();
   return store.memory_handle(memory.ok());
 }
@@ -594,11 +606,7 @@ Result<uint64_t> Memory::grow(Store::Context cx, uint64_t delta) const {
   if (!checked) return std::move(checked).err();
   runtime::Memory* memory = checked.ok()->memories[index_];
   const uint64_t old = checked.ok()->rt.grow_memory(*memory, delta);
-  if (old == UINT64_MAX) {
-    return Error("failed to grow memory by " + std::to_string(delta) + " pages (size " +
-                 std::to_string(memory->pages()) + ", maximum " +
-                 std::to_string(memory->max_pages()) + ")");
-  }
+  if (old == UINT64_MAX) return grow_failed(*memory, delta);
   return old;
 }
 
@@ -632,6 +640,62 @@ Result<std::monostate> Memory::write(Store::Context cx, uint64_t offset,
                  std::to_string(memory->size_bytes()) + ")");
   std::memcpy(memory->base() + offset, bytes.data(), bytes.size());
   return std::monostate();
+}
+
+std::optional<SharedMemory> Memory::shared(Store::Context cx) const {
+  detail::StoreState& store = detail::store_of(cx, store_id_);
+  runtime::Memory* memory = store.memories[index_];
+  if (!memory->is_shared()) return std::nullopt;
+  return SharedMemory(std::make_shared<detail::SharedMemoryState>(
+      detail::SharedMemoryState{store.engine, memory->shared_from_this()}));
+}
+
+// ---- SharedMemory
+
+Result<SharedMemory> SharedMemory::create(const Engine& engine, const MemoryType& type) {
+  if (!type.is_shared())
+    return Error("SharedMemory::create: the memory type is not shared (MemoryType::Builder's "
+                 "shared(true))");
+  if (!type.max()) return Error("SharedMemory::create: a shared memory needs a maximum");
+  if (!engine.settings().threads)
+    return Error("SharedMemory::create: the threads proposal is disabled in the engine's config");
+  const std::shared_ptr<detail::EngineState>& state = engine.state();
+  auto memory = runtime::Memory::create(wasm_memory_type(type), state->rt.config());
+  if (!memory) return std::move(memory).err();
+  return SharedMemory(std::make_shared<detail::SharedMemoryState>(
+      detail::SharedMemoryState{state, std::move(memory).ok()}));
+}
+
+MemoryType SharedMemory::type() const {
+  return detail::memory_type_of(state_->memory->type());
+}
+
+uint64_t SharedMemory::size() const {
+  return state_->memory->pages();
+}
+
+Span<uint8_t> SharedMemory::data() const {
+  const runtime::Memory& memory = *state_->memory;
+  return Span<uint8_t>(memory.base(), size_t(memory.size_bytes()));
+}
+
+Result<uint64_t> SharedMemory::grow(uint64_t delta) const {
+  // No store, so no store's limiter: the type's maximum is the only bound.
+  const uint64_t old = state_->memory->grow(delta);
+  if (old == UINT64_MAX) return grow_failed(*state_->memory, delta);
+  return old;
+}
+
+Result<Memory> SharedMemory::memory(Store::Context cx) const {
+  detail::StoreState* store = cx.state();
+  // Compiled code assumes its engine's guard regions around every memory it accesses.
+  if (store->engine != state_->engine)
+    return Error("a shared memory of another engine than the store's");
+  return store->memory_handle(store->rt.adopt_shared_memory(state_->memory));
+}
+
+bool operator==(const SharedMemory& a, const SharedMemory& b) {
+  return a.state_->memory == b.state_->memory;
 }
 
 // ---- Table
@@ -814,6 +878,14 @@ std::optional<std::pair<std::string_view, Extern>> Instance::get(Store::Context 
   if (index >= exports.size()) return std::nullopt;
   return std::pair<std::string_view, Extern>(exports[index].first,
                                              store.extern_handle(exports[index].second));
+}
+
+std::optional<SharedMemory> Instance::get_shared_memory(Store::Context cx, std::string_view name) {
+  auto item = get(cx, name);
+  if (!item) return std::nullopt;
+  const Memory* memory = std::get_if<Memory>(&*item);
+  if (memory == nullptr) return std::nullopt;
+  return memory->shared(cx);
 }
 
 // ---- Caller

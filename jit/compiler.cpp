@@ -895,6 +895,7 @@ class FunctionCompiler {
   Result<void> lower_control(const Operator& op);
   Result<void> lower_call(const Operator& op);
   Result<void> lower_memory(const Operator& op);
+  Result<void> lower_atomic(const Operator& op);
   // Moves the arguments of a call to `type` into the args area and (unless `registers_later`,
   // then load_register_arguments does it from the area) the parameter registers.
   void call_arguments(const wasm::FuncType& type, bool registers_later = false);
@@ -1755,6 +1756,78 @@ Result<void> FunctionCompiler<M>::lower_memory(const Operator& op) {
     masm_.load(dst, address, load);
     push_reg(cls, dst);
   }
+  return {};
+}
+
+// The threads proposal's atomic accesses. The address is computed and checked here (in
+// bounds, then aligned to the access width: both trap in place); the access itself runs in
+// the Atomic builtin on the host address (std::atomic_ref, sequentially consistent), which
+// cannot fail. A call per access is slower than inline lock-prefixed instructions, but keeps
+// every width and operator in one place that the x86 and AArch64 backends share.
+template <typename M>
+Result<void> FunctionCompiler<M>::lower_atomic(const Operator& op) {
+  const wasm::OpcodeInfo& info = wasm::opcode_info(op.op);
+  const uint32_t code = info.code;
+  if (op.op == Op::AtomicFence) {
+    spill_all();
+    masm_.mov(M::kCArgs[0], M::kVmctx, Width::W64);
+    masm_.mov_imm(M::kCArgs[1], code, Width::W32);
+    call_builtin(Builtin::Atomic);
+    reset_registers();
+    return {};
+  }
+  const wasm::MemoryType& memory = module_.memories[op.memarg.memory];
+  if (memory.index_type == wasm::IndexType::I64)
+    return Error("unsupported: memory64 accesses in the JIT (" + std::string(info.mnemonic) + ")",
+                 op.offset);
+  const jit::AtomicAccess access = jit::atomic_access(code);
+  const uint32_t operands = access.operands();
+  spill_all();
+  const uint32_t first = uint32_t(stack_.size()) - operands;
+  const Reg address = M::kCArgs[2];
+  load_into(address, first);
+  masm_.mov(address, address, Width::W32);  // the i32 index, zero-extended
+  if (op.memarg.offset != 0) {
+    masm_.mov_imm(M::kScratch, int64_t(op.memarg.offset), Width::W64);
+    masm_.alu(AluOp::Add, address, address, M::kScratch, Width::W64);
+  }
+  // In bounds: index + offset <= size - width (signed: a size below the width is negative).
+  if (op.memarg.memory == 0) {
+    masm_.load(M::kScratch, Address::at(M::kVmctx, vm_offsets::kMemory0), LoadKind::I64);
+  } else {
+    masm_.load(M::kScratch, Address::at(M::kVmctx, vm_offsets::kMemories), LoadKind::I64);
+    masm_.load(M::kScratch, Address::at(M::kScratch, 8 * int32_t(op.memarg.memory)),
+               LoadKind::I64);
+  }
+  masm_.load(M::kScratch, Address::at(M::kScratch, vm_offsets::kMemorySize), LoadKind::I64);
+  masm_.alu_imm(AluOp::Sub, M::kScratch, M::kScratch, int32_t(access.bytes), Width::W64);
+  masm_.cmp(address, M::kScratch, Width::W64);
+  masm_.trap_if(IntCond::GtS, TrapCode::MemoryOutOfBounds, op.offset);
+  if (access.bytes > 1) {
+    masm_.mov_imm(M::kScratch, access.bytes - 1, Width::W64);
+    masm_.test(address, M::kScratch, Width::W64);
+    masm_.trap_if(IntCond::Ne, TrapCode::HeapMisaligned, op.offset);
+  }
+  if (access.group == jit::AtomicGroup::Wait && !memory.shared) {
+    // Waiting needs another thread to notify, which only a shared memory can have.
+    masm_.trap(TrapCode::AtomicWaitNonSharedMemory, op.offset);
+  }
+  if (op.memarg.memory == 0) {
+    masm_.alu(AluOp::Add, address, address, M::kMemory0Base, Width::W64);
+  } else {
+    masm_.load(M::kScratch, Address::at(M::kVmctx, vm_offsets::kMemories), LoadKind::I64);
+    masm_.load(M::kScratch, Address::at(M::kScratch, 8 * int32_t(op.memarg.memory)),
+               LoadKind::I64);
+    masm_.load(M::kScratch, Address::at(M::kScratch, vm_offsets::kMemoryBase), LoadKind::I64);
+    masm_.alu(AluOp::Add, address, address, M::kScratch, Width::W64);
+  }
+  for (uint32_t i = 1; i < operands; ++i) load_into(M::kCArgs[2 + i], first + i);
+  masm_.mov(M::kCArgs[0], M::kVmctx, Width::W64);
+  masm_.mov_imm(M::kCArgs[1], code, Width::W32);
+  stack_.resize(first);
+  call_builtin(Builtin::Atomic);
+  reset_registers();
+  if (access.has_result()) push_builtin_result(access.result_wide() ? Class::I64 : Class::I32);
   return {};
 }
 
@@ -2635,6 +2708,7 @@ Result<void> FunctionCompiler<M>::lower(const Operator& op) {
     default:
       break;
   }
+  if (wasm::opcode_info(op.op).prefix == 0xFE) return lower_atomic(op);
   if (wasm::opcode_info(op.op).imm == wasm::ImmKind::MemArg) return lower_memory(op);
   return unsupported(op);
 }

@@ -114,7 +114,47 @@ enum class Builtin : uint32_t {
   // headers, where cached locals are live), calls InterruptCheck and, when that says trap,
   // executes the host-call stub's deferred-trap ud2.
   InterruptStub,
+  // An atomic access (threads) on a host address the compiled code checked (in bounds and
+  // aligned): `code` is the operator's 0xFE code (atomic.fence included).
+  Atomic,  // uint64_t (VMContext*, uint32_t code, uint8_t* address, uint64_t operand, uint64_t replacement)
   Count,
 };
+
+// The 0xFE operators that access memory: memory.atomic.notify (0x00), wait32 (0x01), wait64
+// (0x02), then from i32.atomic.load (0x10) to i64.atomic.rmw32.cmpxchg_u (0x4E) groups of seven
+// operators, one per width, in the same order in every group.
+enum class AtomicGroup : uint8_t { Load, Store, Add, Sub, And, Or, Xor, Xchg, Cmpxchg, Notify, Wait };
+inline constexpr uint32_t kAtomicNotify = 0x00, kAtomicWait32 = 0x01, kAtomicWait64 = 0x02,
+                          kAtomicFence = 0x03;
+inline constexpr uint32_t kAtomicFirstAccess = 0x10;
+inline constexpr uint32_t kAtomicLastAccess = 0x4E;
+struct AtomicAccess {
+  AtomicGroup group;
+  uint8_t bytes;  // the access width
+  bool wide;      // the operator's value operands and result are i64 (not wait64's: i32 result)
+  // The operands on the wasm stack, the address included, and whether there is a result.
+  uint8_t operands() const {
+    switch (group) {
+      case AtomicGroup::Load:
+        return 1;
+      case AtomicGroup::Cmpxchg:
+      case AtomicGroup::Wait:
+        return 3;
+      default:
+        return 2;
+    }
+  }
+  bool has_result() const { return group != AtomicGroup::Store; }
+  bool result_wide() const { return wide && group != AtomicGroup::Wait; }
+};
+constexpr AtomicAccess atomic_access(uint32_t code) {
+  if (code == kAtomicNotify) return {AtomicGroup::Notify, 4, false};
+  if (code == kAtomicWait32) return {AtomicGroup::Wait, 4, false};
+  if (code == kAtomicWait64) return {AtomicGroup::Wait, 8, true};
+  constexpr uint8_t kBytes[7] = {4, 8, 1, 2, 1, 2, 4};
+  constexpr bool kWide[7] = {false, true, false, false, true, true, true};
+  const uint32_t at = code - kAtomicFirstAccess;
+  return {AtomicGroup(at / 7), kBytes[at % 7], kWide[at % 7]};
+}
 
 }  // namespace kiln::jit

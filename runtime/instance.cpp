@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "decoder/operators.hpp"
+#include "runtime/atomics.hpp"
 #include "runtime/runtime.hpp"
 
 namespace kiln::runtime {
@@ -135,6 +136,11 @@ struct Builtins {
     if (Activation* activation = current_activation()) activation->pending_host_trap = *trap;
     return 1;
   }
+
+  static uint64_t atomic(jit::VMContext*, uint32_t code, uint8_t* address, uint64_t operand,
+                         uint64_t replacement) {
+    return atomic_operation(code, address, operand, replacement);
+  }
 };
 
 const void* const* builtin_table() {
@@ -152,6 +158,7 @@ const void* const* builtin_table() {
       reinterpret_cast<const void*>(&Builtins::func_ref_subtype),
       reinterpret_cast<const void*>(&Builtins::interrupt_check),
       trampolines().interrupt_stub,
+      reinterpret_cast<const void*>(&Builtins::atomic),
   };
   return table;
 }
@@ -411,6 +418,16 @@ Result<Memory*> Store::new_memory(const wasm::MemoryType& type) {
   return memories_.back().get();
 }
 
+Memory* Store::adopt_shared_memory(std::shared_ptr<Memory> memory) {
+  Memory* raw = memory.get();
+  for (const auto& held : imported_shared_memories_)
+    if (held.get() == raw) return raw;
+  for (const auto& owned : memories_)
+    if (owned.get() == raw) return raw;
+  imported_shared_memories_.push_back(std::move(memory));
+  return raw;
+}
+
 Result<Table*> Store::new_table(const wasm::TableType& type, void* init) {
   if (auto admitted = admit_table(type); !admitted) return std::move(admitted).err();
   auto table = std::make_unique<Table>(type, CanonicalValType{type.element},
@@ -667,6 +684,8 @@ struct InstanceBuilder {
             !limits_match(memory.pages(), type.limits.max, import.memory.limits)) {
           return incompatible(import, "memory type mismatch");
         }
+        // A shared memory may come from another store: this one keeps it alive too.
+        if (type.shared) store.adopt_shared_memory(memory.shared_from_this());
         instance.memories_.push_back(&memory);
         return {};
       }

@@ -324,9 +324,9 @@ Memory::~Memory() {
   if (reservation_) munmap(reservation_, reservation_size_);
 }
 
-Result<std::unique_ptr<Memory>> Memory::create(const wasm::MemoryType& type,
+Result<std::shared_ptr<Memory>> Memory::create(const wasm::MemoryType& type,
                                                const EngineConfig& config) {
-  std::unique_ptr<Memory> memory(new Memory());
+  std::shared_ptr<Memory> memory(new Memory());
   memory->type_ = type;
   // The validator's limits (custom-page-sizes): a 32-bit memory spans at most 4 GiB, and its page
   // count fits the limits' u32 encoding, so 1-byte pages stop at 2^32-1 bytes (memory.grow's -1
@@ -368,6 +368,12 @@ Result<std::unique_ptr<Memory>> Memory::create(const wasm::MemoryType& type,
 }
 
 uint64_t Memory::grow(uint64_t delta_pages) {
+  if (!type_.shared) return grow_locked(delta_pages);
+  std::lock_guard<std::mutex> lock(grow_lock_);
+  return grow_locked(delta_pages);
+}
+
+uint64_t Memory::grow_locked(uint64_t delta_pages) {
   const uint64_t old_pages = pages();
   if (delta_pages > max_pages_ - old_pages) return UINT64_MAX;
   // capacity_ <= 4 GiB: checking the page count first keeps the shift from overflowing.
@@ -381,7 +387,8 @@ uint64_t Memory::grow(uint64_t delta_pages) {
     }
     accessible_ = needed;
   }
-  vm_.size = new_bytes;
+  // Published after the pages are accessible: a thread reading the new size may use them.
+  std::atomic_ref<uint64_t>(vm_.size).store(new_bytes, std::memory_order_release);
   return old_pages;
 }
 

@@ -17,6 +17,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <span>
 #include <string>
@@ -228,22 +229,35 @@ class Engine {
 
 // ---- Store objects
 
-class Memory {
+// A linear memory. Its base never moves: the address space up to its maximum (or 4 GiB) is
+// reserved when it is made, and growing only makes more of it accessible. A shared memory
+// (threads) may be used by several stores and threads at once: it is owned through shared_ptr
+// (every store and SharedMemory holding it keeps it alive), grows under a lock, and publishes
+// its new size only once the pages are accessible, so concurrent readers never see a size
+// whose bytes would fault.
+class Memory : public std::enable_shared_from_this<Memory> {
  public:
   ~Memory();
-  static Result<std::unique_ptr<Memory>> create(const wasm::MemoryType& type,
+  static Result<std::shared_ptr<Memory>> create(const wasm::MemoryType& type,
                                                 const EngineConfig& config);
   jit::VMMemory* vm() { return &vm_; }
   const wasm::MemoryType& type() const { return type_; }
+  bool is_shared() const { return type_.shared; }
   uint8_t* base() const { return vm_.base; }
-  uint64_t size_bytes() const { return vm_.size; }
-  uint64_t pages() const { return vm_.size >> type_.page_size_log2; }
+  uint64_t size_bytes() const {
+    // (atomic_ref<const T> is C++26: the load does not write.)
+    return std::atomic_ref<uint64_t>(const_cast<uint64_t&>(vm_.size))
+        .load(std::memory_order_acquire);
+  }
+  uint64_t pages() const { return size_bytes() >> type_.page_size_log2; }
   uint64_t max_pages() const { return max_pages_; }
-  // memory.grow: the old size in pages, or -1 (as uint64) when it cannot grow.
+  // memory.grow: the old size in pages, or -1 (as uint64) when it cannot grow. Thread-safe for
+  // a shared memory (the only kind several threads may hold).
   uint64_t grow(uint64_t delta_pages);
 
  private:
   Memory() = default;
+  uint64_t grow_locked(uint64_t delta_pages);
   jit::VMMemory vm_{};
   wasm::MemoryType type_;
   uint8_t* reservation_ = nullptr;
@@ -251,6 +265,7 @@ class Memory {
   uint64_t accessible_ = 0;  // bytes mapped read+write from base (page-rounded)
   uint64_t capacity_ = 0;    // bytes of the reservation usable as memory
   uint64_t max_pages_ = 0;
+  std::mutex grow_lock_;  // shared memories: one grow at a time
 };
 
 class Table {
@@ -438,6 +453,9 @@ class Store {
   Function new_host_function(wasm::FuncType type,
                              std::function<std::optional<TrapCode>(std::span<uint64_t>)> body);
   Result<Memory*> new_memory(const wasm::MemoryType& type);
+  // A shared memory made outside this store (or in another one), usable by this store's
+  // instances as an import from now on; kept alive with the store.
+  Memory* adopt_shared_memory(std::shared_ptr<Memory> memory);
   Result<Table*> new_table(const wasm::TableType& type, void* init);     // abstract elements only
   Global* new_global(wasm::ValType type, bool mutable_, uint64_t bits);  // abstract types only
   Tag* new_tag(const wasm::FuncType& type);                              // abstract types only
@@ -481,7 +499,10 @@ class Store {
   // Declared before the objects that may hold references into it, so it outlives them.
   GcHeap gc_heap_;
   std::deque<std::unique_ptr<Instance>> instances_;
-  std::deque<std::unique_ptr<Memory>> memories_;
+  // shared_ptr: a shared memory may also be held by other stores and by the embedder.
+  std::deque<std::shared_ptr<Memory>> memories_;
+  // Shared memories this store's instances import (made elsewhere), kept alive with the store.
+  std::vector<std::shared_ptr<Memory>> imported_shared_memories_;
   std::deque<std::unique_ptr<Table>> tables_;
   std::deque<std::unique_ptr<Global>> globals_;
   std::deque<std::unique_ptr<Tag>> tags_;

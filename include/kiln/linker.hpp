@@ -28,6 +28,10 @@ class Linker {
   // An item of one store under module::name.
   Result<std::monostate> define(Store::Context cx, std::string_view module, std::string_view name,
                                 const Extern& item);
+  // A shared memory under module::name, for every store (of this linker's engine) that
+  // instantiates through this linker.
+  Result<std::monostate> define(Store::Context cx, std::string_view module, std::string_view name,
+                                const SharedMemory& memory);
   // Every export of `instance` under module `name`.
   Result<std::monostate> define_instance(Store::Context cx, std::string_view name,
                                          Instance instance);
@@ -71,7 +75,7 @@ class Linker {
     uint64_t store_id;
     Extern item;
   };
-  using Definition = std::variant<StoreItem, std::shared_ptr<HostDefinition>>;
+  using Definition = std::variant<StoreItem, std::shared_ptr<HostDefinition>, SharedMemory>;
 
   friend class InstancePre;
   Result<std::monostate> insert(std::string_view module, std::string_view name,

@@ -36,10 +36,12 @@ namespace kiln {
 namespace detail {
 struct StoreState;
 struct ExternBox;
+struct SharedMemoryState;
 }  // namespace detail
 
 class Caller;
 class Func;
+class SharedMemory;
 class WasiConfig;
 class Val;
 template <typename Params, typename Results>
@@ -193,6 +195,9 @@ class Memory {
   // Kiln: bounds-checked copies out of and into the memory.
   Result<std::monostate> read(Store::Context cx, uint64_t offset, Span<uint8_t> out) const;
   Result<std::monostate> write(Store::Context cx, uint64_t offset, Span<const uint8_t> bytes) const;
+  // Kiln: a shared memory (its type says `shared`) as a SharedMemory, usable by other stores
+  // and threads; nullopt for an unshared one.
+  std::optional<SharedMemory> shared(Store::Context cx) const;
 
   Memory(uint64_t store_id, uint32_t index) : store_id_(store_id), index_(index) {}
   uint64_t store_id() const { return store_id_; }
@@ -202,6 +207,35 @@ class Memory {
  private:
   uint64_t store_id_;
   uint32_t index_;
+};
+
+// A linear memory shared between threads (the threads proposal), owned by no store: made from
+// an engine (or taken from a store, Memory::shared), it can be imported by instances of any
+// store of that engine on any thread, and lives as long as a SharedMemory or a store using it.
+// Its bytes never move: growing makes more of its reservation accessible and is safe while
+// other threads run code using it. Copies refer to the same memory.
+class SharedMemory {
+ public:
+  // Errors: a type that is not shared or has no maximum, threads disabled in the engine.
+  static Result<SharedMemory> create(const Engine& engine, const MemoryType& type);
+  MemoryType type() const;
+  // Size in pages (of this memory's page size), as of now: another thread may grow it.
+  uint64_t size() const;
+  // The memory's bytes as of now (they stay valid as it grows; the span does not).
+  Span<uint8_t> data() const;
+  // Grows by `delta` pages; the previous size in pages, or an error when it cannot grow.
+  Result<uint64_t> grow(uint64_t delta) const;
+  // Kiln: this memory as a Memory handle of the store in `cx`, for Instance::create's imports
+  // (the store keeps the memory alive). Error: a store of another engine.
+  Result<Memory> memory(Store::Context cx) const;
+
+  explicit SharedMemory(std::shared_ptr<detail::SharedMemoryState> state)
+      : state_(std::move(state)) {}
+  const std::shared_ptr<detail::SharedMemoryState>& state() const { return state_; }
+  friend bool operator==(const SharedMemory& a, const SharedMemory& b);
+
+ private:
+  std::shared_ptr<detail::SharedMemoryState> state_;
 };
 
 class Table {
@@ -336,6 +370,8 @@ class Instance {
   std::optional<Extern> get(Store::Context cx, std::string_view name);
   // The export at `index` in the module's export order (name and item), or nullopt past the end.
   std::optional<std::pair<std::string_view, Extern>> get(Store::Context cx, size_t index);
+  // The shared memory exported as `name` (nullopt: no such export, or not a shared memory).
+  std::optional<SharedMemory> get_shared_memory(Store::Context cx, std::string_view name);
 
   Instance(uint64_t store_id, uint32_t index) : store_id_(store_id), index_(index) {}
   uint64_t store_id() const { return store_id_; }
@@ -626,6 +662,7 @@ std::vector<ValType> result_types() {
 }
 
 std::string signature_mismatch(const FuncType& expected, const FuncType& actual);
+
 
 // Func(cx, type, f)'s callback shape, and its adaptation to slots: parameters become Vals,
 // results are checked against the type (a wrong kind traps) and exceptions become traps.

@@ -33,7 +33,8 @@ namespace kiln {
   X(ArrayOutOfBounds, "array out of bounds", "out of bounds array access")                \
   X(AllocationTooLarge, "allocation too large", "allocation size too large")              \
   X(CastFailure, "cast failure", "cast failure")                                          \
-  X(UncaughtException, "uncaught exception", "uncaught exception")
+  X(UncaughtException, "uncaught exception", "uncaught exception")                        \
+  X(AtomicWaitNonSharedMemory, "atomic wait on non-shared memory", "expected shared memory")
 
 enum class TrapCode : uint8_t {
 #define KILN_TRAP_ENUM(code, name, message) code,
