@@ -44,9 +44,12 @@ struct PendingHostTrap {
 };
 
 // An externref's host value. Boxes are 16-byte aligned (operator new), so a box pointer is
-// never mistaken for an i31 or a tagged reference (docs/jit-abi.md).
+// never mistaken for an i31 or a tagged reference (docs/jit-abi.md). A box may also stand for
+// an externref wasm made from an anyref (extern.convert_any): `wasm_bits` then holds the
+// reference's own bits, which go back to wasm unchanged, and `data` the AnyRef.
 struct ExternBox {
   std::any data;
+  std::optional<uint64_t> wasm_bits;
 };
 
 // A shared memory outside any store: the runtime memory (shared with every store that uses it)
@@ -89,6 +92,8 @@ struct StoreState {
   // externref values, owned by the store (no collector yet).
   std::vector<std::unique_ptr<ExternBox>> extern_boxes;
   std::unordered_map<const void*, uint32_t> extern_index;
+  // Boxes standing for converted anyrefs, by their bits (one box per value keeps identity).
+  std::unordered_map<uint64_t, ExternBox*> converted_any_boxes;
 
   explicit StoreState(std::shared_ptr<EngineState> engine);
 
@@ -107,6 +112,20 @@ struct StoreState {
 StoreState& store_of(Store::Context cx, uint64_t handle_store_id);
 // As above, but as an error for calls that can fail.
 Result<StoreState*> checked_store(Store::Context cx, uint64_t handle_store_id);
+
+// AnyRef's internals for the API's implementation.
+struct AnyRefAccess {
+  static AnyRef make(uint64_t store_id, uint64_t bits) { return AnyRef(store_id, bits); }
+  static uint64_t bits(const AnyRef& ref) { return ref.bits_; }
+};
+
+// Whether the reference `bits` (of the store) is a value of the reference type `type` (its
+// concrete heap type canonical): null only for a nullable type, an i31 for i31ref, a GC object
+// of a subtype for a concrete type, and so on. Values that enter wasm from the host are
+// checked: wasm code relies on its types without checking.
+Result<std::monostate> check_reference(const runtime::CanonicalValType& type, uint64_t bits);
+// The canonical type of a function's parameter (a concrete index resolved in its module).
+runtime::CanonicalValType canonical_param(const runtime::Function& function, size_t index);
 
 // Conversions between the API's types and the decoder's.
 ValType val_type_of(const wasm::ValType& type);

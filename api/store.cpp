@@ -191,6 +191,34 @@ std::optional<Func> func_from_slot(Store::Context cx, uint64_t slot) {
   return store.func_handle(runtime::Function{ref, type});
 }
 
+runtime::CanonicalValType canonical_param(const runtime::Function& function, size_t index) {
+  const wasm::ValType& type = function.type->params[index];
+  if (!type.is_ref() || type.heap.kind != wasm::HeapKind::Concrete) return {type};
+  // A concrete type index is the defining module's: a wasm function's VMContext leads to it.
+  // (Host functions have abstract types only: the API has no concrete ones.)
+  const auto* vmctx = static_cast<const jit::VMContext*>(function.ref->vmctx);
+  const auto* instance = static_cast<const runtime::Instance*>(vmctx->instance);
+  return runtime::canonicalize(instance->module().types(), type);
+}
+
+Result<std::monostate, Trap> typed_params_unchecked(Store::Context cx, const Func& func) {
+  StoreState& store = store_of(cx, func.store_id());
+  const wasm::FuncType& type = *store.funcs[func.index()].type;
+  for (size_t i = 0; i < type.params.size(); ++i) {
+    const wasm::ValType& param = type.params[i];
+    if (!param.is_ref()) continue;
+    const wasm::HeapKind heap = param.heap.kind;
+    const bool top = heap == wasm::HeapKind::Any || heap == wasm::HeapKind::Func ||
+                     heap == wasm::HeapKind::Extern || heap == wasm::HeapKind::Exn;
+    if (!param.nullable || !top) {
+      return Trap("parameter " + std::to_string(i) +
+                  " is a reference type narrower than its hierarchy's nullable top, which a "
+                  "typed view cannot check: call the function with Func::call");
+    }
+  }
+  return std::monostate();
+}
+
 Result<std::monostate> check_same_store(const StoreState& store, const Val& value) {
   if (value.kind() == ValKind::FuncRef && value.funcref() &&
       value.funcref()->store_id() != store.id)
@@ -198,25 +226,105 @@ Result<std::monostate> check_same_store(const StoreState& store, const Val& valu
   if (value.kind() == ValKind::ExternRef && value.externref() &&
       value.externref()->store_id() != store.id)
     return Error("an externref of another store");
+  if (value.kind() == ValKind::AnyRef && value.anyref() && value.anyref()->store_id() != store.id)
+    return Error("an anyref of another store");
   return std::monostate();
 }
 
 uint64_t extern_to_slot(Store::Context cx, const std::optional<ExternRef>& ref) {
   if (!ref) return 0;
   store_of(cx, ref->store_id());
+  if (ref->box()->wasm_bits) return *ref->box()->wasm_bits;  // a converted anyref
   return reinterpret_cast<uint64_t>(ref->box());
 }
 
 std::optional<ExternRef> extern_from_slot(Store::Context cx, uint64_t slot) {
   if (slot == 0) return std::nullopt;
   StoreState& store = *cx.state();
-  auto* box = reinterpret_cast<ExternBox*>(slot);
-  if (!store.extern_index.count(box)) {
-    abort_with(
-        "an externref that is not a host value of this store (an internalized anyref "
-        "cannot cross the API yet)");
+  const bool converted_any = jit::is_i31(slot) || (slot & jit::kExternalizedAnyTag) != 0;
+  if (!converted_any) {
+    auto* box = reinterpret_cast<ExternBox*>(slot);
+    if (!store.extern_index.count(box)) abort_with("an externref the store does not know");
+    return ExternRef(store.id, box);
   }
-  return ExternRef(store.id, box);
+  // extern.convert_any of an i31 or a GC object: a box of its own that remembers the bits.
+  auto [found, inserted] = store.converted_any_boxes.emplace(slot, nullptr);
+  if (inserted) {
+    auto box = std::make_unique<ExternBox>();
+    box->data = AnyRefAccess::make(store.id, jit::any_convert_extern(slot));
+    box->wasm_bits = slot;
+    found->second = box.get();
+    store.extern_index.emplace(box.get(), uint32_t(store.extern_boxes.size()));
+    store.extern_boxes.push_back(std::move(box));
+  }
+  return ExternRef(store.id, found->second);
+}
+
+uint64_t any_to_slot(Store::Context cx, const std::optional<AnyRef>& ref) {
+  if (!ref) return 0;
+  store_of(cx, ref->store_id());
+  return AnyRefAccess::bits(*ref);
+}
+
+std::optional<AnyRef> any_from_slot(Store::Context cx, uint64_t slot) {
+  if (slot == 0) return std::nullopt;
+  return AnyRefAccess::make(cx.state()->id, slot);
+}
+
+Result<std::monostate> check_reference(const runtime::CanonicalValType& canonical, uint64_t bits) {
+  const wasm::ValType& type = canonical.type;
+  if (type.kind != wasm::ValKind::Ref) return std::monostate();
+  if (bits == 0) {
+    if (type.nullable) return std::monostate();
+    return Error("null for a non-nullable reference");
+  }
+  // An any-hierarchy value's shape: an i31, a GC object (untagged), or an internalized host value.
+  const bool i31 = jit::is_i31(bits);
+  const bool object = !i31 && (bits & jit::kInternalizedExternTag) == 0;
+  auto object_kind = [&] { return reinterpret_cast<const jit::VMGcHeader*>(bits)->kind; };
+  const wasm::TypeRegistry& registry = wasm::TypeRegistry::global();
+  bool fits = false;
+  std::string expected;
+  switch (type.heap.kind) {
+    case wasm::HeapKind::Any:
+    case wasm::HeapKind::Func:
+    case wasm::HeapKind::Extern:
+    case wasm::HeapKind::Exn:
+      return std::monostate();  // every value of the hierarchy
+    case wasm::HeapKind::Eq:
+      fits = i31 || object;
+      expected = "an eqref (an i31, a struct or an array)";
+      break;
+    case wasm::HeapKind::I31:
+      fits = i31;
+      expected = "an i31ref";
+      break;
+    case wasm::HeapKind::Struct:
+      fits = object && object_kind() == jit::GcKind::Struct;
+      expected = "a structref";
+      break;
+    case wasm::HeapKind::Array:
+      fits = object && object_kind() == jit::GcKind::Array;
+      expected = "an arrayref";
+      break;
+    case wasm::HeapKind::Concrete: {
+      const uint32_t id = type.heap.index;
+      if (registry.entry(id).type.kind == wasm::CompositeKind::Func) {
+        fits = registry.is_subtype(reinterpret_cast<const jit::VMFuncRef*>(bits)->type_id, id);
+        expected = "a function of the parameter's type (or a subtype)";
+      } else {
+        fits = object && registry.is_subtype(reinterpret_cast<const jit::VMGcHeader*>(bits)->type_id,
+                                             id);
+        expected = "a GC object of the parameter's type (or a subtype)";
+      }
+      break;
+    }
+    default:  // none, nofunc, noextern, noexn: only null
+      expected = "null (a bottom reference type)";
+      break;
+  }
+  if (fits) return std::monostate();
+  return Error("the reference is not " + expected);
 }
 
 void val_to_slots(Store::Context cx, const Val& value, uint64_t* slots) {
@@ -242,6 +350,9 @@ void val_to_slots(Store::Context cx, const Val& value, uint64_t* slots) {
     case ValKind::ExternRef:
       *slots = extern_to_slot(cx, value.externref());
       return;
+    case ValKind::AnyRef:
+      *slots = any_to_slot(cx, value.anyref());
+      return;
     default:
       *slots = 0;
       return;  // null references of the other hierarchies
@@ -264,6 +375,8 @@ Val val_from_slots(Store::Context cx, ValKind kind, const uint64_t* slots) {
       return func_from_slot(cx, *slots);
     case ValKind::ExternRef:
       return extern_from_slot(cx, *slots);
+    case ValKind::AnyRef:
+      return any_from_slot(cx, *slots);
     default:
       if (*slots != 0)
         abort_with(std::string("non-null ") + std::string(to_string(kind)) +
@@ -503,6 +616,47 @@ std::any& ExternRef::data(Store::Context cx) const {
   return box_->data;
 }
 
+AnyRef AnyRef::i31(Store::Context cx, uint32_t value) {
+  return AnyRef(cx.state()->id, jit::i31_from_i32(value));
+}
+
+std::optional<uint32_t> AnyRef::u31(Store::Context cx) const {
+  detail::store_of(cx, store_id_);
+  if (!jit::is_i31(bits_)) return std::nullopt;
+  return jit::i31_get_u(bits_);
+}
+
+std::optional<int32_t> AnyRef::i31(Store::Context cx) const {
+  detail::store_of(cx, store_id_);
+  if (!jit::is_i31(bits_)) return std::nullopt;
+  return jit::i31_get_s(bits_);
+}
+
+bool AnyRef::is_i31(Store::Context cx) const {
+  detail::store_of(cx, store_id_);
+  return jit::is_i31(bits_);
+}
+
+namespace {
+// The kind of GC object an anyref's bits point at (None: an i31 or an internalized host value).
+jit::GcKind object_kind(uint64_t bits) {
+  if (jit::is_i31(bits) || (bits & jit::kInternalizedExternTag) != 0) return jit::GcKind::None;
+  return reinterpret_cast<const jit::VMGcHeader*>(bits)->kind;
+}
+}  // namespace
+
+bool AnyRef::is_eqref(Store::Context cx) const {
+  return is_i31(cx) || object_kind(bits_) != jit::GcKind::None;
+}
+bool AnyRef::is_struct(Store::Context cx) const {
+  detail::store_of(cx, store_id_);
+  return object_kind(bits_) == jit::GcKind::Struct;
+}
+bool AnyRef::is_array(Store::Context cx) const {
+  detail::store_of(cx, store_id_);
+  return object_kind(bits_) == jit::GcKind::Array;
+}
+
 const Val& Val::check(ValKind kind) const {
   if (kind_ != kind) {
     detail::abort_with_message(std::string("Val: asked for ") + std::string(to_string(kind)) +
@@ -540,6 +694,11 @@ TrapResult<std::vector<Val>> Func::call(Store::Context cx, const std::vector<Val
     if (auto foreign = detail::check_same_store(store, params[i]); !foreign)
       return TrapError(Error("argument " + std::to_string(i) + ": " + foreign.err().message()));
     detail::val_to_slots(cx, params[i], at);
+    if (type.params[i].is_ref()) {
+      auto fits = detail::check_reference(detail::canonical_param(function, i), *at);
+      if (!fits)
+        return TrapError(Error("argument " + std::to_string(i) + ": " + fits.err().message()));
+    }
     at += detail::slot_count(expected);
   }
   slots.resize(runtime::slot_count(type.params));
@@ -710,6 +869,8 @@ Result<void*> table_value(Store::Context cx, const runtime::Table& table, const 
                  std::string(to_string(kind)));
   uint64_t slot = 0;
   detail::val_to_slots(cx, value, &slot);
+  if (auto fits = detail::check_reference(table.element_type(), slot); !fits)
+    return std::move(fits).err();
   return reinterpret_cast<void*>(slot);
 }
 }  // namespace
@@ -818,6 +979,8 @@ Result<std::monostate> Global::set(Store::Context cx, const Val& value) const {
                  std::string(to_string(kind)));
   uint64_t slots[2] = {0, 0};
   detail::val_to_slots(cx, value, slots);
+  if (auto fits = detail::check_reference(global->type, slots[0]); !fits)
+    return std::move(fits).err();
   std::memcpy(&global->cell, slots, kind == ValKind::V128 ? 16 : 8);
   return std::monostate();
 }

@@ -37,6 +37,7 @@ namespace detail {
 struct StoreState;
 struct ExternBox;
 struct SharedMemoryState;
+struct AnyRefAccess;
 }  // namespace detail
 
 class Caller;
@@ -150,8 +151,8 @@ class Func {
 
   // A host function whose wasm type comes from the C++ signature of `f` (see docs/embedding.md):
   // parameters int32_t/uint32_t, int64_t/uint64_t, float, double, V128, std::optional<Func>,
-  // optionally preceded by a Caller; results void, one of those, std::tuple of them, or
-  // Result<that, Trap>.
+  // std::optional<ExternRef>, std::optional<AnyRef>, optionally preceded by a Caller; results
+  // void, one of those, std::tuple of them, or Result<that, Trap>.
   template <typename F>
   static Func wrap(Store::Context cx, F f);
 
@@ -313,6 +314,34 @@ class ExternRef {
   detail::ExternBox* box_;
 };
 
+// A value of WebAssembly's `anyref` (the GC proposal's any hierarchy: eqref, i31ref, structref,
+// arrayref and concrete struct and array types show as AnyRef): an unboxed 31-bit integer, a
+// struct or array wasm made, or a host value wasm made internal (any.convert_extern). Copies
+// refer to the same value; == compares as ref.eq does. GC objects live until their store is
+// dropped (no collector yet), so an AnyRef stays valid as long as its store.
+class AnyRef {
+ public:
+  // An i31ref holding the low 31 bits of `value`.
+  static AnyRef i31(Store::Context cx, uint32_t value);
+  // The i31's value, zero- or sign-extended; nullopt when this is not an i31.
+  std::optional<uint32_t> u31(Store::Context cx) const;
+  std::optional<int32_t> i31(Store::Context cx) const;
+  bool is_i31(Store::Context cx) const;
+  // An eqref: an i31, a struct or an array (not an internalized host value).
+  bool is_eqref(Store::Context cx) const;
+  bool is_struct(Store::Context cx) const;
+  bool is_array(Store::Context cx) const;
+
+  uint64_t store_id() const { return store_id_; }
+  friend bool operator==(const AnyRef&, const AnyRef&) = default;
+
+ private:
+  friend struct detail::AnyRefAccess;
+  AnyRef(uint64_t store_id, uint64_t bits) : store_id_(store_id), bits_(bits) {}
+  uint64_t store_id_;
+  uint64_t bits_;  // the reference as compiled code holds it (docs/jit-abi.md)
+};
+
 // ---- Values
 
 class Val {
@@ -326,6 +355,8 @@ class Val {
   Val(Func func) : kind_(ValKind::FuncRef), func_(func) {}
   Val(std::optional<ExternRef> ref) : kind_(ValKind::ExternRef), extern_(ref) {}
   Val(ExternRef ref) : kind_(ValKind::ExternRef), extern_(ref) {}
+  Val(std::optional<AnyRef> ref) : kind_(ValKind::AnyRef), any_(ref) {}
+  Val(AnyRef ref) : kind_(ValKind::AnyRef), any_(ref) {}
 
   ValKind kind() const { return kind_; }
   // Each accessor aborts when the value is of another kind (a bug in the embedder).
@@ -336,6 +367,7 @@ class Val {
   V128 v128() const { return check(ValKind::V128).bits_.v128; }
   std::optional<Func> funcref() const { return check(ValKind::FuncRef).func_; }
   std::optional<ExternRef> externref() const { return check(ValKind::ExternRef).extern_; }
+  std::optional<AnyRef> anyref() const { return check(ValKind::AnyRef).any_; }
 
   // Kiln: a null reference of a reference kind (externref, anyref, exnref or funcref).
   static Val null_of(ValKind kind) {
@@ -356,6 +388,7 @@ class Val {
   } bits_{};
   std::optional<Func> func_;
   std::optional<ExternRef> extern_;
+  std::optional<AnyRef> any_;
 };
 
 // ---- Instances
@@ -415,6 +448,9 @@ std::optional<Func> func_from_slot(Store::Context cx, uint64_t slot);
 // externref slots hold the host value's box (a pointer, 8-byte aligned, or 0 for null).
 uint64_t extern_to_slot(Store::Context cx, const std::optional<ExternRef>& ref);
 std::optional<ExternRef> extern_from_slot(Store::Context cx, uint64_t slot);
+// anyref slots hold the reference's bits (an i31, a GC object's address, an internalized value).
+uint64_t any_to_slot(Store::Context cx, const std::optional<AnyRef>& ref);
+std::optional<AnyRef> any_from_slot(Store::Context cx, uint64_t slot);
 
 // Val <-> slots by the value's type (shared by Func(cx, type, f) and Func::call).
 void val_to_slots(Store::Context cx, const Val& value, uint64_t* slots);
@@ -511,6 +547,18 @@ struct WasmType<std::optional<ExternRef>> {
   }
   static void store(Store::Context cx, uint64_t* s, const std::optional<ExternRef>& v) {
     *s = extern_to_slot(cx, v);
+  }
+};
+
+template <>
+struct WasmType<std::optional<AnyRef>> {
+  static constexpr ValKind kind = ValKind::AnyRef;
+  static constexpr size_t slots = 1;
+  static std::optional<AnyRef> load(Store::Context cx, const uint64_t* s) {
+    return any_from_slot(cx, *s);
+  }
+  static void store(Store::Context cx, uint64_t* s, const std::optional<AnyRef>& v) {
+    *s = any_to_slot(cx, v);
   }
 };
 
@@ -662,7 +710,10 @@ std::vector<ValType> result_types() {
 }
 
 std::string signature_mismatch(const FuncType& expected, const FuncType& actual);
-
+// A typed view passes arguments without looking at them: refused (with the reason) for a
+// function with a reference parameter narrower than its hierarchy's nullable top (an i31ref,
+// a `(ref $t)`, a non-nullable funcref), whose values Func::call checks one by one.
+Result<std::monostate, Trap> typed_params_unchecked(Store::Context cx, const Func& func);
 
 // Func(cx, type, f)'s callback shape, and its adaptation to slots: parameters become Vals,
 // results are checked against the type (a wrong kind traps) and exceptions become traps.
@@ -737,6 +788,8 @@ Result<TypedFunc<Params, Results>, Trap> Func::typed(Store::Context cx) const {
   FuncType expected(detail::TupleList<In>::type::types(), detail::result_types<Results>());
   FuncType actual = type(cx);
   if (!(expected == actual)) return Trap(detail::signature_mismatch(expected, actual));
+  if (auto refused = detail::typed_params_unchecked(cx, *this); !refused)
+    return std::move(refused).err();
   return TypedFunc<Params, Results>(*this);
 }
 
