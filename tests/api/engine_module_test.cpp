@@ -1,6 +1,12 @@
 // The public API: Config, Engine, Module (tests/api/, one file per group of classes).
 #include <catch2/catch.hpp>
 
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
 #include "kiln/kiln.hpp"
 #include "tests/api/api_test_support.hpp"
 
@@ -171,4 +177,31 @@ TEST_CASE("MemoryType::Builder checks the combination", "[api][types]") {
   REQUIRE(small);
   CHECK(small.ok().page_size() == 1);
   CHECK(MemoryType::New64(1, 2).is_64());
+}
+
+TEST_CASE("Module::compile_file: binary or text files (the seed's Module.from_file)",
+          "[api][module]") {
+  Engine engine;
+  const auto dir = std::filesystem::temp_directory_path();
+  const std::string stem = "kiln-compile-file-" + std::to_string(getpid());
+  const std::string wasm_path = dir / (stem + ".wasm"), wat_path = dir / (stem + ".wat");
+  const char* text = "(module (func (export \"five\") (result i32) (i32.const 5)))";
+  std::vector<uint8_t> wasm = wat2wasm(text).unwrap();
+  std::ofstream(wasm_path, std::ios::binary)
+      .write(reinterpret_cast<const char*>(wasm.data()), std::streamsize(wasm.size()));
+  std::ofstream(wat_path) << text;
+  for (const std::string& path : {wasm_path, wat_path}) {
+    INFO(path);
+    auto module = Module::compile_file(engine, path);
+    REQUIRE(module);
+    Store store(engine);
+    auto instance = Instance::create(store, module.ok(), {});
+    REQUIRE(instance);
+    CHECK(std::get<Func>(*instance.ok().get(store, "five")).call(store, {}).unwrap()[0].i32() == 5);
+  }
+  std::remove(wasm_path.c_str());
+  std::remove(wat_path.c_str());
+  auto missing = Module::compile_file(engine, wasm_path);
+  REQUIRE_FALSE(missing);
+  CHECK(contains(missing.err().message(), "cannot open"));
 }
