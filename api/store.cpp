@@ -408,9 +408,13 @@ Func new_host_func(Store::Context cx, const FuncType& type, RawHostFn body) {
 }
 
 TrapResult<std::monostate> call_raw(Store::Context cx, const Func& func, uint64_t* slots) {
-  auto checked = checked_store(cx, func.store_id());
-  if (!checked) return TrapError(std::move(checked).err());
-  StoreState& store = *checked.ok();
+  // The store check inline (the common case), the error built only when it fails.
+  StoreState* state = cx.state();
+  if (state == nullptr || state->id != func.store_id()) {
+    auto checked = checked_store(cx, func.store_id());
+    return TrapError(std::move(checked).err());
+  }
+  StoreState& store = *state;
   const auto [params, results] = store.func_slots[func.index()];
   auto called = store.rt.call_in_place(store.funcs[func.index()], slots, params, results);
   if (!called) return failure_to_trap_error(store, std::move(called).err());
@@ -514,8 +518,6 @@ void Store::set_resource_limiter(std::shared_ptr<ResourceLimiter> limiter) {
   state_->rt.set_limiter(std::make_shared<EmbedderLimiter>(std::move(limiter)));
 }
 
-Store::Context::Context(Store& store) : state_(store.state()) {}
-Store::Context::Context(Store* store) : state_(store->state()) {}
 Store::Context::Context(Caller& caller) : state_(caller.state()) {}
 Store::Context::Context(Caller* caller) : state_(caller->state()) {}
 

@@ -103,7 +103,9 @@ class [[nodiscard]] Result {
 template <typename E>
 class [[nodiscard]] Result<void, E> {
  public:
-  Result() = default;
+  // User-provided, not defaulted: `return {};` would otherwise zero the whole error's storage
+  // first (a hundred bytes for a runtime Failure, on every successful call into wasm).
+  Result() {}
   Result(E error) : error_(std::move(error)) {}
   template <typename X>
   requires(!std::is_same_v<std::decay_t<X>, E> && std::is_convertible_v<X, E>) Result(X&& error)

@@ -75,8 +75,9 @@ class Store {
   // from a Store or a Caller, so both can be passed where a Context is expected.
   class Context {
    public:
-    Context(Store& store);
-    Context(Store* store);
+    // Inline: made on every call through the API.
+    Context(Store& store) : state_(store.state()) {}
+    Context(Store* store) : state_(store->state()) {}
     Context(Caller& caller);
     Context(Caller* caller);
 
@@ -526,41 +527,28 @@ struct WasmType<V128> {
   }
   static void store(Store::Context, uint64_t* s, const V128& v) { std::memcpy(s, v.v128, 16); }
 };
-template <>
-struct WasmType<std::optional<Func>> {
-  static constexpr ValKind kind = ValKind::FuncRef;
+// References travel as one slot, converted by the store's functions above.
+template <typename Handle, ValKind Kind, std::optional<Handle> (*FromSlot)(Store::Context, uint64_t),
+          uint64_t (*ToSlot)(Store::Context, const std::optional<Handle>&)>
+struct ReferenceWasmType {
+  static constexpr ValKind kind = Kind;
   static constexpr size_t slots = 1;
-  static std::optional<Func> load(Store::Context cx, const uint64_t* s) {
-    return func_from_slot(cx, *s);
+  static std::optional<Handle> load(Store::Context cx, const uint64_t* s) {
+    return FromSlot(cx, *s);
   }
-  static void store(Store::Context cx, uint64_t* s, const std::optional<Func>& v) {
-    *s = func_to_slot(cx, v);
+  static void store(Store::Context cx, uint64_t* s, const std::optional<Handle>& v) {
+    *s = ToSlot(cx, v);
   }
 };
-
 template <>
-struct WasmType<std::optional<ExternRef>> {
-  static constexpr ValKind kind = ValKind::ExternRef;
-  static constexpr size_t slots = 1;
-  static std::optional<ExternRef> load(Store::Context cx, const uint64_t* s) {
-    return extern_from_slot(cx, *s);
-  }
-  static void store(Store::Context cx, uint64_t* s, const std::optional<ExternRef>& v) {
-    *s = extern_to_slot(cx, v);
-  }
-};
-
+struct WasmType<std::optional<Func>>
+    : ReferenceWasmType<Func, ValKind::FuncRef, func_from_slot, func_to_slot> {};
 template <>
-struct WasmType<std::optional<AnyRef>> {
-  static constexpr ValKind kind = ValKind::AnyRef;
-  static constexpr size_t slots = 1;
-  static std::optional<AnyRef> load(Store::Context cx, const uint64_t* s) {
-    return any_from_slot(cx, *s);
-  }
-  static void store(Store::Context cx, uint64_t* s, const std::optional<AnyRef>& v) {
-    *s = any_to_slot(cx, v);
-  }
-};
+struct WasmType<std::optional<ExternRef>>
+    : ReferenceWasmType<ExternRef, ValKind::ExternRef, extern_from_slot, extern_to_slot> {};
+template <>
+struct WasmType<std::optional<AnyRef>>
+    : ReferenceWasmType<AnyRef, ValKind::AnyRef, any_from_slot, any_to_slot> {};
 
 // A list of wasm-mappable C++ types: their kinds and slot offsets.
 template <typename... T>
