@@ -16,17 +16,9 @@ namespace kiln::wasm::testing {
 
 inline Result<void> read_and_visit(const ModuleTypes& types, uint32_t defined_index,
                                    FuncValidator& validator) {
-  const ModuleInfo& module = types.module();
-  const FunctionBody& body = module.bodies[defined_index];
-  std::span<const uint8_t> bytes = types.bytes();
-  if (uint64_t(body.code.offset) + body.code.size > bytes.size())
-    return Error("unexpected end", body.code.offset);
-  if (body.range.size > kMaxFunctionSize)
-    return Error("function body too large (at most " + std::to_string(kMaxFunctionSize) + ")",
-                 body.range.offset);
-  if (auto r = validator.reset(module.imported_funcs + defined_index, body.locals); !r)
-    return Error(r.err().message(), body.range.offset);
-  OperatorReader reader(bytes, body.code);
+  if (auto r = begin_function_body(types, defined_index, validator); !r) return r;
+  const FunctionBody& body = types.module().bodies[defined_index];
+  OperatorReader reader(types.bytes(), body.code);
   Operator op;
   while (!reader.at_end()) {
     if (auto r = reader.read(op); !r) {

@@ -266,8 +266,8 @@ Result<void> check_module_sections(const ModuleTypes& types, FuncValidator& vali
 
 }  // namespace
 
-Result<void> validate_function_body(const ModuleTypes& types, uint32_t defined_index,
-                                    FuncValidator& validator) {
+Result<void> begin_function_body(const ModuleTypes& types, uint32_t defined_index,
+                                 FuncValidator& validator) {
   const ModuleInfo& module = types.module();
   if (defined_index >= module.bodies.size()) return Error("unknown function body", kNoOffset);
   const FunctionBody& body = module.bodies[defined_index];
@@ -281,7 +281,14 @@ Result<void> validate_function_body(const ModuleTypes& types, uint32_t defined_i
     Error error = std::move(r).err();
     return Error(error.message(), body.range.offset);
   }
-  return validator.validate_body(bytes, body.code);
+  return {};
+}
+
+Result<void> validate_function_body(const ModuleTypes& types, uint32_t defined_index,
+                                    FuncValidator& validator) {
+  if (auto r = begin_function_body(types, defined_index, validator); !r) return r;
+  const FunctionBody& body = types.module().bodies[defined_index];
+  return validator.validate_body(types.bytes(), body.code);
 }
 
 Result<void> validate_module(const ModuleInfo& module, std::span<const uint8_t> bytes,

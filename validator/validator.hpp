@@ -329,6 +329,12 @@ Result<ModuleTypes> validate_module_sections(const ModuleInfo& module,
                                              const Features& features,
                                              TypeRegistry& registry = TypeRegistry::global());
 
+// A body's checks before its operators (it lies inside the module, is not too large, its locals
+// are valid) and `validator` reset for it: the start both validate_function_body and a
+// read + visit driver (the JIT, the differential tests) share.
+Result<void> begin_function_body(const ModuleTypes& types, uint32_t defined_index,
+                                 FuncValidator& validator);
+
 // One defined function's body (`defined_index` counts defined functions only).
 Result<void> validate_function_body(const ModuleTypes& types, uint32_t defined_index,
                                     FuncValidator& scratch);
