@@ -1,6 +1,7 @@
-// anyref across the API (the GC proposal's any hierarchy): AnyRef values (i31s, structs and
-// arrays wasm made) through host functions, calls, typed views, globals and tables; the checks
-// that keep a narrower reference type (i31ref, (ref $t), non-nullable) honest.
+// The public API: AnyRef (include/kiln/store.hpp), the GC proposal's any hierarchy: AnyRef values
+// (i31s, structs and arrays wasm made) through host functions, calls, typed views, globals and
+// tables; the checks that keep a narrower reference type (i31ref, (ref $t), non-nullable) honest.
+// The module and fixture are in api_test_support.hpp (externref_test.cpp shares them).
 #include <catch2/catch.hpp>
 
 #include "kiln/kiln.hpp"
@@ -9,49 +10,7 @@
 using namespace kiln;
 using test::compile;
 using test::contains;
-
-namespace {
-// GC objects are made by constant expressions (the JIT does not lower struct.new yet); the
-// functions pass them around.
-const char* kModule = R"((module
-  (type $point (struct (field i32) (field i32)))
-  (type $bytes (array (mut i8)))
-  (import "host" "echo" (func $echo (param anyref) (result anyref)))
-  (global $point (export "point") eqref (struct.new $point (i32.const 1) (i32.const 2)))
-  (global $bytes (export "bytes") (ref null $bytes) (array.new_default $bytes (i32.const 3)))
-  (global (export "seven") i31ref (ref.i31 (i32.const 7)))
-  (global (export "slot") (mut anyref) (ref.null any))
-  (global (export "eq_slot") (mut eqref) (ref.null eq))
-  (global (export "converted") externref (extern.convert_any (ref.i31 (i32.const 9))))
-  (table (export "table") 2 anyref)
-  (func (export "get_point") (result anyref) (global.get $point))
-  (func (export "get_bytes") (result anyref) (global.get $bytes))
-  (func (export "roundtrip") (param anyref) (result anyref) (call $echo (local.get 0)))
-  (func (export "same") (param eqref eqref) (result i32) (ref.eq (local.get 0) (local.get 1)))
-  (func (export "is_point") (param eqref) (result i32) (ref.eq (local.get 0) (global.get $point)))
-  (func (export "take_i31") (param i31ref) (result i32) (ref.is_null (local.get 0)))
-  (func (export "take_point") (param (ref $point)) (result i32) (i32.const 1))))";
-
-struct Fixture {
-  Engine engine;
-  Store store{engine};
-  int echoes = 0;
-  Instance instance = make();
-
-  Instance make() {
-    Func echo = Func::wrap(store, [this](std::optional<AnyRef> value) {
-      ++echoes;
-      return value;
-    });
-    return Instance::create(store, compile(engine, kModule), {echo}).unwrap();
-  }
-  Func func(const char* name) { return std::get<Func>(*instance.get(store, name)); }
-  Global global(const char* name) { return std::get<Global>(*instance.get(store, name)); }
-  std::optional<AnyRef> call_any(const char* name, std::vector<Val> args = {}) {
-    return func(name).call(store, args).unwrap()[0].anyref();
-  }
-};
-}  // namespace
+using Fixture = test::AnyRefFixture;
 
 TEST_CASE("AnyRef: GC objects wasm made go through the host and back", "[api][anyref]") {
   Fixture f;
@@ -172,14 +131,4 @@ TEST_CASE("AnyRef: narrower parameter types are checked, never trusted", "[api][
   auto foreign = f.func("roundtrip").call(f.store, {AnyRef::i31(other, 1)});
   REQUIRE_FALSE(foreign);
   CHECK(contains(foreign.err().message(), "another store"));
-}
-
-TEST_CASE("ExternRef: an anyref wasm made external crosses the API", "[api][anyref]") {
-  Fixture f;
-  Global converted = f.global("converted");
-  std::optional<ExternRef> ref = converted.get(f.store).externref();
-  REQUIRE(ref);
-  // Its data is the anyref it came from; the same value gives the same ExternRef.
-  CHECK(std::any_cast<AnyRef>(ref->data(f.store)).i31(f.store) == 9);
-  CHECK(converted.get(f.store).externref() == ref);
 }

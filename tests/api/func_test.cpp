@@ -1,4 +1,5 @@
-// The public API: Store, Func (calls, host functions, typed views), Caller, traps.
+// The public API: Func (include/kiln/store.hpp): calls, host functions typed and untyped,
+// host functions calling back into wasm.
 #include <catch2/catch.hpp>
 
 #include <stdexcept>
@@ -160,100 +161,6 @@ TEST_CASE("Func(store, type, callback): untyped host functions", "[api][func]") 
   auto bad = wrong.call(store, {1, 2});
   REQUIRE_FALSE(bad);
   CHECK(contains(bad.err().message(), "result 0 is i64"));
-}
-
-TEST_CASE("TypedFunc: static signatures, checked once", "[api][func]") {
-  Engine engine;
-  Store store(engine);
-  Module module = compile(engine, R"((module
-    (func (export "mul") (param i32 i32) (result i32) (i32.mul (local.get 0) (local.get 1)))
-    (func (export "split") (param i64) (result i32 i32)
-      (i32.wrap_i64 (local.get 0)) (i32.wrap_i64 (i64.shr_u (local.get 0) (i64.const 32))))
-    (func (export "div") (param i32) (result i32) (i32.div_s (i32.const 1) (local.get 0)))))");
-  auto instance = Instance::create(store, module, {});
-  REQUIRE(instance);
-  Func mul = std::get<Func>(*instance.ok().get(store, "mul"));
-  auto typed = mul.typed<std::tuple<int32_t, int32_t>, int32_t>(store);
-  REQUIRE(typed);
-  auto product = typed.ok().call(store, {6, 7});
-  REQUIRE(product);
-  CHECK(product.ok() == 42);
-
-  auto mistyped = mul.typed<int64_t, int32_t>(store);
-  REQUIRE_FALSE(mistyped);
-  CHECK(contains(mistyped.err().message(), "does not match"));
-
-  Func split = std::get<Func>(*instance.ok().get(store, "split"));
-  auto halves = split.typed<uint64_t, std::tuple<uint32_t, uint32_t>>(store);
-  REQUIRE(halves);
-  auto parts = halves.ok().call(store, 0x0000000200000001ull);
-  REQUIRE(parts);
-  CHECK(std::get<0>(parts.ok()) == 1);
-  CHECK(std::get<1>(parts.ok()) == 2);
-
-  Func div = std::get<Func>(*instance.ok().get(store, "div"));
-  auto typed_div = div.typed<int32_t, int32_t>(store).unwrap();
-  auto zero = typed_div.call(store, 0);
-  REQUIRE_FALSE(zero);
-  const Trap& trap = std::get<Trap>(zero.err().data);
-  CHECK(trap.code() == TrapCode::IntegerDivisionByZero);
-  CHECK(trap.message() == "wasm trap: integer divide by zero");
-}
-
-TEST_CASE("Traps: codes, frames with names and offsets", "[api][trap]") {
-  Engine engine;
-  Store store(engine);
-  Module module = compile(engine, R"((module $mod
-    (func $inner (unreachable))
-    (func $outer (export "outer") (call $inner))))");
-  auto instance = Instance::create(store, module, {});
-  REQUIRE(instance);
-  auto result = std::get<Func>(*instance.ok().get(store, "outer")).call(store, {});
-  REQUIRE_FALSE(result);
-  const Trap& trap = std::get<Trap>(result.err().data);
-  CHECK(trap.code() == TrapCode::UnreachableCodeReached);
-  Trace trace = trap.trace();
-  REQUIRE(trace.size() == 2);
-  CHECK(trace[0].func_index() == 0);
-  CHECK(trace[0].func_name() == "inner");
-  CHECK(trace[0].module_name() == "mod");
-  CHECK(trace[1].func_name() == "outer");
-  // `unreachable` is the first instruction of $inner's body, after its (empty) locals vector.
-  CHECK(trace[0].func_offset() == 1);
-  CHECK(trace[0].module_offset() > trace[0].func_offset());
-}
-
-TEST_CASE("Store: user data, contexts, handles of another store", "[api][store]") {
-  Engine engine;
-  Store store(engine);
-  store.context().set_data(std::string("hello"));
-  CHECK(std::any_cast<std::string>(store.context().get_data()) == "hello");
-  Func reader = Func::wrap(store, [](Caller caller) -> int32_t {
-    return int32_t(std::any_cast<std::string&>(caller.context().get_data()).size());
-  });
-  auto size = reader.call(store, {});
-  REQUIRE(size);
-  CHECK(size.ok()[0].i32() == 5);
-
-  auto fuel = store.context().get_fuel();
-  REQUIRE_FALSE(fuel);
-  CHECK(contains(fuel.err().message(), "consume_fuel"));
-  CHECK(store.gc());
-
-  Store other(engine);
-  auto foreign = reader.call(other, {});
-  REQUIRE_FALSE(foreign);
-  CHECK(contains(foreign.err().message(), "another store"));
-  Module module = compile(engine, "(module (import \"\" \"f\" (func (result i32))))");
-  auto mixed = Instance::create(other, module, {reader});
-  REQUIRE_FALSE(mixed);
-  CHECK(contains(mixed.err().message(), "another store"));
-
-  // A moved store keeps its objects.
-  Store moved = std::move(store);
-  auto again = reader.call(moved, {});
-  REQUIRE(again);
-  CHECK(again.ok()[0].i32() == 5);
 }
 
 TEST_CASE("Host functions may call back into wasm", "[api][func]") {

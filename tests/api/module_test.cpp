@@ -1,4 +1,6 @@
-// The public API: Config, Engine, Module (tests/api/, one file per group of classes).
+// The public API: Module (include/kiln/module.hpp): compiling, validating, its imports, exports
+// (ImportType, ExportType, ExternType), custom sections and name. Serialization is in
+// serialize_test.cpp.
 #include <catch2/catch.hpp>
 
 #include <unistd.h>
@@ -13,80 +15,6 @@
 using namespace kiln;
 using test::compile;
 using test::contains;
-
-TEST_CASE("Engine: defaults, copies, epochs", "[api][engine]") {
-  Engine engine;
-  CHECK_FALSE(engine.is_pulley());
-  Engine copy = engine;
-  CHECK(copy.state() == engine.state());  // copies share one engine
-  engine.increment_epoch();               // callable on a const engine, from any thread
-  const Engine& constant = copy;
-  constant.increment_epoch();
-}
-
-TEST_CASE("Config: each proposal switch reaches validation, naming the proposal", "[api][config]") {
-  struct Case {
-    void (Config::*setter)(bool);
-    const char* wat;
-    const char* proposal;
-  };
-  const Case cases[] = {
-      {&Config::wasm_simd, "(func (result v128) (v128.const i64x2 0 0))", "simd"},
-      {&Config::wasm_multi_memory, "(memory 1) (memory 1)", "multiple memories"},
-      {&Config::wasm_threads, "(memory 1 1 shared)", "threads"},
-      {&Config::wasm_tail_call, "(func return_call 0)", "tail"},
-      {&Config::wasm_memory64, "(memory i64 1)", "memory64"},
-      {&Config::wasm_wide_arithmetic,
-       "(func (result i64 i64) i64.const 0 i64.const 0 i64.const 0 i64.const 0 i64.add128)",
-       "wide"},
-      {&Config::wasm_exceptions, "(tag) (func throw 0)", "exception"},
-  };
-  for (const Case& c : cases) {
-    INFO(c.wat);
-    Config config;
-    (config.*c.setter)(false);
-    Engine off(std::move(config));
-    auto compiled = Module::compile(off, std::string_view(c.wat));
-    REQUIRE_FALSE(compiled);
-    CHECK(contains(compiled.err().message(), c.proposal));
-  }
-}
-
-TEST_CASE("Config: an unavailable setting is an error naming it, never ignored", "[api][config]") {
-  auto expect_error = [](Config config, std::string_view setting) {
-    auto engine = Engine::create(std::move(config));
-    REQUIRE_FALSE(engine);
-    CHECK(contains(engine.err().message(), setting));
-  };
-  Config cranelift;
-  cranelift.strategy(Strategy::Cranelift);
-  expect_error(std::move(cranelift), "Cranelift");
-  Config vtune;
-  vtune.profiler(ProfilingStrategy::Vtune);
-  expect_error(std::move(vtune), "VTune");
-  Config nan;
-  nan.cranelift_nan_canonicalization(true);
-  expect_error(std::move(nan), "nan_canonicalization");
-
-  // Through the constructor (which cannot fail), the error comes back from compilation.
-  Config components;
-  components.wasm_component_model(true);
-  Engine engine(std::move(components));
-  auto module = Module::compile(engine, std::string_view("(module)"));
-  REQUIRE_FALSE(module);
-  CHECK(contains(module.err().message(), "wasm_component_model"));
-
-  // Fuel and epochs are implemented (docs/fuel-epochs.md): accepted.
-  Config metered;
-  metered.consume_fuel(true);
-  metered.epoch_interruption(true);
-  CHECK(Engine::create(std::move(metered)));
-
-  Config fine;
-  fine.strategy(Strategy::SinglePass);
-  fine.wasm_simd(false);
-  CHECK(Engine::create(std::move(fine)));
-}
 
 TEST_CASE("Module: compile from text and binary, validate, errors", "[api][module]") {
   Engine engine;
@@ -164,19 +92,6 @@ TEST_CASE("Module: imports and exports with their types, custom sections, name",
   CHECK(std::string(meta[1].begin(), meta[1].end()) == "again");
   CHECK(module.ok().custom_sections("none").empty());
   CHECK(module.ok().name() == "m");
-}
-
-TEST_CASE("MemoryType::Builder checks the combination", "[api][types]") {
-  auto shared = MemoryType::Builder().min(1).max(4).shared(true).build();
-  REQUIRE(shared);
-  CHECK(shared.ok().is_shared());
-  CHECK_FALSE(MemoryType::Builder().min(1).shared(true).build());  // shared needs a maximum
-  CHECK_FALSE(MemoryType::Builder().min(3).max(2).build());
-  CHECK_FALSE(MemoryType::Builder().page_size_log2(12).build());
-  auto small = MemoryType::Builder().min(10).page_size_log2(0).build();
-  REQUIRE(small);
-  CHECK(small.ok().page_size() == 1);
-  CHECK(MemoryType::New64(1, 2).is_64());
 }
 
 TEST_CASE("Module::compile_file: binary or text files (the seed's Module.from_file)",
