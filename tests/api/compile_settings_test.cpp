@@ -11,14 +11,12 @@
 
 #include "api/cache_config_file.hpp"
 #include "kiln/kiln.hpp"
+#include "tests/api/api_test_support.hpp"
 
 using namespace kiln;
+using test::contains;
 
 namespace {
-
-bool contains(const std::string& text, std::string_view part) {
-  return text.find(part) != std::string::npos;
-}
 
 constexpr std::string_view kModule = R"((module
   (func $sum (export "sum") (param i32) (result i32) (local i32)

@@ -9,14 +9,13 @@
 #include <thread>
 
 #include "kiln/kiln.hpp"
+#include "tests/api/api_test_support.hpp"
 
 using namespace kiln;
+using test::compile;
+using test::contains;
 
 namespace {
-
-bool contains(const std::string& text, std::string_view part) {
-  return text.find(part) != std::string::npos;
-}
 
 Engine engine_with(bool fuel, bool epochs) {
   Config config;
@@ -25,12 +24,6 @@ Engine engine_with(bool fuel, bool epochs) {
   auto engine = Engine::create(std::move(config));
   if (!engine) FAIL(engine.err().message());
   return engine.ok();
-}
-
-Module compile(Engine& engine, std::string_view wat) {
-  auto module = Module::compile(engine, wat);
-  if (!module) FAIL(module.err().message());
-  return module.ok();
 }
 
 Func func(Store& store, Instance& instance, const char* name) {
