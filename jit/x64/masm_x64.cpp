@@ -16,6 +16,32 @@ namespace {
 const x86::Gp kScratch64 = x86::r11;
 const x86::Gp kScratch32 = x86::r11d;
 
+// `target op= source` for a register, memory or immediate source (multiplication by an
+// immediate is the three-operand imul, which callers emit themselves).
+template <typename Source>
+void emit_alu(x86::Assembler& assembler, AluOp op, const x86::Gp& target, const Source& source) {
+  switch (op) {
+    case AluOp::Add:
+      assembler.add(target, source);
+      break;
+    case AluOp::Sub:
+      assembler.sub(target, source);
+      break;
+    case AluOp::Mul:
+      assembler.imul(target, source);
+      break;
+    case AluOp::And:
+      assembler.and_(target, source);
+      break;
+    case AluOp::Or:
+      assembler.or_(target, source);
+      break;
+    case AluOp::Xor:
+      assembler.xor_(target, source);
+      break;
+  }
+}
+
 x86::CondCode condition(IntCond cond) {
   switch (cond) {
     case IntCond::Eq:
@@ -214,26 +240,7 @@ void X64Masm::lea(Reg dst, Address a, Width width) {
 void X64Masm::alu(AluOp op, Reg dst, Reg lhs, Reg rhs, Width width) {
   const x86::Gp d = gpw(dst, width);
   auto emit = [&](const x86::Gp& target, const x86::Gp& source) {
-    switch (op) {
-      case AluOp::Add:
-        assembler_.add(target, source);
-        break;
-      case AluOp::Sub:
-        assembler_.sub(target, source);
-        break;
-      case AluOp::Mul:
-        assembler_.imul(target, source);
-        break;
-      case AluOp::And:
-        assembler_.and_(target, source);
-        break;
-      case AluOp::Or:
-        assembler_.or_(target, source);
-        break;
-      case AluOp::Xor:
-        assembler_.xor_(target, source);
-        break;
-    }
+    emit_alu(assembler_, op, target, source);
   };
   if (dst == lhs) {
     emit(d, gpw(rhs, width));
@@ -254,27 +261,7 @@ void X64Masm::alu(AluOp op, Reg dst, Reg lhs, Reg rhs, Width width) {
 
 void X64Masm::alu_mem(AluOp op, Reg dst, Address rhs, Width width) {
   const x86::Gp d = gpw(dst, width);
-  const x86::Mem m = mem(rhs, width == Width::W64 ? 8 : 4);
-  switch (op) {
-    case AluOp::Add:
-      assembler_.add(d, m);
-      break;
-    case AluOp::Sub:
-      assembler_.sub(d, m);
-      break;
-    case AluOp::Mul:
-      assembler_.imul(d, m);
-      break;
-    case AluOp::And:
-      assembler_.and_(d, m);
-      break;
-    case AluOp::Or:
-      assembler_.or_(d, m);
-      break;
-    case AluOp::Xor:
-      assembler_.xor_(d, m);
-      break;
-  }
+  emit_alu(assembler_, op, d, mem(rhs, width == Width::W64 ? 8 : 4));
 }
 
 void X64Masm::alu_imm(AluOp op, Reg dst, Reg lhs, int32_t imm, Width width) {
@@ -288,25 +275,7 @@ void X64Masm::alu_imm(AluOp op, Reg dst, Reg lhs, int32_t imm, Width width) {
     return;
   }
   if (dst != lhs) assembler_.mov(d, gpw(lhs, width));
-  switch (op) {
-    case AluOp::Add:
-      assembler_.add(d, Imm(imm));
-      break;
-    case AluOp::Sub:
-      assembler_.sub(d, Imm(imm));
-      break;
-    case AluOp::And:
-      assembler_.and_(d, Imm(imm));
-      break;
-    case AluOp::Or:
-      assembler_.or_(d, Imm(imm));
-      break;
-    case AluOp::Xor:
-      assembler_.xor_(d, Imm(imm));
-      break;
-    case AluOp::Mul:
-      break;
-  }
+  emit_alu(assembler_, op, d, Imm(imm));  // Mul returned above
 }
 
 void X64Masm::shift(ShiftOp op, Reg dst, Reg lhs, Reg count, Width width) {
