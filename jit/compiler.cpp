@@ -18,6 +18,7 @@
 #include <bit>
 #include <cassert>
 #include <cstring>
+#include <optional>
 #include <string>
 
 #include "decoder/operators.hpp"
@@ -923,6 +924,22 @@ class FunctionCompiler {
   void compare(IntCond cond, Class cls);
   void divop(DivOp op, Class cls, uint32_t offset);
   void fp_binop(FpBinOp op, FpWidth w);
+  // For a binary operator: when the right operand (or, for an operator that commutes, the left
+  // one, with the other in a register) may be used where it is (`in_place` says), pops both and
+  // returns the accumulator register (the other operand, now the destination), the in-place
+  // operand and its stack depth. Otherwise leaves the stack as it is.
+  struct InPlaceOperand {
+    Reg acc;
+    StackValue operand;
+    uint32_t depth;
+  };
+  template <typename InPlace>
+  std::optional<InPlaceOperand> take_in_place_operand(bool commutes, InPlace in_place);
+  // Where an in-place operand that is not in a cache register lives: its local's frame slot or
+  // its spill slot.
+  Address in_place_address(const InPlaceOperand& in) {
+    return in.operand.loc == Loc::Local ? local_address(in.operand.local) : slot_address(in.depth);
+  }
   void fp_unop(FpUnOp op, FpWidth w);
   void fp_compare(FpCond cond, FpWidth w);
   void truncate(TruncKind kind, uint32_t offset);
@@ -1101,6 +1118,27 @@ Result<CompiledFunction> FunctionCompiler<M>::compile(uint32_t defined_index,
 }
 
 template <typename M>
+template <typename InPlace>
+auto FunctionCompiler<M>::take_in_place_operand(bool commutes, InPlace in_place)
+    -> std::optional<InPlaceOperand> {
+  const uint32_t height = stack_.size();
+  const bool swap =
+      commutes && stack_[height - 1].loc == Loc::Register && in_place(stack_[height - 2]);
+  if (!swap && !in_place(stack_[height - 1])) return std::nullopt;
+  const uint32_t depth = swap ? height - 2 : height - 1;
+  InPlaceOperand in{Reg{}, stack_[depth], depth};
+  if (swap) {
+    in.acc = stack_.back().reg;
+    stack_.pop_back();
+    stack_.pop_back();
+  } else {
+    stack_.pop_back();
+    in.acc = pop_to_reg();
+  }
+  return in;
+}
+
+template <typename M>
 void FunctionCompiler<M>::binop(AluOp op, Class cls) {
   const Width w = width_of(cls);
   if (top_is_const() && stack_[stack_.size() - 2].loc == Loc::Const) {
@@ -1165,29 +1203,13 @@ void FunctionCompiler<M>::binop(AluOp op, Class cls) {
   // memory operand) rather than copied into a register first; the operations but sub commute,
   // so for them either side may be that operand.
   auto in_place = [](const StackValue& v) { return v.loc == Loc::Local || v.loc == Loc::Slot; };
-  const uint32_t height = stack_.size();
-  const bool swap =
-      op != AluOp::Sub && stack_[height - 1].loc == Loc::Register && in_place(stack_[height - 2]);
-  if (swap || in_place(stack_[height - 1])) {
-    const uint32_t depth = swap ? height - 2 : height - 1;
-    const StackValue operand = stack_[depth];
-    Reg acc;
-    if (swap) {
-      acc = stack_.back().reg;
-      stack_.pop_back();
-      stack_.pop_back();
-    } else {
-      stack_.pop_back();
-      acc = pop_to_reg();
-    }
-    const Reg cache = operand.loc == Loc::Local ? cached(operand.local) : Reg{};
+  if (auto in = take_in_place_operand(op != AluOp::Sub, in_place)) {
+    const Reg cache = in->operand.loc == Loc::Local ? cached(in->operand.local) : Reg{};
     if (cache.valid())
-      masm_.alu(op, acc, acc, cache, w);
+      masm_.alu(op, in->acc, in->acc, cache, w);
     else
-      masm_.alu_mem(op, acc,
-                    operand.loc == Loc::Local ? local_address(operand.local) : slot_address(depth),
-                    w);
-    push_reg(cls, acc);
+      masm_.alu_mem(op, in->acc, in_place_address(*in), w);
+    push_reg(cls, in->acc);
     return;
   }
   Reg rhs = pop_to_reg();
@@ -1292,29 +1314,13 @@ void FunctionCompiler<M>::fp_binop(FpBinOp op, FpWidth w) {
     push_reg(w == FpWidth::F32 ? Class::F32 : Class::F64, acc);
     return;
   }
-  const bool swap =
-      commutes && stack_[height - 1].loc == Loc::Register && in_place(stack_[height - 2]);
-  if (swap || in_place(stack_[height - 1])) {
-    const uint32_t depth = swap ? height - 2 : height - 1;
-    const StackValue operand = stack_[depth];
-    Reg acc;
-    if (swap) {
-      acc = stack_.back().reg;
-      stack_.pop_back();
-      stack_.pop_back();
-    } else {
-      stack_.pop_back();
-      acc = pop_to_reg();
-    }
-    const Reg cache = operand.loc == Loc::Local ? cached(operand.local) : Reg{};
-    if (cache.valid()) {
-      masm_.fp_binop(op, acc, acc, cache, w);
-    } else {
-      masm_.fp_binop_mem(
-          op, acc, operand.loc == Loc::Local ? local_address(operand.local) : slot_address(depth),
-          w);
-    }
-    push_reg(w == FpWidth::F32 ? Class::F32 : Class::F64, acc);
+  if (auto in = take_in_place_operand(commutes, in_place)) {
+    const Reg cache = in->operand.loc == Loc::Local ? cached(in->operand.local) : Reg{};
+    if (cache.valid())
+      masm_.fp_binop(op, in->acc, in->acc, cache, w);
+    else
+      masm_.fp_binop_mem(op, in->acc, in_place_address(*in), w);
+    push_reg(w == FpWidth::F32 ? Class::F32 : Class::F64, in->acc);
     return;
   }
   Reg rhs = pop_to_reg();
